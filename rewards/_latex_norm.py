@@ -1,0 +1,108 @@
+"""String clean-up of an extracted answer before parsing: pure text, linear time, no sympy.
+
+Removes what carries no mathematical meaning in an answer (``$``, ``\\left``, spacing commands,
+``\\displaystyle``, units and trailing words), unifies spellings (``\\dfrac`` -> ``\\frac``,
+unicode operators), and unwraps ``\\text{}``-like commands.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Words the parser understands; never stripped as units.
+MATH_WORDS = frozenset(
+    "pi sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh ln log exp sqrt inf infinity oo "
+    "and or i e".split()
+)
+_TEXT_COMMANDS = ("text", "textbf", "textit", "textrm", "mathrm", "mathbf", "mathit", "mbox", "operatorname", "mathsf")
+_REMOVE = (
+    r"\displaystyle", r"\textstyle", r"\left.", r"\right.", r"\left", r"\right", r"\bigl", r"\bigr",
+    r"\Bigl", r"\Bigr", r"\big", r"\Big", r"\!", r"\,", r"\;", r"\:", r"\quad", r"\qquad", "{,}",
+    r"\$", r"\limits", r"\nolimits",
+)
+_REPLACE = {
+    r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\cfrac": r"\frac", r"\dbinom": r"\binom", r"\tbinom": r"\binom",
+    r"\%": "%", "^{\\circ}": "°", "^\\circ": "°", r"\degree": "°", r"\lvert": "|", r"\rvert": "|",
+    r"\vert": "|", r"\lbrace": r"\{", r"\rbrace": r"\}", r"\fbox": r"\boxed",
+    "\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00f7": "/", "\u03c0": r"\pi ",
+    "\u221e": r"\infty ", "\u221a": r"\sqrt", "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ",
+    "\u222a": r"\cup ", "\u2205": r"\emptyset ", "\u00a0": " ", "~": " ",
+}
+_UNIT_TAIL = re.compile(r"(?:(?<=[\d}\)\]°%.])|\s)\s*([a-zA-Z]{2,}\.?|[a-zA-Z]{2,}\^?\{?[23]\}?)\s*$")
+_THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_THOUSANDS_SPACE = re.compile(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?")
+_MIXED = re.compile(r"(-?)(\d+)\s+(\d+)\s*/\s*(\d+)")
+_CONNECTIVES = re.compile(r"\s+(?:and|or)\s+|\s*\\(?:text)?(?:and|or)\b\s*")
+
+
+def match_brace(s: str, start: int) -> int:
+    """Index just past the ``}`` closing the ``{`` at ``start``, or -1 if unbalanced."""
+    depth = 0
+    for i in range(start, len(s)):
+        c = s[i]
+        if c == "\\":
+            continue
+        if c == "{" and (i == 0 or s[i - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (i == 0 or s[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def unwrap_command(s: str, command: str, sep: str = "") -> str:
+    r"""Replace every ``\command{X}`` by ``sep + X``; unbalanced ones are left as they are."""
+    token = "\\" + command + "{"
+    out, pos = [], 0
+    while True:
+        i = s.find(token, pos)
+        if i < 0:
+            out.append(s[pos:])
+            return "".join(out)
+        end = match_brace(s, i + len(token) - 1)
+        if end < 0:
+            out.append(s[pos:])
+            return "".join(out)
+        out.append(s[pos:i] + sep + s[i + len(token) : end - 1])
+        pos = end
+
+
+def strip_units(s: str) -> str:
+    """Drop trailing words such as units ("5 cm", "12 dollars", "3 sq. units")."""
+    for _ in range(4):
+        m = _UNIT_TAIL.search(s)
+        if not m or m.group(1).rstrip(".^{}23").lower() in MATH_WORDS or m.start() == 0:
+            return s
+        s = s[: m.start()].rstrip()
+    return s
+
+
+def normalize(s: str) -> str:
+    """Canonical text of one answer, ready for the tokenizer."""
+    s = s.strip()
+    for cmd in ("boxed", "fbox"):
+        s = unwrap_command(s, cmd)
+    s = s.replace("\\[", "").replace("\\]", "").replace("\\(", "").replace("\\)", "")
+    for old in _REMOVE:
+        s = s.replace(old, "")
+    for old, new in _REPLACE.items():
+        s = s.replace(old, new)
+    s = re.sub(r"(?<!\\)\\ ", " ", s.replace("$", ""))  # "\ " is a space, "\\ " a row break
+    for cmd in _TEXT_COMMANDS:
+        s = unwrap_command(s, cmd, sep=" ")
+    s = re.sub(r"\\?\{\s*([^{}]*?)\s*\\choose\s*([^{}]*?)\s*\}", r"\\binom{\1}{\2}", s)
+    s = _CONNECTIVES.sub(",", s)
+    s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
+    s = strip_units(s)
+    if s.startswith(("€", "£", "¥")):
+        s = s[1:].strip()
+    if _THOUSANDS.fullmatch(s):
+        s = s.replace(",", "")
+    elif _THOUSANDS_SPACE.fullmatch(s):
+        s = s.replace(" ", "")
+    m = _MIXED.fullmatch(s)
+    if m:
+        sign, whole, num, den = m.groups()
+        s = f"{sign}({whole}+{num}/{den})"
+    return s

@@ -1,0 +1,194 @@
+"""Equivalence of two parsed answers, the way a grader of MATH / GSM8K answers would judge it.
+
+- Rationals compare exactly; other numbers with a *relative* tolerance (so 1/2004! and 1/2006!,
+  both tiny, stay different).
+- Expressions with free symbols compare by evaluation at fixed generic points (several points, all
+  must agree): fast, and it never calls ``simplify`` on model output.
+- ``x = 3`` matches ``3``; two equations match when ``lhs - rhs`` differ by a non-zero constant factor.
+- Unordered for sets and bare answer lists, ordered for tuples; ``(a, b)`` matches an ordered pair
+  or an open interval; intervals compare endpoints and open/closed ends; matrices element-wise.
+- A percentage ``p%`` matches ``p`` and ``p/100``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from rewards._mathparse import Equation, Matrix, Percent, Relation, Seq
+
+RTOL = 1e-6
+PRECISION = 30  # digits for evalf
+_POINTS = (  # values given to free symbols, one tuple per probe; generic rationals avoid special values
+    (sp.Rational(7, 11), sp.Rational(13, 17), sp.Rational(-5, 19), sp.Rational(11, 7), sp.Rational(3, 23)),
+    (sp.Rational(29, 13), sp.Rational(-17, 31), sp.Rational(23, 9), sp.Rational(-2, 37), sp.Rational(41, 43)),
+    (sp.Rational(-53, 47), sp.Rational(37, 29), sp.Rational(7, 61), sp.Rational(67, 59), sp.Rational(-19, 13)),
+)
+
+
+def _number_close(a, b) -> bool:
+    if a == b:
+        return True
+    if a.is_Rational and b.is_Rational:
+        return False
+    if a.has(sp.oo, -sp.oo, sp.zoo, sp.nan) or b.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+        return False
+    va, vb = sp.N(a, PRECISION), sp.N(b, PRECISION)
+    if not (va.is_number and vb.is_number) or va.has(sp.nan, sp.zoo) or vb.has(sp.nan, sp.zoo):
+        return False
+    diff = abs(sp.N(va - vb, PRECISION))
+    scale = max(abs(va), abs(vb))
+    if not (diff.is_real and scale.is_real):
+        return False
+    return bool(diff <= RTOL * scale) if scale != 0 else bool(diff == 0)
+
+
+def _probe(expr, symbols, point):
+    value = sp.N(expr.xreplace(dict(zip(symbols, point))), PRECISION)
+    if not value.is_number or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return None
+    return value
+
+
+def expr_equal(a, b) -> bool:
+    if a == b:
+        return True
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    if not symbols:
+        return _number_close(a, b)
+    if len(symbols) > len(_POINTS[0]):
+        return sp.expand(a - b) == 0
+    agreed = 0
+    for point in _POINTS:
+        va, vb = _probe(a, symbols, point), _probe(b, symbols, point)
+        if va is None or vb is None:
+            continue
+        if not _number_close(va, vb):
+            return False
+        agreed += 1
+    return agreed >= 2
+
+
+def _proportional(d1, d2) -> bool:
+    """d1 = c * d2 for a non-zero constant c (the same equation up to rearrangement)."""
+    symbols = sorted(d1.free_symbols | d2.free_symbols, key=str)
+    if not symbols or len(symbols) > len(_POINTS[0]):
+        return expr_equal(d1, d2)
+    ratios = []
+    for point in _POINTS:
+        v1, v2 = _probe(d1, symbols, point), _probe(d2, symbols, point)
+        if v1 is None or v2 is None or v2 == 0:
+            continue
+        ratios.append(sp.N(v1 / v2, PRECISION))
+    return len(ratios) >= 2 and ratios[0] != 0 and all(_number_close(r, ratios[0]) for r in ratios)
+
+
+def _solution_value(x):
+    """``x = 3`` -> 3 (an equation solving for one symbol); anything else unchanged."""
+    if isinstance(x, Equation) and isinstance(x.lhs, sp.Symbol):
+        return x.rhs
+    return x
+
+
+def _as_interval(x):
+    if isinstance(x, Seq) and x.kind == "pair":
+        return sp.Interval.open(*x.items) if all(isinstance(i, sp.Expr) for i in x.items) else None
+    if isinstance(x, Relation) and all(isinstance(e, sp.Expr) for e in x.exprs):
+        return _relation_set(x)
+    return x if isinstance(x, sp.Set) else None
+
+
+def _relation_set(r: Relation):
+    """``3 < x <= 5`` or ``x > 3`` as an interval, when one side is a lone symbol."""
+    exprs, ops = list(r.exprs), list(r.ops)
+    syms = [i for i, e in enumerate(exprs) if isinstance(e, sp.Symbol)]
+    if len(syms) != 1:
+        return None
+    k = syms[0]
+    lo, hi, lo_open, hi_open = -sp.oo, sp.oo, True, True
+    for i, op in enumerate(ops):
+        left, right = exprs[i], exprs[i + 1]
+        if k not in (i, i + 1):
+            return None
+        bound = right if k == i else left
+        upper = (op in ("<", "<=")) == (k == i)
+        if upper:
+            hi, hi_open = bound, op in ("<", ">")
+        else:
+            lo, lo_open = bound, op in ("<", ">")
+    return sp.Interval(lo, hi, lo_open, hi_open)
+
+
+def _sets_equal(a, b) -> bool:
+    if a == b:
+        return True
+    if isinstance(a, sp.Interval) and isinstance(b, sp.Interval):
+        return (a.left_open, a.right_open) == (b.left_open, b.right_open) and all(
+            expr_equal(x, y) for x, y in ((a.start, b.start), (a.end, b.end))
+        )
+    if isinstance(a, sp.Union) and isinstance(b, sp.Union) and len(a.args) == len(b.args):
+        return all(_sets_equal(x, y) for x, y in zip(a.args, b.args))
+    if isinstance(a, sp.FiniteSet) and isinstance(b, sp.FiniteSet):
+        return _unordered_equal(list(a.args), list(b.args))
+    return False
+
+
+def _unordered_equal(xs, ys) -> bool:
+    if len(xs) != len(ys):
+        return False
+    remaining = list(ys)
+    for x in xs:
+        for j, y in enumerate(remaining):
+            if equivalent(x, y):
+                del remaining[j]
+                break
+        else:
+            return False
+    return True
+
+
+def _seq_equal(a: Seq, b: Seq) -> bool:
+    ordered = {"tuple", "pair"}
+    if a.kind in ordered and b.kind in ordered:
+        return len(a.items) == len(b.items) and all(equivalent(x, y) for x, y in zip(a.items, b.items))
+    items_a = [_solution_value(x) for x in a.items]
+    items_b = [_solution_value(x) for x in b.items]
+    return _unordered_equal(items_a, items_b)
+
+
+def equivalent(answer, gold) -> bool:
+    """True when the parsed ``answer`` means the same as the parsed ``gold``."""
+    if isinstance(gold, Percent) or isinstance(answer, Percent):
+        a = answer.value if isinstance(answer, Percent) else answer
+        g = gold.value if isinstance(gold, Percent) else gold
+        if equivalent(a, g):
+            return True
+        if isinstance(gold, Percent) and isinstance(a, sp.Expr):
+            return expr_equal(a, g / 100)
+        return isinstance(answer, Percent) and isinstance(g, sp.Expr) and expr_equal(a / 100, g)
+    if isinstance(answer, Equation) and isinstance(gold, Equation):
+        if isinstance(answer.lhs, sp.Symbol) and answer.lhs == gold.lhs:
+            return equivalent(answer.rhs, gold.rhs)
+        if all(isinstance(x, sp.Expr) for x in (answer.lhs, answer.rhs, gold.lhs, gold.rhs)):
+            return _proportional(answer.lhs - answer.rhs, gold.lhs - gold.rhs)
+        return False
+    if isinstance(answer, Equation) or isinstance(gold, Equation):
+        a, g = _solution_value(answer), _solution_value(gold)
+        return not (a is answer and g is gold) and equivalent(a, g)
+    if isinstance(answer, Seq) and isinstance(gold, Seq):
+        return _seq_equal(answer, gold)
+    if isinstance(answer, Seq) and len(answer.items) == 1:
+        return equivalent(answer.items[0], gold)
+    if isinstance(gold, Seq) and len(gold.items) == 1:
+        return equivalent(answer, gold.items[0])
+    if isinstance(answer, (sp.Set, Seq, Relation)) or isinstance(gold, (sp.Set, Seq, Relation)):
+        a, g = _as_interval(answer), _as_interval(gold)
+        return a is not None and g is not None and _sets_equal(a, g)
+    if isinstance(answer, Matrix) or isinstance(gold, Matrix):
+        return (
+            isinstance(answer, Matrix) and isinstance(gold, Matrix)
+            and [len(r) for r in answer.rows] == [len(r) for r in gold.rows]
+            and all(equivalent(x, y) for ra, rg in zip(answer.rows, gold.rows) for x, y in zip(ra, rg))
+        )
+    if isinstance(answer, sp.Expr) and isinstance(gold, sp.Expr):
+        return expr_equal(answer, gold)
+    return False

@@ -1,0 +1,473 @@
+r"""A small recursive-descent parser from answer text (LaTeX or plain) to sympy objects.
+
+Model output is never handed to ``sympify``/``eval``: this parser builds sympy objects itself from a
+fixed grammar, and refuses work whose size could explode (huge powers and factorials, deep
+nesting) by raising :class:`TooLarge` or :class:`ParseError`. Callers run it in a bounded worker
+(``rewards._bounded``), so even an unforeseen slow path cannot hang training.
+
+Results: a sympy expression; a sympy set (intervals, unions); or one of the small containers
+below (sequences, equations, matrices, percentages).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import sympy as sp
+
+MAX_NESTING = 60  # brackets deep; each level costs ~8 Python frames
+MAX_DIGITS = 2000  # longest number literal accepted
+MAX_BITS = 200_000  # largest integer a power may produce
+MAX_FACTORIAL = 5000
+
+
+class ParseError(ValueError):
+    pass
+
+
+class TooLarge(ParseError):
+    pass
+
+
+@dataclass(frozen=True)
+class Seq:
+    """Comma-separated items. kind: "tuple" (ordered), "set" / "list" (unordered),
+    "pair" (``(a, b)``: an ordered pair or an open interval)."""
+
+    items: tuple
+    kind: str
+
+
+@dataclass(frozen=True)
+class Equation:
+    lhs: object
+    rhs: object
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A chain of inequalities: ``exprs[0] ops[0] exprs[1] ...``, ops in < <= > >=."""
+
+    exprs: tuple
+    ops: tuple
+
+
+@dataclass(frozen=True)
+class Matrix:
+    rows: tuple
+
+
+@dataclass(frozen=True)
+class Percent:
+    value: object
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+(?![a-zA-Z]))?)|(?P<cmd>\\[a-zA-Z]+|\\[{}|%\\])"
+    r"|(?P<word>arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|sqrt|ln|log|exp|pi|infinity|inf|oo)"
+    r"(?![a-zA-Z])|(?P<ch>\S))"
+)
+_FUNCS = {
+    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
+    "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
+    "tanh": sp.tanh, "ln": sp.log, "log": sp.log, "exp": sp.exp, "lg": lambda x: sp.log(x, 10),
+}
+_INVERSE = {"sin": sp.asin, "cos": sp.acos, "tan": sp.atan}
+_CONSTS = {"pi": sp.pi, "infty": sp.oo, "infinity": sp.oo, "inf": sp.oo, "oo": sp.oo, "emptyset": sp.S.EmptySet,
+           "varnothing": sp.S.EmptySet, "imath": sp.I}
+_RELATIONS = {"<": "<", ">": ">", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=", "geq": ">=",
+              "geqslant": ">=", "lt": "<", "gt": ">"}
+_MULS = {"*", "\\cdot", "\\times", "\\ast"}
+_DIVS = {"/", "\\div"}
+_ATOM_START = {"(", "[", "{", "\\{", "|", "°"}
+
+
+def tokenize(s: str) -> list[str]:
+    tokens, pos = [], 0
+    while pos < len(s):
+        m = _TOKEN.match(s, pos)
+        if m is None:
+            break  # only trailing whitespace is left
+        tokens.append(m.group(m.lastgroup) if m.lastgroup != "cmd" else m.group("cmd"))
+        pos = m.end()
+    return tokens
+
+
+def _bits(x) -> float:
+    """An upper bound of log2 |x| for a non-zero sympy Number."""
+    if isinstance(x, sp.Rational):
+        return float(max(int(x.p).bit_length(), int(x.q).bit_length()))
+    return abs(math.log2(abs(float(x)))) + 1.0
+
+
+def power(base, exp):
+    if isinstance(base, sp.Number) and isinstance(exp, sp.Number) and base not in (0, 1, -1):
+        if isinstance(exp, sp.Integer) and int(exp.p).bit_length() > 64:
+            raise TooLarge("exponent too large")
+        if abs(float(exp)) * _bits(base) > MAX_BITS:
+            raise TooLarge("power too large")
+    return sp.Pow(base, exp)
+
+
+def factorial(n):
+    if isinstance(n, sp.Integer) and n > MAX_FACTORIAL:
+        raise TooLarge(f"{n}! is too large")
+    return sp.factorial(n)
+
+
+def binomial(n, k):
+    if isinstance(n, sp.Integer) and isinstance(k, sp.Integer) and min(k, n - k) > MAX_FACTORIAL:
+        raise TooLarge("binomial too large")
+    return sp.binomial(n, k)
+
+
+class Parser:
+    def __init__(self, text: str):
+        self.toks = tokenize(text)
+        self.i = 0
+        self.depth = 0
+        self.abs_open = 0
+        self.in_func = 0
+        self.percent = False
+
+    # -- token helpers ------------------------------------------------------------------------
+    def peek(self, k: int = 0) -> str | None:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else None
+
+    def take(self) -> str:
+        if self.i >= len(self.toks):
+            raise ParseError("unexpected end")
+        self.i += 1
+        return self.toks[self.i - 1]
+
+    def expect(self, tok: str) -> None:
+        got = self.take()
+        if got != tok:
+            raise ParseError(f"expected {tok!r}, got {got!r}")
+
+    def nest(self):
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ParseError("nested too deeply")
+
+    # -- grammar -------------------------------------------------------------------------------
+    def parse(self):
+        items = self.items(end=None)
+        if self.peek() is not None:
+            raise ParseError(f"unexpected {self.peek()!r}")
+        value = items[0] if len(items) == 1 else Seq(tuple(items), "list")
+        return Percent(value) if self.percent and isinstance(value, sp.Expr) else value
+
+    def items(self, end):
+        out = [self.union()]
+        while self.peek() == ",":
+            self.take()
+            if self.peek() == end:
+                break
+            out.append(self.union())
+        return out
+
+    def union(self):
+        left = self.relation()
+        while self.peek() in ("\\cup", "U"):
+            self.take()
+            right = self.relation()
+            left = sp.Union(_as_set(left), _as_set(right))
+        return left
+
+    def relation(self):
+        exprs, ops = [self.expr()], []
+        while True:
+            tok = self.peek()
+            if tok == "=":
+                self.take()
+                rhs = self.expr()
+                if ops:
+                    raise ParseError("mixed = and inequalities")
+                return Equation(exprs[0], rhs)
+            op = _RELATIONS.get(tok.lstrip("\\")) if tok and (tok in "<>" or tok.startswith("\\")) else None
+            if op is None:
+                return exprs[0] if not ops else Relation(tuple(exprs), tuple(ops))
+            self.take()
+            if self.peek() == "=":  # "<=" written as two characters
+                self.take()
+                op += "=" if not op.endswith("=") else ""
+            ops.append(op)
+            exprs.append(self.expr())
+
+    def expr(self):
+        left = self.unary()
+        while self.peek() in ("+", "-"):
+            sign = self.take()
+            right = self.unary()
+            left = _arith(left, right, sign)
+        return left
+
+    def unary(self):
+        if self.peek() == "-":
+            self.take()
+            return _arith(sp.Integer(0), self.unary(), "-")
+        if self.peek() == "+":
+            self.take()
+            return self.unary()
+        return self.term()
+
+    def term(self):
+        left, literal = self.power()
+        while True:
+            tok = self.peek()
+            if tok in _MULS or tok in _DIVS:
+                self.take()
+                right, literal = self.power()
+                left = _arith(left, right, "/" if tok in _DIVS else "*")
+            elif self.starts_atom(tok):
+                right, lit = self.power()
+                mixed = literal and tok == "\\frac" and isinstance(right, sp.Rational) and 0 < right < 1
+                left = _arith(left, right, "+" if mixed and left >= 0 else "-" if mixed else "*")
+                literal = lit
+            else:
+                return left
+
+    def starts_atom(self, tok) -> bool:
+        if tok is None or tok in (",", "=", "\\cup", "U", "&", "\\\\", "\\end"):
+            return False
+        if tok == "|":
+            return self.abs_open == 0
+        if tok in _ATOM_START:
+            return tok != "°"
+        if tok.startswith("\\"):
+            return tok.lstrip("\\") not in _RELATIONS and tok not in _MULS and tok not in _DIVS and tok not in ("\\}", "\\pm", "\\mp")
+        return tok[0].isalnum() or tok[0] == "."
+
+    def power(self):
+        """A postfix atom with an optional exponent; also says whether it was a bare integer."""
+        start = self.i
+        base = self.postfix()
+        literal = self.i == start + 1 and isinstance(base, sp.Integer)
+        if self.peek() == "^":
+            self.take()
+            base = _arith(base, self.exponent(), "^")
+            literal = False
+            while self.peek() in ("!", "%", "°"):
+                base = self.suffix(base)
+        return base, literal
+
+    def exponent(self):
+        if self.peek() == "{":
+            return self.group("{", "}")
+        if self.peek() == "-":
+            self.take()
+            return -self.exponent()
+        if self.peek() == "°":
+            self.take()
+            return sp.Integer(1)  # x^\circ was normalised to x°; this is the rare leftover
+        base = self.postfix(single=True)
+        if self.peek() == "^":
+            self.take()
+            return _arith(base, self.exponent(), "^")
+        return base
+
+    def postfix(self, single: bool = False):
+        value = self.atom(single)
+        if self.peek() == "_" and isinstance(value, sp.Symbol):
+            self.take()
+            value = sp.Symbol(f"{value}_{self.raw_group() if self.peek() == '{' else self.take()}")
+        while self.peek() in ("!", "%", "°"):
+            value = self.suffix(value)
+        return value
+
+    def suffix(self, value):
+        tok = self.take()
+        if tok == "!":
+            return factorial(value)
+        if tok == "%":
+            self.percent = True
+            return value
+        return value * sp.pi / 180 if self.in_func else value  # degrees
+
+    def group(self, open_: str, close: str):
+        self.expect(open_)
+        self.nest()
+        items = self.items(end=close)
+        self.expect(close)
+        self.depth -= 1
+        return items[0] if len(items) == 1 else Seq(tuple(items), "list")
+
+    def arg(self):
+        """A command argument: ``{...}`` or a single character (``\\frac12``)."""
+        tok = self.peek()
+        if tok == "{":
+            return self.group("{", "}")
+        if tok is not None and re.fullmatch(r"\d+", tok) and len(tok) > 1:
+            self.toks[self.i] = tok[1:]
+            return sp.Integer(tok[0])
+        return self.postfix(single=True)
+
+    def atom(self, single: bool = False):
+        tok = self.take()
+        if tok[0].isdigit() or tok[0] == ".":
+            return _number(tok)
+        if tok in ("(", "["):
+            return self.bracket(tok)
+        if tok == "{":
+            self.i -= 1
+            return self.group("{", "}")
+        if tok == "\\{":
+            self.nest()
+            items = [] if self.peek() == "\\}" else self.items(end="\\}")
+            self.expect("\\}")
+            self.depth -= 1
+            return Seq(tuple(items), "set")
+        if tok == "|":
+            self.nest()
+            self.abs_open += 1
+            inner = self.expr()
+            self.abs_open -= 1
+            self.expect("|")
+            self.depth -= 1
+            return sp.Abs(inner)
+        name = tok.lstrip("\\")
+        if name in _CONSTS:
+            return _CONSTS[name]
+        if name in _FUNCS:
+            return self.function(name)
+        if name == "frac":
+            return _arith(self.arg(), self.arg(), "/")
+        if name == "sqrt":
+            index = self.group("[", "]") if self.peek() == "[" else sp.Integer(2)
+            return _arith(self.arg(), _arith(sp.Integer(1), index, "/"), "^")
+        if name == "binom":
+            return binomial(self.arg(), self.arg())
+        if name == "begin":
+            return self.matrix()
+        if tok.isalpha() and len(tok) == 1:
+            return {"i": sp.I, "e": sp.E}.get(tok, sp.Symbol(tok))
+        if tok.startswith("\\") and name.isalpha():
+            return sp.Symbol(name)  # Greek letters and other named symbols
+        raise ParseError(f"unexpected {tok!r}")
+
+    def bracket(self, open_: str):
+        self.nest()
+        items = self.items(end=")")
+        close = self.take()
+        self.depth -= 1
+        if close not in (")", "]"):
+            raise ParseError(f"unclosed {open_!r}")
+        if len(items) == 1:
+            if open_ + close != "()" and open_ + close != "[]":
+                raise ParseError("half-open bracket around one item")
+            return items[0]
+        if len(items) == 2 and open_ + close == "()":
+            return Seq(tuple(items), "pair")
+        if len(items) == 2:
+            lo, hi = (_scalar(x) for x in items)
+            return sp.Interval(lo, hi, left_open=open_ == "(", right_open=close == ")")
+        return Seq(tuple(items), "tuple")
+
+    def function(self, name: str):
+        self.in_func += 1
+        fn, base, exp = _FUNCS[name], None, None
+        if self.peek() == "_":
+            self.take()
+            base = self.arg()
+        if self.peek() == "^":
+            self.take()
+            exp = self.exponent()
+        if exp == -1 and name in _INVERSE:
+            fn, exp = _INVERSE[name], None
+        if self.peek() == "(":
+            self.take()
+            self.nest()
+            arg = self.expr()
+            self.expect(")")
+            self.depth -= 1
+        else:
+            arg = self.power()[0]
+        self.in_func -= 1
+        value = sp.log(arg, base) if base is not None else fn(arg)
+        return value if exp is None else _arith(value, exp, "^")
+
+    def raw_group(self) -> str:
+        self.expect("{")
+        out = []
+        while self.peek() not in ("}", None):
+            out.append(self.take())
+        self.expect("}")
+        return "".join(out)
+
+    def matrix(self):
+        env = self.raw_group()
+        rows, row = [], [self.expr()]
+        while True:
+            tok = self.take()
+            if tok == "&":
+                row.append(self.expr())
+            elif tok == "\\\\":
+                rows.append(tuple(row))
+                if self.peek() == "\\end":
+                    row = None
+                    continue
+                row = [self.expr()]
+            elif tok == "\\end":
+                self.raw_group()
+                if row:
+                    rows.append(tuple(row))
+                if len({len(r) for r in rows}) != 1:
+                    raise ParseError("ragged matrix")
+                return Matrix(tuple(rows)) if env != "vmatrix" else sp.Matrix(rows).det()
+            else:
+                raise ParseError(f"unexpected {tok!r} in matrix")
+
+
+def _number(tok: str):
+    if len(tok) > MAX_DIGITS:
+        raise TooLarge("number literal too long")
+    if "e" in tok or "E" in tok:
+        mant, _, exp = tok.lower().partition("e")
+        if abs(int(exp)) > 400:
+            raise TooLarge("exponent too large")
+        return sp.Rational(mant) * sp.Integer(10) ** int(exp)
+    return sp.Rational(tok) if "." in tok else sp.Integer(tok)
+
+
+def _scalar(x):
+    if not isinstance(x, sp.Expr):
+        raise ParseError(f"expected a number or expression, got {type(x).__name__}")
+    return x
+
+
+def _as_set(x):
+    if isinstance(x, sp.Set):
+        return x
+    if isinstance(x, Seq) and x.kind == "pair":
+        return sp.Interval.open(*map(_scalar, x.items))
+    if isinstance(x, Seq) and x.kind == "set":
+        return sp.FiniteSet(*map(_scalar, x.items))
+    raise ParseError("union of something that is not a set")
+
+
+def _arith(a, b, op: str):
+    a, b = _scalar(a), _scalar(b)
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return a / b
+    return power(a, b)
+
+
+def parse(text: str):
+    """Parse normalised answer text; raises ParseError (or TooLarge)."""
+    if not text:
+        raise ParseError("empty")
+    if "\\pm" in text or "\\mp" in text:
+        plus = parse(text.replace("\\pm", "+").replace("\\mp", "-"))
+        minus = parse(text.replace("\\pm", "-").replace("\\mp", "+"))
+        return Seq((plus, minus), "list")
+    return Parser(text).parse()

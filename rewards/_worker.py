@@ -1,0 +1,38 @@
+"""Entry point of a bounded worker process (see ``rewards._bounded``): read pickled calls from one
+pipe, answer on another. Standard output stays free for the called code's own prints."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from multiprocessing.connection import Connection
+
+
+def serve(read_fd: int, write_fd: int, memory_bytes: int) -> None:
+    if memory_bytes:
+        import resource
+
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        except (ValueError, OSError):  # already lower than asked
+            pass
+    inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
+    while True:
+        try:
+            fn, args, kwargs = pickle.loads(inbox.recv_bytes())
+        except EOFError:
+            return
+        try:
+            reply = ("ok", fn(*args, **kwargs))
+        except MemoryError:
+            reply = ("err", "MemoryError: the worker's memory ceiling was reached")
+        except Exception as err:  # reported to the caller, who decides what it scores
+            reply = ("err", f"{type(err).__name__}: {err}")
+        try:
+            outbox.send(reply)
+        except Exception as err:  # an unpicklable result
+            outbox.send(("err", f"cannot send the result back: {type(err).__name__}: {err}"))
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -1,0 +1,224 @@
+r"""Math answers: extraction from a completion and equivalence checking with sympy.
+
+``extract_answer(text)`` finds the answer a completion commits to, in priority order:
+``<answer>`` tags, the last ``\boxed{}`` / ``\fbox{}``, ``####``, "answer is" / "answer:", the last
+number. Text inside ``<think>`` never counts; an unclosed ``<think>`` means no answer yet.
+
+``verify(completion, gold)`` extracts, normalises and parses both sides with the parser in
+``rewards._mathparse`` (never ``sympify``/``eval`` on model text) and compares them as described
+in ``rewards._mathcompare``. Every check runs in a worker process with a hard wall-clock limit
+(``timeout``), so it cannot hang a training step; a check over its limit counts as wrong.
+
+Registered as ``math_accuracy``: 1.0 / 0.0, or ``None`` when the gold answer cannot be parsed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from rewards._bounded import BoundedCrash, BoundedTimeout, run_bounded
+from rewards._latex_norm import match_brace, normalize
+from rewards.registry import register
+from rewards.text import completion_text
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 2.0  # seconds per check, wall clock
+MAX_ANSWER_CHARS = 1000  # an extracted answer longer than this is compared as text only
+
+_CHOICE = re.compile(r"\(?([A-E])\)?(?:[.:]|\s|$).*", re.S)
+_ANSWER_IS = re.compile(r"answer\s*(?:is|:|=)\s*:?\s*((?:[^\n.]|\.(?=\S))+)", re.I)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+_MATH_SPAN = re.compile(r"\$\$?([^$]{1,500})\$\$?|\\\((.{1,500}?)\\\)|\\\[(.{1,500}?)\\\]", re.S)
+_SHORT_BOXED = re.compile(r"\\boxed\s+([^\s$]+)")
+
+
+def _strip_think(text: str) -> str | None:
+    close = text.rfind("</think>")
+    if close >= 0:
+        return text[close + len("</think>") :]
+    if "<think>" in text:
+        return None  # still thinking: nothing has been committed to
+    return text
+
+
+def _last_boxed(text: str) -> str | None:
+    i = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if i < 0:
+        return None
+    brace = text.find("{", i)
+    gap = text[i + 5 : brace] if brace >= 0 else ""
+    if brace >= 0 and gap.strip() in ("", "d", "x"):  # \boxed{ and \fbox{ (the "d"/"x" of the names)
+        end = match_brace(text, brace)
+        return text[brace + 1 : end - 1] if end > 0 else None
+    m = _SHORT_BOXED.match(text, i)
+    return m.group(1) if m else None
+
+
+def _answer_is(text: str) -> str | None:
+    last = None
+    for last in _ANSWER_IS.finditer(text):
+        pass
+    return last.group(1).strip() if last else None
+
+
+def _after_hashes(text: str) -> str | None:
+    """GSM8K style: the rest of the line after the last ``####``."""
+    if "####" not in text:
+        return None
+    tail = text.rsplit("####", 1)[1].strip()
+    return tail.splitlines()[0] if tail else None
+
+
+def extract_answer(text: str) -> str | None:
+    """The answer a completion commits to, as raw text, or None."""
+    body = _strip_think(text)
+    if body is None:
+        return None
+    close = body.rfind("</answer>")
+    open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
+    if open_ >= 0:
+        inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
+        return (_last_boxed(inner) or _answer_is(inner) or inner).strip() or None
+    for finder in (_last_boxed, _after_hashes, _answer_is):
+        found = finder(body)
+        if found:
+            return found.strip()
+    return _last_math_or_number(body)
+
+
+def _last_math_or_number(text: str) -> str | None:
+    """Whichever comes last: a ``$...$`` / ``\\(...\\)`` span or a plain number."""
+    best, best_end = None, -1
+    for m in _MATH_SPAN.finditer(text):
+        best, best_end = next(g for g in m.groups() if g is not None), m.end()
+    for m in _NUMBER.finditer(text):
+        if m.end() > best_end:
+            best, best_end = m.group(0).rstrip(","), m.end()
+    return best.strip() if best else None
+
+
+def gold_answer(gold: str) -> str:
+    """The answer part of a gold solution: its ``\\boxed{}`` or ``####`` part, or all of it."""
+    gold = str(gold)
+    if "\\boxed" in gold or "\\fbox" in gold:
+        return _last_boxed(gold) or gold
+    if "####" in gold:
+        return gold.rsplit("####", 1)[1].strip()
+    return gold.strip()
+
+
+def _choice(text: str, strict: bool) -> str | None:
+    text = normalize(text)
+    m = re.fullmatch(r"\(?([A-E])\)?", text) if strict else _CHOICE.fullmatch(text)
+    return m.group(1) if m else None
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s{}]", "", text).lower()
+
+
+@dataclass
+class Check:
+    """What a check saw: the extracted answer, both normalised and parsed forms, the verdict."""
+
+    answer: str | None
+    gold: str
+    answer_parsed: str = ""
+    gold_parsed: str = ""
+    correct: bool | None = None  # None: the gold could not be parsed
+    reason: str = ""
+
+
+def _parse(text: str):
+    from rewards._mathparse import ParseError, parse  # sympy is imported in the worker only
+
+    try:
+        return parse(normalize(text)), ""
+    except (ParseError, RecursionError, ValueError, TypeError, ZeroDivisionError, OverflowError) as err:
+        return None, f"{type(err).__name__}: {err}"
+
+
+def _check(completion: str, gold: str) -> Check:
+    """Runs in the worker: extract, normalise, parse and compare."""
+    from rewards._mathcompare import equivalent
+
+    gold_text = gold_answer(gold)
+    answer = extract_answer(completion)
+    result = Check(answer, gold_text)
+    letter = _choice(gold_text, strict=True)
+    if letter is not None:
+        got = _choice(answer, strict=False) if answer else None
+        result.correct, result.reason = got == letter, f"multiple choice: gold {letter}, answer {got}"
+        return result
+    gold_obj, gold_err = _parse(gold_text)
+    result.gold_parsed = _short(gold_obj) if gold_obj is not None else gold_err
+    if answer is None:
+        result.correct, result.reason = (False, "no answer found") if gold_text else (None, "empty gold")
+        return result
+    if normalize(answer) == normalize(gold_text) or _squash(normalize(answer)) == _squash(normalize(gold_text)):
+        result.correct, result.reason = True, "same text after normalisation"
+        return result
+    if len(answer) > MAX_ANSWER_CHARS:
+        result.correct, result.reason = False, "answer too long to parse; texts differ"
+        return result
+    answer_obj, answer_err = _parse(answer)
+    result.answer_parsed = _short(answer_obj) if answer_obj is not None else answer_err
+    if gold_obj is None:
+        plain = re.fullmatch(r"[A-Za-z][A-Za-z .'-]*", normalize(gold_text))
+        result.correct = False if plain else None
+        result.reason = "gold is text; texts differ" if plain else f"cannot parse the gold ({gold_err})"
+        return result
+    if answer_obj is None:
+        result.correct, result.reason = False, "cannot parse the answer"
+        return result
+    result.correct = bool(equivalent(answer_obj, gold_obj))
+    result.reason = "equivalent" if result.correct else "not equivalent"
+    return result
+
+
+def _short(obj, limit: int = 200) -> str:
+    try:
+        text = str(obj)
+    except ValueError:  # Python refuses to print integers of more than 4300 digits
+        return f"<{type(obj).__name__} too large to print>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def explain(completion, gold: str, timeout: float = DEFAULT_TIMEOUT) -> Check:
+    """The full record of one check (used by ``grpo-ext rewards check``)."""
+    text = completion_text(completion)
+    try:
+        return run_bounded(_check, text, str(gold), timeout=timeout)
+    except BoundedTimeout:
+        return Check(None, str(gold), correct=False, reason=f"timed out after {timeout} s")
+    except BoundedCrash as err:
+        logger.warning("math check crashed: %s", err)
+        return Check(None, str(gold), correct=False, reason=f"check failed: {err}")
+
+
+def score(completion, gold: str, timeout: float = DEFAULT_TIMEOUT) -> float | None:
+    """1.0 if the completion's answer equals ``gold``, 0.0 if not, None if the gold is unparseable."""
+    correct = explain(completion, gold, timeout).correct
+    return None if correct is None else float(correct)
+
+
+def verify(completion, gold: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """True when the completion's answer is equivalent to ``gold`` (bounded by ``timeout`` seconds)."""
+    return bool(explain(completion, gold, timeout).correct)
+
+
+@register("math_accuracy")
+class MathAccuracy:
+    """1.0 when the extracted answer equals the gold answer (sympy equivalence), else 0.0."""
+
+    def __init__(self, gold_column: str = "answer", timeout: float = DEFAULT_TIMEOUT):
+        self.gold_column = gold_column
+        self.timeout = timeout
+        self.required_columns = (gold_column,)
+
+    def __call__(self, completions, **columns) -> list[float | None]:
+        golds = columns[self.gold_column]
+        return [score(c, g, self.timeout) for c, g in zip(completions, golds, strict=True)]
