@@ -95,6 +95,7 @@ def normalize(s: str) -> str:
     s = _CONNECTIVES.sub(",", s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
     s = strip_units(s)
+    s = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", s)  # "x \in [2, 5]" -> "[2, 5]"
     if s.startswith(("€", "£", "¥")):
         s = s[1:].strip()
     if _THOUSANDS.fullmatch(s):

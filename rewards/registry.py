@@ -87,7 +87,10 @@ _REGISTRY: dict[str, _Entry] = {}
 
 
 def _first_line(doc: str | None) -> str:
-    return (doc or "").strip().splitlines()[0].strip() if (doc or "").strip() else ""
+    """The first sentence of a docstring's first paragraph, on one line."""
+    paragraph = " ".join(line.strip() for line in (doc or "").strip().split("\n\n")[0].splitlines())
+    end = paragraph.find(". ")
+    return paragraph if end < 0 else paragraph[: end + 1]
 
 
 def inspect_reward(fn: Callable, name: str, bound: Sequence[str] = ()) -> _Params:
@@ -299,7 +302,7 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-_BUILTIN_MODULES = ("rewards.math",)
+_BUILTIN_MODULES = ("rewards.math", "rewards.format", "rewards.shaping")
 
 
 @functools.cache
