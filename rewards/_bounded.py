@@ -27,6 +27,7 @@ from typing import Any
 import cloudpickle
 
 DEFAULT_MEMORY_BYTES = 4 << 30  # address-space ceiling of a worker: 4 GiB
+STARTUP_TIMEOUT = 120.0  # seconds for a new worker to say it is ready (not counted in call limits)
 
 
 class BoundedTimeout(TimeoutError):
@@ -66,6 +67,12 @@ class BoundedWorker:
         os.close(from_child_w)
         self._send = Connection(to_child_w, readable=False)
         self._recv = Connection(from_child_r, writable=False)
+        try:
+            if not self._recv.poll(STARTUP_TIMEOUT) or self._recv.recv() != "ready":
+                raise BoundedCrash(f"worker did not start within {STARTUP_TIMEOUT:.0f} s")
+        except (EOFError, OSError):
+            self._kill()
+            raise BoundedCrash("worker exited while starting; see its stderr above") from None
 
     def _kill(self) -> None:
         if self._proc is not None:
@@ -85,9 +92,9 @@ class BoundedWorker:
             if self._proc is not None and self._proc.poll() is not None:
                 self._kill()
                 self.restarts += 1
-            if self._proc is None:
-                self._start()
             try:
+                if self._proc is None:
+                    self._start()
                 self._send.send_bytes(payload)
                 ready = self._recv.poll(timeout)
                 status, value = self._recv.recv() if ready else (None, None)

@@ -73,14 +73,14 @@ class RewardRunner:
         name = getattr(fn, "__name__", type(fn).__name__)
         columns = {k: v for k, v in columns.items() if k not in TRAINER_ARGS}
         batch = dict(columns, prompts=prompts, completions=completions, completion_ids=completion_ids)
-        if isinstance(fn, Reward):
-            batch = fn.select(batch)  # a missing column fails here, once, not in every worker
+        if not isinstance(fn, Reward):
+            fn = Reward(fn, name)  # the same column selection as registered rewards
+        batch = fn.select(batch)  # a missing column fails here, once, not in every worker
         for key, values in batch.items():
             if values is not None and len(values) != n:
                 raise ValueError(f"reward {name!r}: column {key!r} has {len(values)} values for {n} completions")
         items = [{k: (None if v is None else [v[i]]) for k, v in batch.items()} for i in range(n)]
-        if isinstance(fn, Reward):
-            fn = fn.fn  # columns are already selected
+        fn = fn.fn  # columns are already selected
         futures = [self._threads.submit(self._call, name, fn, item, i) for i, item in enumerate(items)]
         return check_output(name, [f.result() for f in futures], n)
 

@@ -1,0 +1,35 @@
+import pytest
+
+import rewards
+from grpo_ext.cli import main
+
+
+def test_rewards_list(capsys):
+    assert main(["rewards", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in rewards.available():
+        assert name in out
+
+
+def test_rewards_check_math_says_why(capsys):
+    assert main(["rewards", "check", "math_accuracy", "--completion", "so \\boxed{\\frac{1}{2}}", "--gold", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "score:     1.0" in out
+    assert "extracted: '\\\\frac{1}{2}'" in out
+    assert "answer 1/2 | gold 1/2" in out
+
+
+def test_rewards_check_with_params(capsys):
+    argv = ["rewards", "check", "soft_overlong", "--param", "max_length=10", "--param", "cache_length=4",
+            "--completion", "x", "--token-ids", "[1, 2, 3, 4, 5, 6, 7, 8]"]
+    assert main(argv) == 0
+    assert "score:     -0.5" in capsys.readouterr().out
+
+
+def test_rewards_check_errors(capsys):
+    assert main(["rewards", "check", "math_acuracy", "--completion", "x"]) == 2
+    assert "Did you mean 'math_accuracy'" in capsys.readouterr().err
+    assert main(["rewards", "check", "math_accuracy", "--completion", "x"]) == 2
+    assert "pass --gold" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["rewards", "check", "tag_count", "--completion", "x", "--param", "oops"])

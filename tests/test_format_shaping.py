@@ -1,0 +1,103 @@
+import math
+
+import pytest
+
+import rewards
+
+THINK = "<think>reasoning</think>"
+
+
+@pytest.mark.parametrize("text, think, answer", [
+    (f"{THINK} The answer is 4.", 1.0, 0.0),
+    (f"{THINK}<answer>4</answer>", 1.0, 1.0),
+    (f"  {THINK}\n<answer> 4 </answer>\n", 1.0, 1.0),
+    ("<think></think><answer>4</answer>", 0.0, 0.0),           # empty think block
+    (f"{THINK}", 0.0, 0.0),                                     # nothing after thinking
+    (f"{THINK}{THINK}<answer>4</answer>", 0.0, 0.0),            # two think blocks
+    (f"{THINK}<answer>4</answer> trailing", 1.0, 0.0),          # text after the answer
+    (f"<answer>4</answer>{THINK}", 0.0, 0.0),                   # wrong order
+    ("plain text", 0.0, 0.0),
+])
+def test_think_and_answer_format(text, think, answer):
+    assert rewards.get("think_format")(completions=[text]) == [think]
+    assert rewards.get("answer_format")(completions=[text]) == [answer]
+
+
+def test_custom_tag_names():
+    text = "<reasoning>r</reasoning><solution>4</solution>"
+    assert rewards.get("answer_format", think_tag="reasoning", answer_tag="solution")(completions=[text]) == [1.0]
+    assert rewards.get("answer_format")(completions=[text]) == [0.0]
+
+
+def test_prefilled_think():
+    fn = rewards.get("think_format", prefilled=True)
+    assert fn(completions=["step 1</think> 4", "<think>x</think> 4", "no close 4"]) == [1.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("<think>a</think><answer>b</answer>", 1.0),
+    ("<think>a</think>", 0.5),
+    ("<think>a", 0.25),
+    ("</think><think>", 0.25),          # closing before opening earns only the opening's half
+    ("<think>a</think><answer>b", 0.75),
+    ("<think><think>a</think>", 0.0),   # two openings: no credit for this tag
+    ("", 0.0),
+])
+def test_tag_count(text, expected):
+    assert rewards.get("tag_count")(completions=[text]) == [expected]
+
+
+def test_tag_count_three_tags():
+    fn = rewards.get("tag_count", tags=["a", "b", "c"])
+    assert fn(completions=["<a>1</a><b>2</b>"]) == [pytest.approx(2 / 3)]
+
+
+@pytest.mark.parametrize("length, expected", [(0, 0.0), (6, 0.0), (7, -0.25), (8, -0.5), (10, -1.0), (11, -1.0), (500, -1.0)])
+def test_soft_overlong_hand_values(length, expected):
+    # max 10, buffer 4: free up to 6 tokens, then (6 - L) / 4, then -1
+    fn = rewards.get("soft_overlong", max_length=10, cache_length=4)
+    assert fn(completions=["x"], completion_ids=[[0] * length]) == [pytest.approx(expected)]
+
+
+def test_soft_overlong_checks_its_params():
+    with pytest.raises(ValueError, match="cache_length <= max_length"):
+        rewards.get("soft_overlong", max_length=4, cache_length=8)(completions=["x"], completion_ids=[[1]])
+
+
+@pytest.mark.parametrize("ids, n, expected", [
+    ([1, 2, 3, 4, 5], 2, 0.0),               # 4 bigrams, all distinct
+    ([7, 7, 7, 7, 7], 2, -0.75),             # 4 bigrams, 1 distinct
+    ([1, 2, 1, 2, 1, 2], 2, -0.6),           # 5 bigrams, 2 distinct
+    ([1, 2], 3, 0.0),                        # shorter than n
+    ([5, 5, 5, 5], 1, -0.75),
+])
+def test_repetition_penalty_hand_values(ids, n, expected):
+    fn = rewards.get("repetition_penalty", ngram_size=n)
+    assert fn(completions=["x"], completion_ids=[ids]) == [pytest.approx(expected)]
+
+
+def test_repetition_penalty_is_language_agnostic():
+    fn = rewards.get("repetition_penalty", ngram_size=2, max_penalty=-0.5)
+    # without token ids it counts characters, so scripts without spaces work
+    assert fn(completions=["好好好好好"]) == [pytest.approx(-0.5 * 0.75)]
+    assert fn(completions=["你好世界和平"]) == [0.0]
+
+
+def _cosine(at_max, at_zero, length, max_length):
+    return at_max + 0.5 * (at_zero - at_max) * (1 + math.cos(math.pi * min(length, max_length) / max_length))
+
+
+@pytest.mark.parametrize("length", [0, 2, 5, 8, 10, 20])
+def test_cosine_scaled_hand_values(length):
+    fn = rewards.get("cosine_scaled", max_length=10)
+    out = fn(completions=["\\boxed{4}", "\\boxed{5}"], completion_ids=[[0] * length] * 2, answer=["4", "4"])
+    assert out == [pytest.approx(_cosine(0.5, 1.0, length, 10)), pytest.approx(_cosine(-0.5, -1.0, length, 10))]
+    if length == 0:
+        assert out == [pytest.approx(1.0), pytest.approx(-1.0)]  # short & right best, short & wrong worst
+    if length >= 10:
+        assert out == [pytest.approx(0.5), pytest.approx(-0.5)]
+
+
+def test_cosine_scaled_none_for_unparseable_gold():
+    fn = rewards.get("cosine_scaled")
+    assert fn(completions=["\\boxed{1}"], completion_ids=[[1]], answer=["\\frac{"]) == [None]
