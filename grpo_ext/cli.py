@@ -26,7 +26,17 @@ def _key_values(pairs: list[str], flag: str) -> dict:
     return out
 
 
-def _list(_: argparse.Namespace) -> int:
+def rewards_table() -> str:
+    """The README's rewards table, generated from the registry."""
+    rows = ["| reward | what it scores |", "|---|---|"]
+    rows += [f"| `{name}` | {doc.replace('|', '/').replace('<', '&lt;')} |" for name, doc in rewards.available().items()]
+    return "\n".join(rows)
+
+
+def _list(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(rewards_table())
+        return 0
     names = rewards.available()
     width = max(map(len, names))
     for name, doc in names.items():
@@ -70,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="group", required=True)
     group = sub.add_parser("rewards", help="list and try the registered rewards")
     cmds = group.add_subparsers(dest="command", required=True)
-    cmds.add_parser("list", help="registered rewards with one-line docs").set_defaults(func=_list)
+    listing = cmds.add_parser("list", help="registered rewards with one-line docs")
+    listing.add_argument("--markdown", action="store_true", help="print the README's table")
+    listing.set_defaults(func=_list)
     check = cmds.add_parser("check", help="score one completion and say why")
     check.add_argument("name", help="registered reward name or package.module:function")
     check.add_argument("--completion", required=True, help="the completion text")

@@ -1,0 +1,27 @@
+# Set-up and everyday commands. Each target creates .venv and installs the project on first use.
+#
+#   make test     install (first time) and run the test suite
+#   make bench    the benchmarks in bench/
+#
+# TORCH picks the torch build. The default, torch==2.13.0, is a local CPU wheel on the project's
+# CPU machines and the regular (CUDA) build elsewhere; set TORCH="torch" to take the newest.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PY := $(VENV)/bin/python
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+.PHONY: install test bench
+install: $(VENV)/.installed
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) bench/bench_math.py
