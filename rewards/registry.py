@@ -302,7 +302,7 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-_BUILTIN_MODULES = ("rewards.math", "rewards.format", "rewards.shaping")
+_BUILTIN_MODULES = ("rewards.math", "rewards.format", "rewards.shaping", "rewards.code")
 
 
 @functools.cache
