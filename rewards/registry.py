@@ -30,6 +30,7 @@ import difflib
 import functools
 import importlib
 import inspect
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -273,10 +274,46 @@ def get(name: str, **params) -> Reward:
     return Reward(obj, entry.name)
 
 
+_SPEC = re.compile(r"^\s*([\w.:-]+)\s*(?:\((.*)\))?\s*$", re.S)
+
+
+def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """``"soft_overlong(max_length=512, cache_length=128)"`` -> ``("soft_overlong", {...})``.
+
+    Values are read as YAML scalars or flow collections (``3``, ``true``, ``[a, b]``, ``'text'``).
+    """
+    import yaml
+
+    m = _SPEC.match(text)
+    if not m:
+        raise RewardError(f"cannot read reward spec {text!r}; write NAME or NAME(key=value, ...)")
+    name, body = m.group(1), (m.group(2) or "").strip()
+    if not body:
+        return name, {}
+    try:
+        params = yaml.safe_load("{" + re.sub(r"(\w+)\s*=\s*", r"\1: ", body) + "}")
+    except yaml.YAMLError as err:
+        raise RewardError(f"cannot read the parameters of reward spec {text!r}: {err}") from None
+    if not isinstance(params, dict):
+        raise RewardError(f"cannot read the parameters of reward spec {text!r}")
+    return name, params
+
+
+def is_spec(text: str) -> bool:
+    """Does this string name a reward here (registered, entry point, ``module:attr`` or with params)?"""
+    m = _SPEC.match(text)
+    if not m:
+        return False
+    name = m.group(1)
+    return m.group(2) is not None or ":" in name or name in available()
+
+
 def resolve(spec: str | dict | Callable) -> Callable:
-    """One reward from a name, a ``{"name": ..., **params}`` mapping, or a callable (unchanged)."""
+    """One reward from a name or ``"name(key=value, ...)"``, a ``{"name": ..., **params}`` mapping,
+    or a callable (returned unchanged)."""
     if isinstance(spec, str):
-        return get(spec)
+        name, params = parse_spec(spec)
+        return get(name, **params)
     if isinstance(spec, dict):
         spec = dict(spec)
         if "name" not in spec:

@@ -1,0 +1,250 @@
+r"""Advantage modes: pure functions from rewards to per-token advantages ``[N, T]``.
+
+All modes see the same :class:`Batch`: ``N`` completions in consecutive groups of ``group_size``
+(the generations of one prompt), a sequence reward each (``NaN`` = unscorable: its advantage is 0
+and it is left out of baselines), an optional per-token reward (KL placed in the reward:
+``r_t = -beta * kl_t``), and the completion mask. The sequence reward is paid on the last token,
+so the per-token return is ``G_t = sum_{s>=t} gamma^(s-t) r_s``; with no per-token reward and
+``gamma = 1``, ``G_t`` is the sequence reward at every token. ``G_0`` is the sequence return.
+
+| mode | advantage | source |
+|---|---|---|
+| ``grpo`` | ``(G_t - mean_group G_0) / (std_group G_0 + eps)`` | Shao et al. 2024, arXiv:2402.03300 |
+| ``dr_grpo`` | ``G_t - mean_group G_0`` | Liu et al. 2025, arXiv:2503.20783 |
+| ``batch_std`` | ``(G_t - mean_group G_0) / (std_batch G_0 + eps)`` | Hu et al. 2025 (REINFORCE++ style scaling) |
+| ``rloo`` | ``G_t - mean of the other group members' G_0`` | Ahmadian et al. 2024, arXiv:2402.14740 |
+| ``reinforce_pp`` | ``G_t`` whitened over all valid tokens of the batch | Hu 2025, arXiv:2501.03262 |
+| ``reinforce_pp_baseline`` | as ``reinforce_pp`` after subtracting the group mean reward | Hu 2025 |
+| ``opo`` | ``G_t - sum_i len_i G_0,i / sum_i len_i`` (length-weighted group baseline) | Hao et al. 2025, arXiv:2505.23585 |
+| ``passk`` | pass@k advantages for binary rewards (correct: reward > 0.5), plus the KL return | Chen et al. 2025, arXiv:2508.10751 |
+| ``gae`` | GAE(gamma, lambda) on a critic's values (PPO only) | Schulman et al. 2015, arXiv:1506.02438 |
+
+Standard deviations are unbiased (n - 1), as TRL's; eps defaults to 1e-4, as TRL's. Outside the
+mask advantages are 0.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Batch:
+    rewards: torch.Tensor  # [N] sequence rewards, NaN = unscorable
+    mask: torch.Tensor  # [N, T] 1 for completion tokens
+    group_size: int
+    token_rewards: torch.Tensor | None = None  # [N, T] per-token rewards (KL in the reward)
+    values: torch.Tensor | None = None  # [N, T] critic values (gae)
+    gamma: float = 1.0
+    lam: float = 1.0
+    eps: float = 1e-4
+    k: int = 1  # passk
+
+    def __post_init__(self):
+        n = self.rewards.shape[0]
+        if self.group_size < 1 or n % self.group_size:
+            raise ValueError(f"{n} completions do not split into groups of {self.group_size}")
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    fn: Callable[[Batch], torch.Tensor]
+    needs_values: bool
+    doc: str
+
+
+_MODES: dict[str, Mode] = {}
+
+
+def register(name: str, needs_values: bool = False):
+    """Add a mode ``fn(batch: Batch) -> [N, T]``; a duplicate name raises."""
+
+    def deco(fn):
+        if name in _MODES:
+            raise ValueError(f"advantage mode {name!r} is already registered")
+        _MODES[name] = Mode(name, fn, needs_values, (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "")
+        return fn
+
+    return deco
+
+
+def get(name: str) -> Mode:
+    if name not in _MODES:
+        close = difflib.get_close_matches(name, _MODES, n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"unknown advantage_mode {name!r}.{hint} Choose one of: {', '.join(_MODES)}")
+    return _MODES[name]
+
+
+def available() -> dict[str, str]:
+    return {name: m.doc for name, m in _MODES.items()}
+
+
+# -- building blocks ------------------------------------------------------------------------------
+
+def nanstd(x: torch.Tensor, dim: int | None = None, keepdim: bool = False) -> torch.Tensor:
+    """Unbiased standard deviation ignoring NaN; 0 where fewer than two values."""
+    count = (~torch.isnan(x)).sum(dim=dim, keepdim=True) if dim is not None else (~torch.isnan(x)).sum()
+    mean = torch.nanmean(x, dim=dim, keepdim=True) if dim is not None else torch.nanmean(x)
+    sq = torch.nansum((x - mean) ** 2, dim=dim, keepdim=True) if dim is not None else torch.nansum((x - mean) ** 2)
+    std = torch.sqrt(sq / (count - 1).clamp(min=1))
+    std = torch.where(count > 1, std, torch.zeros_like(std))
+    return std if keepdim or dim is None else std.squeeze(dim)
+
+
+def token_rewards(batch: Batch, sequence_rewards: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-token rewards ``[N, T]``: the per-token part plus the sequence reward on the last token."""
+    rewards = batch.rewards if sequence_rewards is None else sequence_rewards
+    mask = batch.mask.float()
+    r = torch.zeros_like(mask) if batch.token_rewards is None else batch.token_rewards * mask
+    last = (mask.sum(-1).long() - 1).clamp(min=0)  # [N]
+    return r.scatter_add(1, last[:, None], rewards[:, None].to(r.dtype))
+
+
+def discounted_returns(r: torch.Tensor, mask: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``G_t = r_t + gamma * G_{t+1}`` within the mask, ``[N, T]``."""
+    out, running = torch.zeros_like(r), torch.zeros_like(r[:, 0])
+    for t in range(r.shape[1] - 1, -1, -1):
+        running = r[:, t] + gamma * running * mask[:, t]
+        out[:, t] = running
+    return out * mask
+
+
+def _returns(batch: Batch, sequence_rewards: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(per-token returns ``[N, T]``, sequence returns ``[N]``); NaN rewards propagate."""
+    mask = batch.mask.float()
+    g = discounted_returns(token_rewards(batch, sequence_rewards), mask, batch.gamma)
+    rewards = batch.rewards if sequence_rewards is None else sequence_rewards
+    g0 = torch.where(mask[:, 0] > 0, g[:, 0], rewards.to(g.dtype))  # an empty completion: just its reward
+    return g, g0
+
+
+def _grouped(x: torch.Tensor, size: int) -> torch.Tensor:
+    return x.view(-1, size)
+
+
+def _finish(adv: torch.Tensor, batch: Batch) -> torch.Tensor:
+    return torch.nan_to_num(adv, nan=0.0) * batch.mask.float()
+
+
+def _group_mean(x: torch.Tensor, size: int) -> torch.Tensor:
+    return torch.nanmean(_grouped(x, size), dim=1).repeat_interleave(size)
+
+
+# -- modes ----------------------------------------------------------------------------------------
+
+@register("grpo")
+def grpo(batch: Batch) -> torch.Tensor:
+    """Group z-score: (G - group mean) / (group std + eps)."""
+    g, g0 = _returns(batch)
+    std = nanstd(_grouped(g0, batch.group_size), dim=1).repeat_interleave(batch.group_size)
+    return _finish((g - _group_mean(g0, batch.group_size)[:, None]) / (std[:, None] + batch.eps), batch)
+
+
+@register("dr_grpo")
+def dr_grpo(batch: Batch) -> torch.Tensor:
+    """Group mean baseline, no scaling (Dr. GRPO)."""
+    g, g0 = _returns(batch)
+    return _finish(g - _group_mean(g0, batch.group_size)[:, None], batch)
+
+
+@register("batch_std")
+def batch_std(batch: Batch) -> torch.Tensor:
+    """Group mean baseline, scaled by the batch's reward std."""
+    g, g0 = _returns(batch)
+    return _finish((g - _group_mean(g0, batch.group_size)[:, None]) / (nanstd(g0) + batch.eps), batch)
+
+
+@register("rloo")
+def rloo(batch: Batch) -> torch.Tensor:
+    """Leave-one-out baseline: the mean of the other completions of the same prompt."""
+    if batch.group_size < 2:
+        raise ValueError("advantage_mode 'rloo' needs num_generations >= 2")
+    g, g0 = _returns(batch)
+    grouped = _grouped(g0, batch.group_size)
+    valid = ~torch.isnan(grouped)
+    total = torch.nansum(grouped, dim=1, keepdim=True)
+    others = (valid.sum(1, keepdim=True) - valid.long()).clamp(min=1)
+    baseline = ((total - torch.nan_to_num(grouped)) / others).view(-1)
+    return _finish(g - baseline[:, None], batch)
+
+
+def _whiten(x: torch.Tensor, mask: torch.Tensor, eps: float) -> torch.Tensor:
+    valid = (mask > 0) & ~torch.isnan(x)
+    values = x[valid]
+    if values.numel() < 2:
+        return torch.zeros_like(x)
+    return (x - values.mean()) / (values.std() + eps)
+
+
+@register("reinforce_pp")
+def reinforce_pp(batch: Batch) -> torch.Tensor:
+    """REINFORCE++: discounted token returns, whitened over the batch's valid tokens."""
+    g, _ = _returns(batch)
+    return _finish(_whiten(g, batch.mask, batch.eps), batch)
+
+
+@register("reinforce_pp_baseline")
+def reinforce_pp_baseline(batch: Batch) -> torch.Tensor:
+    """REINFORCE++ with the group mean reward subtracted first."""
+    centred = batch.rewards - _group_mean(batch.rewards, batch.group_size)
+    g, _ = _returns(batch, centred)
+    return _finish(_whiten(g, batch.mask, batch.eps), batch)
+
+
+@register("opo")
+def opo(batch: Batch) -> torch.Tensor:
+    """Length-weighted group baseline (OPO's optimal baseline for sequence-level rewards)."""
+    g, g0 = _returns(batch)
+    lengths = _grouped(batch.mask.float().sum(-1), batch.group_size)
+    grouped = _grouped(g0, batch.group_size)
+    weights = torch.where(torch.isnan(grouped), torch.zeros_like(lengths), lengths)
+    baseline = torch.nansum(grouped * weights, 1) / weights.sum(1).clamp(min=1e-8)
+    return _finish(g - baseline.repeat_interleave(batch.group_size)[:, None], batch)
+
+
+@register("passk")
+def passk(batch: Batch) -> torch.Tensor:
+    """Pass@k advantages for binary rewards (k = passk_k); the KL return is added per token."""
+    n, k = batch.group_size, batch.k
+    if not 1 <= k <= n:
+        raise ValueError(f"advantage_mode 'passk' needs 1 <= k <= num_generations; got k={k}, n={n}")
+    correct = _grouped(batch.rewards > 0.5, n)
+    adv = torch.zeros(correct.shape, dtype=torch.float32, device=batch.rewards.device)
+    for i, row in enumerate(correct.tolist()):
+        n_neg = n - sum(row)
+        mean = 1 - math.comb(n_neg, k) / math.comb(n, k)  # pass@k of the group
+        std = math.sqrt(mean * (1 - mean))
+        if std == 0:
+            continue
+        neg = (1 - mean - (math.comb(n_neg - 1, k - 1) / math.comb(n - 1, k - 1) if n_neg >= 1 and n > 1 else 0)) / std
+        adv[i] = torch.tensor([(1 - mean) / std if c else neg for c in row])
+    adv = adv.view(-1)
+    adv = torch.where(torch.isnan(batch.rewards), torch.full_like(adv, float("nan")), adv)
+    kl_return = torch.zeros_like(batch.mask, dtype=torch.float32)
+    if batch.token_rewards is not None:
+        kl_return = discounted_returns(batch.token_rewards * batch.mask, batch.mask.float(), batch.gamma)
+    return _finish(adv[:, None] + kl_return, batch)
+
+
+@register("gae", needs_values=True)
+def gae(batch: Batch) -> torch.Tensor:
+    """GAE(gamma, lambda) on critic values (PPO)."""
+    if batch.values is None:
+        raise ValueError("advantage_mode 'gae' needs values from a critic; use grpo_ext.PPOTrainer")
+    mask = batch.mask.float()
+    r = torch.nan_to_num(token_rewards(batch))
+    values = batch.values * mask
+    adv, running = torch.zeros_like(r), torch.zeros_like(r[:, 0])
+    for t in range(r.shape[1] - 1, -1, -1):
+        next_value = values[:, t + 1] if t + 1 < r.shape[1] else torch.zeros_like(running)
+        delta = r[:, t] + batch.gamma * next_value - values[:, t]
+        running = delta + batch.gamma * batch.lam * running * (mask[:, t + 1] if t + 1 < r.shape[1] else 0)
+        adv[:, t] = running
+    return adv * mask

@@ -1,0 +1,118 @@
+"""GRPOConfig: ``trl.GRPOConfig`` plus the KL estimator, KL placement, advantage mode and reward
+settings. Every field's ``help`` is its documentation; ``__post_init__`` checks combinations
+before any model is loaded. Names (estimators, modes, rewards) are checked against their
+registries here and resolved to callables once, when the trainer is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import trl
+
+from grpo_ext import advantages, kl
+
+_SCALE_TO_MODE = {"group": "grpo", "none": "dr_grpo", "batch": "batch_std"}
+
+
+@dataclass
+class GRPOConfig(trl.GRPOConfig):
+    kl_estimator: str = field(
+        default="k3",
+        metadata={"help": "Per-token KL estimator between the policy and the reference: k1, k2, k3 (TRL's), "
+                          "low_var_kl, abs, k1+, k3+ (kN's value with k2's gradient) or full (exact, over the "
+                          "vocabulary). Used only when beta > 0. See the README's gradient table."},
+    )
+    kl_placement: str = field(
+        default="loss",
+        metadata={"help": "'loss': beta * KL is added to the per-token loss (GRPO). 'reward': r_t = -beta * "
+                          "kl_t joins the sequence reward (paid on the last token) and the advantage mode works "
+                          "on the per-token returns (PPO / REINFORCE++ style)."},
+    )
+    kl_correction: str | None = field(
+        default=None,
+        metadata={"help": "'importance_ratio': multiply the KL by pi/pi_old (DeepSeek-V3.2); 'none': do not. "
+                          "Default: follow TRL's use_bias_correction_kl. With importance_sampling_level="
+                          "'sequence' the sequence-level ratio is broadcast over the tokens."},
+    )
+    kl_target: float | None = field(
+        default=None,
+        metadata={"help": "Adaptive KL controller (Ziegler et al. 2019): the KL per token to aim for. beta is "
+                          "multiplied by 1 + clip((KL - target) / target, -0.2, 0.2) / kl_horizon after "
+                          "every optimizer step. None keeps beta fixed."},
+    )
+    kl_horizon: int = field(default=10000, metadata={"help": "Adaptive KL controller's horizon, in steps."})
+    kl_chunk_size: int = field(
+        default=256, metadata={"help": "kl_estimator='full': positions per chunk of logits (memory vs. speed)."}
+    )
+    advantage_mode: str | None = field(
+        default=None,
+        metadata={"help": "grpo, dr_grpo, batch_std, rloo, reinforce_pp, reinforce_pp_baseline, opo, passk "
+                          "(gae is PPOTrainer's). Default: from scale_rewards ('group' -> grpo, 'none' -> "
+                          "dr_grpo, 'batch' -> batch_std), as TRL computes advantages."},
+    )
+    gamma: float = field(default=1.0, metadata={"help": "Discount of per-token returns (1.0: undiscounted)."})
+    lam: float = field(default=0.95, metadata={"help": "GAE lambda (advantage_mode='gae', PPO)."})
+    passk_k: int = field(default=1, metadata={"help": "k of advantage_mode='passk' (1 <= k <= num_generations)."})
+    advantage_eps: float = field(default=1e-4, metadata={"help": "Added to standard deviations before dividing."})
+    reward_funcs: list[str] | None = field(
+        default=None,
+        metadata={"help": "Rewards by name, for YAML and the command line: 'math_accuracy', "
+                          "'soft_overlong(max_length=512, cache_length=128)', 'my_pkg.rewards:fn'. Used when "
+                          "the trainer gets no reward_funcs argument. Named rewards run in worker processes."},
+    )
+    reward_num_workers: int = field(default=2, metadata={"help": "Worker processes that evaluate named rewards."})
+    reward_timeout: float = field(default=30.0, metadata={"help": "Seconds one completion's reward may take."})
+    reward_timeout_value: float | None = field(
+        default=None, metadata={"help": "Score of a completion whose reward timed out or crashed (None: unscored)."}
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        kl.get(self.kl_estimator)  # raises with the valid names
+        if self.kl_placement not in ("loss", "reward"):
+            raise ValueError(f"kl_placement must be 'loss' or 'reward', got {self.kl_placement!r}")
+        if self.kl_correction is None:
+            self.kl_correction = "importance_ratio" if self.use_bias_correction_kl else "none"
+        if self.kl_correction not in ("none", "importance_ratio"):
+            raise ValueError(f"kl_correction must be 'none' or 'importance_ratio', got {self.kl_correction!r}")
+        if self.kl_placement == "reward" and self.kl_correction != "none":
+            self.kl_correction = "none"  # rollout-time KL has no gradient; pi == pi_old there
+        if self.kl_placement == "reward" and self.beta == 0:
+            raise ValueError("kl_placement='reward' needs beta > 0 (the KL coefficient); e.g. --beta 0.01")
+        if self.kl_target is not None and self.kl_target <= 0:
+            raise ValueError(f"kl_target must be positive, got {self.kl_target}")
+        if self.kl_target is not None and self.beta == 0:
+            raise ValueError("kl_target (adaptive KL) needs an initial beta > 0")
+        if self.kl_horizon <= 0 or self.kl_chunk_size <= 0:
+            raise ValueError(f"kl_horizon and kl_chunk_size must be positive; got {self.kl_horizon}, {self.kl_chunk_size}")
+        self._check_advantage_mode()
+        if self.reward_num_workers < 1 or self.reward_timeout <= 0:
+            raise ValueError(f"reward_num_workers must be >= 1 and reward_timeout > 0; got "
+                             f"{self.reward_num_workers}, {self.reward_timeout}")
+
+    def _check_advantage_mode(self) -> None:
+        scale = {True: "group", False: "none"}.get(self.scale_rewards, self.scale_rewards)
+        implied = _SCALE_TO_MODE.get(scale)
+        if self.advantage_mode is None:
+            self.advantage_mode = implied
+        elif self.advantage_mode in _SCALE_TO_MODE.values() and scale != "group" and self.advantage_mode != implied:
+            raise ValueError(f"advantage_mode={self.advantage_mode!r} contradicts scale_rewards={scale!r} (which "
+                             f"means {implied!r}); set only one of them")
+        mode = advantages.get(self.advantage_mode)
+        if mode.needs_values and not self.has_critic:
+            raise ValueError(f"advantage_mode={self.advantage_mode!r} needs a critic: use grpo_ext.PPOTrainer")
+        if self.advantage_mode == "rloo" and (self.num_generations or 2) < 2:
+            raise ValueError(f"advantage_mode='rloo' needs num_generations >= 2, got {self.num_generations}")
+        if self.advantage_mode == "passk" and not 1 <= self.passk_k <= (self.num_generations or 1):
+            raise ValueError(f"passk_k must be between 1 and num_generations ({self.num_generations}), got {self.passk_k}")
+        if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.lam <= 1.0:
+            raise ValueError(f"gamma and lam must be in [0, 1]; got {self.gamma}, {self.lam}")
+        if self.multi_objective_aggregation != "sum_then_normalize" and (
+                self.advantage_mode != "grpo" or self.kl_placement == "reward"):
+            raise ValueError("multi_objective_aggregation='normalize_then_sum' is TRL's own advantage; use it with "
+                             "advantage_mode='grpo' (the default)")
+
+    @property
+    def has_critic(self) -> bool:
+        return False

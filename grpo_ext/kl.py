@@ -1,0 +1,155 @@
+r"""KL estimators between the policy pi and the reference model ref, per token.
+
+Each estimator is a pure function of per-token log-probabilities of the sampled tokens
+(``logp``: policy, with gradient; ``ref_logp``: reference, no gradient), both ``[B, T]``, returning
+``[B, T]``. With ``log_r = ref_logp - logp`` (Schulman, "Approximating KL Divergence", 2020):
+
+| name | value | E over y ~ pi | expected gradient when used as a loss (samples not differentiated) |
+|---|---|---|---|
+| ``k1`` | ``-log_r`` | KL(pi‖ref) | zero |
+| ``k2`` | ``log_r² / 2`` | biased | ∇ KL(pi‖ref) |
+| ``k3`` | ``exp(log_r) - log_r - 1`` | KL(pi‖ref) | ∇ KL(ref‖pi) |
+| ``low_var_kl`` | k3 with log_r clamped to [-20, 20] and the result to [-10, 10] | ≈ KL(pi‖ref) | ≈ ∇ KL(ref‖pi) |
+| ``abs`` | ``|log_r|`` | biased | ∇ E\|log_r\| |
+| ``k1+`` | k1's value, k2's gradient | KL(pi‖ref) | ∇ KL(pi‖ref) |
+| ``k3+`` | k3's value, k2's gradient | KL(pi‖ref) | ∇ KL(pi‖ref) |
+| ``full`` | Σ_v pi(v) (log pi(v) - log ref(v)) over the vocabulary | exact KL(pi‖ref) | exact ∇ KL(pi‖ref) |
+
+``kl_correction="importance_ratio"`` multiplies the estimate by the importance ratio
+pi / pi_old (DeepSeek-V3.2, arXiv:2512.02556): with k3 this makes the expected gradient that of
+KL(pi‖ref). Under sequence-level importance sampling (``importance_sampling_level="sequence"``)
+the ratio is the sequence's geometric-mean ratio ``[B, 1]``, broadcast over its tokens.
+
+``full`` is not a function of the sampled tokens' log-probs: it needs both models' hidden states
+and output heads and is computed by :func:`full_kl` in chunks of positions, so neither model's
+``[B, T, V]`` logits exist at once (each chunk is recomputed in the backward pass).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+
+@dataclass(frozen=True)
+class Estimator:
+    name: str
+    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None  # None: needs the full vocabulary
+    doc: str
+
+    @property
+    def full_vocab(self) -> bool:
+        return self.fn is None
+
+
+_ESTIMATORS: dict[str, Estimator] = {}
+
+
+def register(name: str, full_vocab: bool = False):
+    """Add an estimator ``fn(logp, ref_logp) -> [B, T]``; a duplicate name raises."""
+
+    def deco(fn):
+        if name in _ESTIMATORS:
+            raise ValueError(f"KL estimator {name!r} is already registered")
+        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        _ESTIMATORS[name] = Estimator(name, None if full_vocab else fn, doc)
+        return fn
+
+    return deco
+
+
+def get(name: str) -> Estimator:
+    if name not in _ESTIMATORS:
+        close = difflib.get_close_matches(name, _ESTIMATORS, n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"unknown kl_estimator {name!r}.{hint} Choose one of: {', '.join(_ESTIMATORS)}")
+    return _ESTIMATORS[name]
+
+
+def available() -> dict[str, str]:
+    return {name: e.doc for name, e in _ESTIMATORS.items()}
+
+
+@register("k1")
+def k1(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """log pi - log ref: unbiased, high variance, zero expected gradient."""
+    return logp - ref_logp  # [B, T]
+
+
+@register("k2")
+def k2(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """(log pi - log ref)^2 / 2: biased, low variance, gradient of KL(pi||ref)."""
+    return 0.5 * (logp - ref_logp) ** 2
+
+
+@register("k3")
+def k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """ref/pi - log(ref/pi) - 1: unbiased, non-negative; gradient of KL(ref||pi) (GRPO's, TRL's)."""
+    log_r = ref_logp - logp
+    return torch.exp(log_r) - log_r - 1
+
+
+@register("low_var_kl")
+def low_var_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """k3 with log(ref/pi) clamped to [-20, 20] and the value to [-10, 10] (as verl's low_var_kl)."""
+    log_r = torch.clamp(ref_logp - logp, -20.0, 20.0)
+    return torch.clamp(torch.exp(log_r) - log_r - 1, -10.0, 10.0)
+
+
+@register("abs")
+def abs_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """|log pi - log ref|: biased."""
+    return (logp - ref_logp).abs()
+
+
+def _straight_through(value: torch.Tensor, grad_source: torch.Tensor) -> torch.Tensor:
+    """``value``'s value with ``grad_source``'s gradient."""
+    return grad_source + (value - grad_source).detach()
+
+
+@register("k1+")
+def k1_plus(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """k1's value with k2's gradient (straight-through): unbiased value, gradient of KL(pi||ref)."""
+    return _straight_through(k1(logp, ref_logp), k2(logp, ref_logp))
+
+
+@register("k3+")
+def k3_plus(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """k3's value with k2's gradient (straight-through): unbiased value, gradient of KL(pi||ref)."""
+    return _straight_through(k3(logp, ref_logp), k2(logp, ref_logp))
+
+
+@register("full", full_vocab=True)
+def _full_doc():
+    """Exact KL(pi||ref) over the whole vocabulary, in chunks of positions."""
+
+
+def _chunk_kl(h: torch.Tensor, ref_h: torch.Tensor, weight, bias, ref_weight, ref_bias, scale: float) -> torch.Tensor:
+    logits = F.linear(h, weight, bias).float() * scale  # [N, V]
+    ref_logits = F.linear(ref_h, ref_weight, ref_bias).float() * scale
+    logp = F.log_softmax(logits, dim=-1)
+    return (logp.exp() * (logp - F.log_softmax(ref_logits, dim=-1))).sum(-1)  # [N]
+
+
+def full_kl(hidden: torch.Tensor, ref_hidden: torch.Tensor, head: torch.nn.Module, ref_head: torch.nn.Module,
+            temperature: float = 1.0, chunk_size: int = 256) -> torch.Tensor:
+    """Exact per-position KL(pi||ref) from both models' final hidden states ``[B, T, H]``.
+
+    Logits are built ``chunk_size`` positions at a time and recomputed in backward, so memory
+    holds at most ``chunk_size x V`` logits per model. Returns ``[B, T]``.
+    """
+    b, t, _ = hidden.shape
+    flat, ref_flat = hidden.reshape(b * t, -1), ref_hidden.reshape(b * t, -1).to(hidden.dtype)
+    scale = 1.0 / temperature
+    out = []
+    for start in range(0, b * t, chunk_size):
+        h, rh = flat[start : start + chunk_size], ref_flat[start : start + chunk_size]
+        args = (h, rh, head.weight, head.bias, ref_head.weight.detach(),
+                None if ref_head.bias is None else ref_head.bias.detach(), scale)
+        out.append(checkpoint(_chunk_kl, *args, use_reentrant=False) if torch.is_grad_enabled() else _chunk_kl(*args))
+    return torch.cat(out).view(b, t)

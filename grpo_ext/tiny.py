@@ -1,0 +1,60 @@
+"""Build a small causal LM and tokenizer locally, with no download: for tests, offline runs and CI.
+
+The tokenizer is character-level over printable ASCII (plus ``<pad>``, ``<bos>``, ``<eos>`` and
+optional extra whole-word tokens such as ``<think>``), built with the ``tokenizers`` library and
+wrapped as a ``PreTrainedTokenizerFast``. The model is a randomly initialised Llama-architecture
+decoder. Both are saved to a folder, because TRL loads the reference model from the policy's path.
+
+    path = build_tiny_model("/tmp/tiny", hidden_size=64, num_layers=2)
+    model = AutoModelForCausalLM.from_pretrained(path)
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+SPECIAL = ["<pad>", "<bos>", "<eos>"]
+
+
+def build_tokenizer(extra_tokens: list[str] | tuple[str, ...] = ()):
+    """A character-level fast tokenizer; ``extra_tokens`` become single tokens."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, decoders
+    from transformers import PreTrainedTokenizerFast
+
+    chars = sorted(set(string.printable) - set("\x0b\x0c\r"))
+    vocab = {tok: i for i, tok in enumerate(SPECIAL + list(extra_tokens) + chars)}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="?"))
+    tok.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
+    tok.decoder = decoders.Fuse()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>",
+                                   unk_token="?", padding_side="left")
+    if extra_tokens:
+        fast.add_special_tokens({"additional_special_tokens": list(extra_tokens)}, replace_extra_special_tokens=False)
+    fast.chat_template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant: {% endif %}"
+    )
+    return fast
+
+
+def build_tiny_model(path: str | Path, hidden_size: int = 32, num_layers: int = 2, num_heads: int = 2,
+                     extra_tokens: list[str] | tuple[str, ...] = (), seed: int = 0) -> str:
+    """Save a tiny randomly initialised Llama model and its tokenizer under ``path``; return the path."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = build_tokenizer(extra_tokens)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_heads,
+        max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    path = Path(path)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)

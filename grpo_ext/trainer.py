@@ -1,0 +1,288 @@
+"""GRPOTrainer: ``trl.GRPOTrainer`` with a configurable KL estimator, KL placement and advantage mode.
+
+Where it meets TRL (tested by tests/test_trl_contract.py against the pinned trl minor version):
+
+- ``_calculate_rewards`` is wrapped to keep the gathered per-function rewards of the batch;
+  ``_generate_and_score_completions`` runs TRL's, then replaces ``output["advantages"]`` with the
+  advantage mode's per-token ``[B, T]`` advantages (TRL's loss accepts them).
+- ``_compute_loss`` runs TRL's with its KL switched off (``beta = 0`` for the call), capturing the
+  per-token log-probs TRL computes (through ``_get_per_token_logps_and_entropies``), and adds
+  ``beta * KL`` aggregated exactly as TRL aggregates its loss. TRL's loss types, clipping, masks,
+  entropy terms and vLLM corrections therefore all keep working, and no extra forward pass is made.
+
+Departures from TRL, by design: KL metrics are logged for k1, k2 and k3 whatever the estimator
+(``kl/k1``, ``kl/k2``, ``kl/k3``; ``kl`` is the chosen one, as in TRL); advantage statistics are
+logged under ``advantages/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+
+import torch
+import trl
+from accelerate.utils import is_peft_model
+
+import rewards
+from grpo_ext import advantages as adv_modes
+from grpo_ext import kl as kl_estimators
+from grpo_ext.config import GRPOConfig
+from grpo_ext.losses import Normalizer, aggregate
+from rewards.runner import RewardRunner
+
+
+def _as_our_config(args, model) -> GRPOConfig:
+    if isinstance(args, GRPOConfig):
+        return args
+    if args is None:
+        name = model if isinstance(model, str) else getattr(model.config, "_name_or_path", "model")
+        return GRPOConfig(output_dir=f"{str(name).rstrip('/').split('/')[-1]}-GRPO")
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(trl.GRPOConfig) if f.init}
+    return GRPOConfig(**values)
+
+
+class GRPOTrainer(trl.GRPOTrainer):
+    """Drop-in for ``trl.GRPOTrainer``; see :class:`grpo_ext.GRPOConfig` for the new settings."""
+
+    def __init__(self, model, reward_funcs=None, args=None, *rest, **kwargs):
+        args = _as_our_config(args, model)
+        self.reward_runner: RewardRunner | None = None
+        specs = reward_funcs if reward_funcs is not None else args.reward_funcs
+        super().__init__(model, self._resolve_rewards(specs, args), args, *rest, **kwargs)
+        self.kl_estimator = kl_estimators.get(args.kl_estimator)
+        self.advantage_mode = adv_modes.get(args.advantage_mode)
+        self.kl_in_loss = args.kl_placement == "loss"
+        self.kl_importance_corrected = args.kl_correction == "importance_ratio"
+        self._own_advantages = args.multi_objective_aggregation == "sum_then_normalize" or not self.kl_in_loss
+        self._rewards_per_func = None
+        self._captured_logps: list[torch.Tensor] | None = None
+        self._kl_window = torch.zeros(2)  # (sum of KL over tokens, token count) since the last optimizer step
+        if self.kl_estimator.full_vocab:
+            self._check_full_vocab_support()
+
+    # -- rewards ---------------------------------------------------------------------------------
+    def _resolve_rewards(self, specs, args: GRPOConfig):
+        if specs is None:
+            return None
+        out = []
+        for spec in specs if isinstance(specs, list) else [specs]:
+            if isinstance(spec, dict) or (isinstance(spec, str) and rewards.registry.is_spec(spec)):
+                if self.reward_runner is None:
+                    self.reward_runner = RewardRunner(args.reward_num_workers, args.reward_timeout,
+                                                      args.reward_timeout_value)
+                out.append(self.reward_runner.wrap(rewards.resolve(spec)))
+            else:
+                out.append(spec)  # a callable, or a reward model's id for TRL to load
+        return out
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        self._rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        return self._rewards_per_func
+
+    # -- advantages ------------------------------------------------------------------------------
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        mask = output["completion_mask"] * output.get("tool_mask", 1)
+        token_rewards = None
+        if not self.kl_in_loss:
+            kl = self._rollout_kl(output)  # [B, T], no gradient
+            token_rewards = -self.beta * kl
+            mode = "train" if self.model.training else "eval"
+            chosen = self._global_mean(kl, mask)
+            self._metrics[mode]["kl"].append(chosen)
+            if mode == "train":
+                self._kl_window += torch.tensor([chosen, 1.0])
+        if self._own_advantages:
+            output["advantages"] = self._advantages(mask, token_rewards)
+        return output
+
+    def _gathered(self, x: torch.Tensor) -> torch.Tensor:
+        return self.accelerator.gather(self.accelerator.pad_across_processes(x, dim=1))
+
+    def _advantages(self, mask: torch.Tensor, token_rewards: torch.Tensor | None) -> torch.Tensor:
+        mode = "train" if self.model.training else "eval"
+        per_func = self._rewards_per_func  # [N_all, F], gathered by TRL
+        unscorable = torch.isnan(per_func).all(dim=1)
+        seq_rewards = (per_func * self.reward_weights.to(per_func.device)).nansum(dim=1)
+        seq_rewards[unscorable] = torch.nan
+        group = self.num_generations if mode == "train" else self.num_generations_eval
+        local_b, local_t = mask.shape
+        batch = adv_modes.Batch(
+            rewards=seq_rewards, mask=self._gathered(mask.float()), group_size=group,
+            token_rewards=None if token_rewards is None else self._gathered(token_rewards),
+            gamma=self.args.gamma, lam=self.args.lam, eps=self.args.advantage_eps, k=self.args.passk_k,
+        )
+        all_adv = self.advantage_mode.fn(batch)  # [N_all, T_max]
+        self._log_advantages(all_adv, batch, mode)
+        start = self.accelerator.process_index * local_b
+        return all_adv[start : start + local_b, :local_t]
+
+    def _log_advantages(self, adv: torch.Tensor, batch: adv_modes.Batch, mode: str) -> None:
+        valid = adv[batch.mask > 0]
+        metrics = self._metrics[mode]
+        if valid.numel():
+            metrics["advantages/mean"].append(valid.mean().item())
+            metrics["advantages/std"].append(valid.std().item() if valid.numel() > 1 else 0.0)
+            metrics["advantages/min"].append(valid.min().item())
+            metrics["advantages/max"].append(valid.max().item())
+        group_std = adv_modes.nanstd(batch.rewards.view(-1, batch.group_size), dim=1)
+        metrics["advantages/zero_variance_groups"].append((group_std == 0).float().mean().item())
+
+    # -- KL --------------------------------------------------------------------------------------
+    def _get_per_token_logps_and_entropies(self, model, *args, **kwargs):
+        out = super()._get_per_token_logps_and_entropies(model, *args, **kwargs)
+        if self._captured_logps is not None:
+            self._captured_logps.append(out[0])
+        return out
+
+    def _compute_loss(self, model, inputs):
+        beta = self.beta
+        self._captured_logps = []
+        hidden: list[torch.Tensor] = []
+        capture = self._capture_hidden(model, hidden) if beta and self.kl_estimator.full_vocab and self.kl_in_loss else contextlib.nullcontext()
+        try:
+            self.beta = 0.0  # TRL computes the policy loss only; the KL term is ours
+            with capture:
+                loss = super()._compute_loss(model, inputs)
+        finally:
+            self.beta = beta
+            logps_parts, self._captured_logps = self._captured_logps, None
+        if beta == 0.0 or "ref_per_token_logps" not in inputs:
+            return loss
+        logps = torch.cat(logps_parts, dim=0)  # [B, T], with gradient
+        mask = inputs["completion_mask"] * inputs.get("tool_mask", 1)
+        self._log_sampled_kl(logps.detach(), inputs["ref_per_token_logps"], mask)
+        if not self.kl_in_loss:
+            return loss  # the KL went into the rewards at sampling time
+        per_token_kl = self._loss_kl(logps, inputs, mask, hidden)
+        return loss + beta * aggregate(per_token_kl, mask, self._normalizer(inputs))
+
+    def _log_sampled_kl(self, logps, ref, mask) -> None:
+        """k1, k2 and k3 of the current batch, whatever the estimator, so users see them disagree."""
+        mode = "train" if self.model.training else "eval"
+        for name in ("k1", "k2", "k3"):
+            self._metrics[mode][f"kl/{name}"].append(self._global_mean(kl_estimators.get(name).fn(logps, ref), mask))
+
+    def _loss_kl(self, logps, inputs, mask, hidden) -> torch.Tensor:
+        """The chosen estimator, with its gradient semantics and correction ``[B, T]``."""
+        ref = inputs["ref_per_token_logps"]
+        mode = "train" if self.model.training else "eval"
+        if self.kl_estimator.full_vocab:
+            t = logps.shape[1]
+            policy_hidden = torch.cat(hidden, dim=0)[:, -t - 1 : -1] if hidden else None
+            per_token = self._full_kl(policy_hidden, inputs)
+        else:
+            per_token = self.kl_estimator.fn(logps, ref)
+        if self.kl_importance_corrected:
+            per_token = per_token * self._importance_ratio(logps, inputs, mask)
+        with torch.no_grad():
+            chosen = self._global_mean(per_token.detach(), mask)
+            self._metrics[mode]["kl"].append(chosen)
+            if mode == "train":
+                self._kl_window += torch.tensor([chosen, 1.0])
+        return per_token
+
+    def _importance_ratio(self, logps, inputs, mask) -> torch.Tensor:
+        old = inputs.get("old_per_token_logps")
+        log_ratio = logps - (logps.detach() if old is None else old)
+        if self.importance_sampling_level == "sequence":
+            log_ratio = ((log_ratio * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).unsqueeze(-1)  # [B, 1]
+        return torch.exp(log_ratio)
+
+    def _rollout_kl(self, output) -> torch.Tensor:
+        """Per-token KL at sampling time (no gradient), for the reward placement."""
+        ref = output["ref_per_token_logps"]
+        ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
+        attention = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
+        t = output["completion_ids"].shape[1]
+        with torch.no_grad():
+            if output.get("old_per_token_logps") is None:
+                output["old_per_token_logps"] = self._get_per_token_logps_and_entropies(self.model, ids, attention, t)[0]
+            if self.kl_estimator.full_vocab:
+                policy_hidden = self._backbone_hidden(self.model, ids, attention, t)
+                return self._full_kl(policy_hidden, output)
+            return self.kl_estimator.fn(output["old_per_token_logps"], ref)
+
+    # -- exact KL over the vocabulary -------------------------------------------------------------
+    def _check_full_vocab_support(self) -> None:
+        cfg = self.accelerator.unwrap_model(self.model).config.get_text_config()
+        for attr in ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier"):
+            if getattr(cfg, attr, None) not in (None, 1, 1.0):
+                raise ValueError(f"kl_estimator='full' does not support models with {attr}={getattr(cfg, attr)}; "
+                                 "choose a sampled estimator such as k3")
+
+    def _base(self, model):
+        model = self.accelerator.unwrap_model(model)
+        return model.get_base_model() if is_peft_model(model) else model
+
+    @contextlib.contextmanager
+    def _capture_hidden(self, model, store: list):
+        handle = self._base(model).base_model.register_forward_hook(
+            lambda module, args, out: store.append(out[0] if isinstance(out, tuple) else out.last_hidden_state))
+        try:
+            yield
+        finally:
+            handle.remove()
+
+    def _backbone_hidden(self, model, ids, attention, t) -> torch.Tensor:
+        out = self._base(model).base_model(input_ids=ids, attention_mask=attention, use_cache=False)
+        return out.last_hidden_state[:, -t - 1 : -1]
+
+    @contextlib.contextmanager
+    def _reference(self):
+        """The reference model, or the policy with its adapter switched off (PEFT)."""
+        if self.ref_model is not None:
+            yield self.ref_model
+            return
+        from trl.trainer.utils import use_adapter
+
+        model = self.accelerator.unwrap_model(self.model)
+        with use_adapter(model, adapter_name="ref" if "ref" in model.peft_config else None):
+            yield self.model
+
+    def _full_kl(self, policy_hidden, batch) -> torch.Tensor:
+        ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
+        attention = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
+        t = batch["completion_ids"].shape[1]
+        with torch.no_grad(), self._reference() as ref_model:
+            ref_hidden = self._backbone_hidden(ref_model, ids, attention, t)
+            ref_head = self._base(ref_model).get_output_embeddings()
+        if policy_hidden is None:  # the policy forward did not run through the hook (should not happen)
+            policy_hidden = self._backbone_hidden(self.model, ids, attention, t)
+        head = self._base(self.model).get_output_embeddings()
+        return kl_estimators.full_kl(policy_hidden, ref_hidden, head, ref_head, self.temperature, self.args.kl_chunk_size)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _normalizer(self, inputs) -> Normalizer:
+        training = self.model.training
+        return Normalizer(
+            loss_type=self.loss_type,
+            accumulation_steps=self.current_gradient_accumulation_steps if training else 1.0,
+            max_completion_length=self.max_completion_length,
+            num_items_in_batch=inputs.get("num_items_in_batch"),
+            num_processes=self.accelerator.num_processes,
+            steps_per_generation=self.args.steps_per_generation if training else 1,
+        )
+
+    def _global_mean(self, x: torch.Tensor, mask: torch.Tensor) -> float:
+        x = x.expand_as(mask) if x.shape[1] == 1 else x
+        totals = torch.stack([(x * mask).sum(), mask.sum().float()])
+        totals = self.accelerator.reduce(totals, reduction="sum")
+        return (totals[0] / totals[1].clamp(min=1.0)).item()
+
+    def training_step(self, model, inputs, num_items_in_batch):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if self._step % self.current_gradient_accumulation_steps == 0:
+            self._end_of_optimizer_step()
+        return loss
+
+    def _end_of_optimizer_step(self) -> None:
+        """The adaptive KL controller (Ziegler et al. 2019, arXiv:1909.08593, section 2.2)."""
+        total, count = self._kl_window.tolist()
+        self._kl_window.zero_()
+        if self.args.kl_target is None or count == 0:
+            return
+        error = max(-0.2, min(0.2, (total / count - self.args.kl_target) / self.args.kl_target))
+        self.beta *= 1.0 + error / self.args.kl_horizon  # one optimizer step per update
+        self._metrics["train"]["kl/beta"].append(self.beta)
