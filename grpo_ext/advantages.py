@@ -76,7 +76,7 @@ def register(name: str, needs_values: bool = False):
 
 def get(name: str) -> Mode:
     if name not in _MODES:
-        close = difflib.get_close_matches(name, _MODES, n=3)
+        close = difflib.get_close_matches(name, _MODES, n=3, cutoff=0.4)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ValueError(f"unknown advantage_mode {name!r}.{hint} Choose one of: {', '.join(_MODES)}")
     return _MODES[name]
@@ -98,10 +98,15 @@ def nanstd(x: torch.Tensor, dim: int | None = None, keepdim: bool = False) -> to
     return std if keepdim or dim is None else std.squeeze(dim)
 
 
+def _mask(batch: Batch) -> torch.Tensor:
+    """The mask in the rewards' floating dtype (at least float32)."""
+    return batch.mask.to(torch.promote_types(batch.rewards.dtype, torch.float32))
+
+
 def token_rewards(batch: Batch, sequence_rewards: torch.Tensor | None = None) -> torch.Tensor:
     """Per-token rewards ``[N, T]``: the per-token part plus the sequence reward on the last token."""
     rewards = batch.rewards if sequence_rewards is None else sequence_rewards
-    mask = batch.mask.float()
+    mask = _mask(batch)
     r = torch.zeros_like(mask) if batch.token_rewards is None else batch.token_rewards * mask
     last = (mask.sum(-1).long() - 1).clamp(min=0)  # [N]
     return r.scatter_add(1, last[:, None], rewards[:, None].to(r.dtype))
@@ -118,7 +123,7 @@ def discounted_returns(r: torch.Tensor, mask: torch.Tensor, gamma: float) -> tor
 
 def _returns(batch: Batch, sequence_rewards: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(per-token returns ``[N, T]``, sequence returns ``[N]``); NaN rewards propagate."""
-    mask = batch.mask.float()
+    mask = _mask(batch)
     g = discounted_returns(token_rewards(batch, sequence_rewards), mask, batch.gamma)
     rewards = batch.rewards if sequence_rewards is None else sequence_rewards
     g0 = torch.where(mask[:, 0] > 0, g[:, 0], rewards.to(g.dtype))  # an empty completion: just its reward
@@ -130,7 +135,7 @@ def _grouped(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def _finish(adv: torch.Tensor, batch: Batch) -> torch.Tensor:
-    return torch.nan_to_num(adv, nan=0.0) * batch.mask.float()
+    return torch.nan_to_num(adv, nan=0.0) * _mask(batch)
 
 
 def _group_mean(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -202,7 +207,7 @@ def reinforce_pp_baseline(batch: Batch) -> torch.Tensor:
 def opo(batch: Batch) -> torch.Tensor:
     """Length-weighted group baseline (OPO's optimal baseline for sequence-level rewards)."""
     g, g0 = _returns(batch)
-    lengths = _grouped(batch.mask.float().sum(-1), batch.group_size)
+    lengths = _grouped(_mask(batch).sum(-1), batch.group_size)
     grouped = _grouped(g0, batch.group_size)
     weights = torch.where(torch.isnan(grouped), torch.zeros_like(lengths), lengths)
     baseline = torch.nansum(grouped * weights, 1) / weights.sum(1).clamp(min=1e-8)
@@ -216,7 +221,7 @@ def passk(batch: Batch) -> torch.Tensor:
     if not 1 <= k <= n:
         raise ValueError(f"advantage_mode 'passk' needs 1 <= k <= num_generations; got k={k}, n={n}")
     correct = _grouped(batch.rewards > 0.5, n)
-    adv = torch.zeros(correct.shape, dtype=torch.float32, device=batch.rewards.device)
+    adv = torch.zeros(correct.shape, dtype=_mask(batch).dtype, device=batch.rewards.device)
     for i, row in enumerate(correct.tolist()):
         n_neg = n - sum(row)
         mean = 1 - math.comb(n_neg, k) / math.comb(n, k)  # pass@k of the group
@@ -224,12 +229,12 @@ def passk(batch: Batch) -> torch.Tensor:
         if std == 0:
             continue
         neg = (1 - mean - (math.comb(n_neg - 1, k - 1) / math.comb(n - 1, k - 1) if n_neg >= 1 and n > 1 else 0)) / std
-        adv[i] = torch.tensor([(1 - mean) / std if c else neg for c in row])
+        adv[i] = torch.tensor([(1 - mean) / std if c else neg for c in row], dtype=adv.dtype)
     adv = adv.view(-1)
     adv = torch.where(torch.isnan(batch.rewards), torch.full_like(adv, float("nan")), adv)
-    kl_return = torch.zeros_like(batch.mask, dtype=torch.float32)
+    kl_return = torch.zeros_like(_mask(batch))
     if batch.token_rewards is not None:
-        kl_return = discounted_returns(batch.token_rewards * batch.mask, batch.mask.float(), batch.gamma)
+        kl_return = discounted_returns(batch.token_rewards * batch.mask, _mask(batch), batch.gamma)
     return _finish(adv[:, None] + kl_return, batch)
 
 
@@ -238,7 +243,7 @@ def gae(batch: Batch) -> torch.Tensor:
     """GAE(gamma, lambda) on critic values (PPO)."""
     if batch.values is None:
         raise ValueError("advantage_mode 'gae' needs values from a critic; use grpo_ext.PPOTrainer")
-    mask = batch.mask.float()
+    mask = _mask(batch)
     r = torch.nan_to_num(token_rewards(batch))
     values = batch.values * mask
     adv, running = torch.zeros_like(r), torch.zeros_like(r[:, 0])

@@ -65,7 +65,7 @@ def register(name: str, full_vocab: bool = False):
 
 def get(name: str) -> Estimator:
     if name not in _ESTIMATORS:
-        close = difflib.get_close_matches(name, _ESTIMATORS, n=3)
+        close = difflib.get_close_matches(name, _ESTIMATORS, n=3, cutoff=0.4)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ValueError(f"unknown kl_estimator {name!r}.{hint} Choose one of: {', '.join(_ESTIMATORS)}")
     return _ESTIMATORS[name]
@@ -130,8 +130,9 @@ def _full_doc():
 
 
 def _chunk_kl(h: torch.Tensor, ref_h: torch.Tensor, weight, bias, ref_weight, ref_bias, scale: float) -> torch.Tensor:
-    logits = F.linear(h, weight, bias).float() * scale  # [N, V]
-    ref_logits = F.linear(ref_h, ref_weight, ref_bias).float() * scale
+    dtype = torch.promote_types(h.dtype, torch.float32)  # at least float32 for the softmax
+    logits = F.linear(h, weight, bias).to(dtype) * scale  # [N, V]
+    ref_logits = F.linear(ref_h, ref_weight, ref_bias).to(dtype) * scale
     logp = F.log_softmax(logits, dim=-1)
     return (logp.exp() * (logp - F.log_softmax(ref_logits, dim=-1))).sum(-1)  # [N]
 
