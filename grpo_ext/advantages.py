@@ -124,8 +124,10 @@ def discounted_returns(r: torch.Tensor, mask: torch.Tensor, gamma: float) -> tor
 def _returns(batch: Batch, sequence_rewards: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(per-token returns ``[N, T]``, sequence returns ``[N]``); NaN rewards propagate."""
     mask = _mask(batch)
-    g = discounted_returns(token_rewards(batch, sequence_rewards), mask, batch.gamma)
     rewards = batch.rewards if sequence_rewards is None else sequence_rewards
+    if batch.token_rewards is None and batch.gamma == 1.0:  # outcome reward only: G_t is R at every token
+        return rewards.to(mask.dtype)[:, None] * mask, rewards.to(mask.dtype)
+    g = discounted_returns(token_rewards(batch, sequence_rewards), mask, batch.gamma)
     g0 = torch.where(mask[:, 0] > 0, g[:, 0], rewards.to(g.dtype))  # an empty completion: just its reward
     return g, g0
 

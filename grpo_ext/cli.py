@@ -1,6 +1,8 @@
 """The ``grpo-ext`` command.
 
     grpo-ext rewards list
+    grpo-ext kl list
+    grpo-ext advantages list
     grpo-ext rewards check math_accuracy --completion 'so \\boxed{1/2}' --gold 0.5
     grpo-ext rewards check soft_overlong --param max_length=20 --param cache_length=5 --completion '...'
 """
@@ -26,11 +28,36 @@ def _key_values(pairs: list[str], flag: str) -> dict:
     return out
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;")
+
+
 def rewards_table() -> str:
     """The README's rewards table, generated from the registry."""
     rows = ["| reward | what it scores |", "|---|---|"]
-    rows += [f"| `{name}` | {doc.replace('|', '/').replace('<', '&lt;')} |" for name, doc in rewards.available().items()]
+    rows += [f"| `{name}` | {_cell(doc)} |" for name, doc in rewards.available().items()]
     return "\n".join(rows)
+
+
+def kl_table() -> str:
+    """The README's KL estimator table, generated from grpo_ext.kl's registry."""
+    from grpo_ext import kl
+
+    rows = ["| `kl_estimator` | what it is |", "|---|---|"]
+    return "\n".join(rows + [f"| `{name}` | {_cell(doc)} |" for name, doc in kl.available().items()])
+
+
+def advantage_table() -> str:
+    """The README's advantage mode table, generated from grpo_ext.advantages' registry."""
+    from grpo_ext import advantages
+
+    rows = ["| `advantage_mode` | advantage |", "|---|---|"]
+    return "\n".join(rows + [f"| `{name}` | {_cell(doc)} |" for name, doc in advantages.available().items()])
+
+
+def _table(args: argparse.Namespace) -> int:
+    print({"kl": kl_table, "advantages": advantage_table}[args.group]())
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -92,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--column", action="append", default=[], metavar="KEY=VALUE", help="extra dataset column")
     check.add_argument("--token-ids", type=yaml.safe_load, default=None, help="completion token ids, e.g. '[1, 2, 3]'")
     check.set_defaults(func=_check)
+    for name, what in (("kl", "KL estimators"), ("advantages", "advantage modes")):
+        grp = sub.add_parser(name, help=f"the registered {what}")
+        grp.add_subparsers(dest="command", required=True).add_parser("list", help=f"{what} as a markdown table")
+        grp.set_defaults(func=_table)
     args = parser.parse_args(argv)
     return args.func(args)
 

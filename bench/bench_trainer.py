@@ -1,0 +1,97 @@
+"""Training speed of grpo_ext.GRPOTrainer against trl.GRPOTrainer on the same tiny config, one run.
+
+    python bench/bench_trainer.py [--steps 20] [--repeats 3] [--hidden 64] [--layers 2]
+
+Both trainers get the same locally built model, dataset, reward and settings (beta > 0, so the
+reference model and the KL term are in play). Each row trains ``--steps`` optimizer steps after
+one warm-up step; the best of ``--repeats`` runs is kept, runs of the two trainers interleaved.
+Rows: TRL; ours at the defaults (same estimator and correction as TRL); ours with each estimator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import transformers  # noqa: E402
+import trl  # noqa: E402
+from datasets import Dataset  # noqa: E402
+
+from grpo_ext import GRPOConfig, GRPOTrainer  # noqa: E402
+from grpo_ext import kl as kl_estimators  # noqa: E402
+from grpo_ext.tiny import build_tiny_model  # noqa: E402
+
+
+def digit_reward(completions, **kwargs):
+    return [sum(ch.isdigit() for ch in c) / max(len(c), 1) for c in completions]
+
+
+class StepTimer(transformers.TrainerCallback):
+    """Wall time of optimizer steps after the first (which includes start-up work)."""
+
+    def __init__(self):
+        self.start = None
+        self.steps = 0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == 1:
+            self.start = time.perf_counter()
+        elif self.start is not None:
+            self.steps += 1
+        return control
+
+    def rate(self) -> float:
+        return self.steps / (time.perf_counter() - self.start)
+
+
+def run(kind: str, path: str, data: Dataset, steps: int, tmp: str, extra: dict) -> float:
+    settings = dict(output_dir=tmp, per_device_train_batch_size=8, num_generations=8, max_completion_length=32,
+                    max_steps=steps + 1, learning_rate=1e-4, report_to="none", save_strategy="no", use_cpu=True,
+                    beta=0.04, logging_steps=10_000, disable_tqdm=True, seed=0)
+    timer = StepTimer()
+    if kind == "trl":
+        trainer = trl.GRPOTrainer(path, reward_funcs=[digit_reward], args=trl.GRPOConfig(**settings),
+                                  train_dataset=data, callbacks=[timer])
+    else:
+        trainer = GRPOTrainer(path, reward_funcs=[digit_reward], args=GRPOConfig(**settings, **extra),
+                              train_dataset=data, callbacks=[timer])
+    trainer.train()
+    return timer.rate()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--layers", type=int, default=2)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    transformers.logging.set_verbosity_error()
+    logging.disable(logging.WARNING)
+    tmp = tempfile.mkdtemp()
+    path = build_tiny_model(Path(tmp, "model"), hidden_size=args.hidden, num_layers=args.layers)
+    data = Dataset.from_dict({"prompt": [f"{i}+{i % 7}=" for i in range(512)]})
+    rows = [("trl.GRPOTrainer (k3, defaults)", "trl", {}), ("grpo_ext defaults (k3)", "ours", {})]
+    rows += [(f"grpo_ext kl_estimator={e}", "ours", {"kl_estimator": e}) for e in kl_estimators.available() if e != "k3"]
+    best = {name: 0.0 for name, _, _ in rows}
+    for _ in range(args.repeats):
+        for name, kind, extra in rows:
+            best[name] = max(best[name], run(kind, path, data, args.steps, tmp, extra))
+    base = best[rows[0][0]]
+    print(f"\ntiny Llama (hidden {args.hidden}, {args.layers} layers), batch 8 x 32 tokens, beta 0.04, CPU; "
+          f"best of {args.repeats} runs of {args.steps} steps\n")
+    print("| trainer | steps/s | relative to TRL |\n|---|---|---|")
+    for name, _, _ in rows:
+        print(f"| {name} | {best[name]:.2f} | {best[name] / base:.1%} |")
+
+
+if __name__ == "__main__":
+    main()
