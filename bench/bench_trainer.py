@@ -72,21 +72,29 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--vocab", type=int, default=0, help="pad the vocabulary to this size (0: ~100 characters)")
+    parser.add_argument("--estimators", default="all", help="comma-separated estimators to time, or 'all'")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
     logging.disable(logging.WARNING)
     tmp = tempfile.mkdtemp()
-    path = build_tiny_model(Path(tmp, "model"), hidden_size=args.hidden, num_layers=args.layers)
+    extra = [f"<w{i}>" for i in range(max(0, args.vocab - 100))]  # unused tokens: only the head's size grows
+    path = build_tiny_model(Path(tmp, "model"), hidden_size=args.hidden, num_layers=args.layers, extra_tokens=extra)
     data = Dataset.from_dict({"prompt": [f"{i}+{i % 7}=" for i in range(512)]})
     rows = [("trl.GRPOTrainer (k3, defaults)", "trl", {}), ("grpo_ext defaults (k3)", "ours", {})]
-    rows += [(f"grpo_ext kl_estimator={e}", "ours", {"kl_estimator": e}) for e in kl_estimators.available() if e != "k3"]
+    chosen = kl_estimators.available() if args.estimators == "all" else args.estimators.split(",")
+    rows += [(f"grpo_ext kl_estimator={e}", "ours", {"kl_estimator": e}) for e in chosen if e != "k3"]
     best = {name: 0.0 for name, _, _ in rows}
     for _ in range(args.repeats):
         for name, kind, extra in rows:
             best[name] = max(best[name], run(kind, path, data, args.steps, tmp, extra))
     base = best[rows[0][0]]
-    print(f"\ntiny Llama (hidden {args.hidden}, {args.layers} layers), batch 8 x 32 tokens, beta 0.04, CPU; "
+    from transformers import AutoConfig
+
+    vocab = AutoConfig.from_pretrained(path).vocab_size
+    print(f"\ntiny Llama (hidden {args.hidden}, {args.layers} layers, vocabulary {vocab}), batch 8 x 32 tokens, "
+          f"beta 0.04, CPU; "
           f"best of {args.repeats} runs of {args.steps} steps\n")
     print("| trainer | steps/s | relative to TRL |\n|---|---|---|")
     for name, _, _ in rows:

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["GRPOConfig", "GRPOTrainer"]
+__all__ = ["GRPOConfig", "GRPOTrainer", "PPOConfig", "PPOTrainer"]
 
 
 def __getattr__(name):  # the trainers import torch and trl; keep `import grpo_ext` light for the CLI
@@ -14,4 +14,8 @@ def __getattr__(name):  # the trainers import torch and trl; keep `import grpo_e
         from grpo_ext.trainer import GRPOTrainer
 
         return GRPOTrainer
+    if name in ("PPOConfig", "PPOTrainer"):
+        from grpo_ext import ppo
+
+        return getattr(ppo, name)
     raise AttributeError(f"module 'grpo_ext' has no attribute {name!r}")

@@ -94,13 +94,18 @@ class GRPOTrainer(trl.GRPOTrainer):
             if mode == "train":
                 self._kl_window += torch.tensor([chosen, 1.0])
         if self._own_advantages:
-            output["advantages"] = self._advantages(mask, token_rewards)
+            output["advantages"] = self._advantages(mask, token_rewards, self._rollout_values(output))
         return output
+
+    def _rollout_values(self, output) -> torch.Tensor | None:
+        """Critic values ``[B, T]`` of the sampled tokens (PPO); GRPO has no critic."""
+        return None
 
     def _gathered(self, x: torch.Tensor) -> torch.Tensor:
         return self.accelerator.gather(self.accelerator.pad_across_processes(x, dim=1))
 
-    def _advantages(self, mask: torch.Tensor, token_rewards: torch.Tensor | None) -> torch.Tensor:
+    def _advantages(self, mask: torch.Tensor, token_rewards: torch.Tensor | None,
+                    values: torch.Tensor | None = None) -> torch.Tensor:
         mode = "train" if self.model.training else "eval"
         per_func = self._rewards_per_func  # [N_all, F], gathered by TRL
         unscorable = torch.isnan(per_func).all(dim=1)
@@ -111,6 +116,7 @@ class GRPOTrainer(trl.GRPOTrainer):
         batch = adv_modes.Batch(
             rewards=seq_rewards, mask=self._gathered(mask.float()), group_size=group,
             token_rewards=None if token_rewards is None else self._gathered(token_rewards),
+            values=None if values is None else self._gathered(values),
             gamma=self.args.gamma, lam=self.args.lam, eps=self.args.advantage_eps, k=self.args.passk_k,
         )
         all_adv = self.advantage_mode.fn(batch)  # [N_all, T_max]

@@ -184,7 +184,10 @@ def test_every_builtin_is_picklable_with_params(name):
     fn = rewards.get(name, **params)
     clone = pickle.loads(pickle.dumps(fn))
     columns = {c: ["1"] for c in fn.params.required}
-    kwargs = dict(prompts=["p"], completions=["<think>a</think>\\boxed{1}"], completion_ids=[[1, 2, 3]], **columns)
+    if "verification_info" in columns:
+        columns["verification_info"] = [{"language": "python", "test_cases": [{"input": "", "output": "1"}]}]
+    completion = "<think>a</think>\\boxed{1}\n```python\nprint(1)\n```"
+    kwargs = dict(prompts=["p"], completions=[completion], completion_ids=[[1, 2, 3]], **columns)
     assert clone(**kwargs) == fn(**kwargs)
 
 

@@ -1,0 +1,35 @@
+"""A few PPO (or GRPO) steps under DeepSpeed, saved; launched by tests/test_deepspeed.py with
+`accelerate launch --config_file recipes/accelerate/zeroN.yaml --num_processes 2`."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import torch  # noqa: E402
+
+from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer  # noqa: E402
+from tests.tiny_setup import addition_dataset, digit_reward  # noqa: E402
+
+
+def main(model_path: str, out: str, algo: str) -> None:
+    cpu = not torch.cuda.is_available()
+    common = dict(output_dir=out, per_device_train_batch_size=4, max_completion_length=6, max_steps=3,
+                  learning_rate=1e-3, report_to="none", logging_steps=1, save_strategy="no", seed=0,
+                  ddp_backend="gloo" if cpu else None, bf16=False)
+    if algo == "ppo":
+        trainer = PPOTrainer(model_path, [digit_reward], PPOConfig(**common), train_dataset=addition_dataset(32))
+    else:
+        trainer = GRPOTrainer(model_path, [digit_reward], GRPOConfig(**common, num_generations=4, beta=0.04),
+                              train_dataset=addition_dataset(32))
+    trainer.train()
+    trainer.save_model(out)
+    if trainer.accelerator.is_main_process:
+        logs = [h for h in trainer.state.log_history if "loss" in h]
+        Path(out, "run.json").write_text(json.dumps({"steps": trainer.state.global_step, "logs": logs,
+                                                     "processes": trainer.accelerator.num_processes}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
