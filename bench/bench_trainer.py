@@ -5,7 +5,8 @@
 Both trainers get the same locally built model, dataset, reward and settings (beta > 0, so the
 reference model and the KL term are in play). Each row trains ``--steps`` optimizer steps after
 one warm-up step; the best of ``--repeats`` runs is kept, runs of the two trainers interleaved.
-Rows: TRL; ours at the defaults (same estimator and correction as TRL); ours with each estimator.
+Rows: TRL; ours at the defaults (same estimator and correction as TRL); ours with each estimator;
+the PPO trainer (8 prompts x 1 completion, critic and GAE) on the same model and batch size.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import transformers  # noqa: E402
 import trl  # noqa: E402
 from datasets import Dataset  # noqa: E402
 
-from grpo_ext import GRPOConfig, GRPOTrainer  # noqa: E402
+from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer  # noqa: E402
 from grpo_ext import kl as kl_estimators  # noqa: E402
 from grpo_ext.tiny import build_tiny_model  # noqa: E402
 
@@ -59,6 +60,10 @@ def run(kind: str, path: str, data: Dataset, steps: int, tmp: str, extra: dict) 
     if kind == "trl":
         trainer = trl.GRPOTrainer(path, reward_funcs=[digit_reward], args=trl.GRPOConfig(**settings),
                                   train_dataset=data, callbacks=[timer])
+    elif kind == "ppo":  # one completion for each of 8 prompts, critic, GAE
+        settings.update(num_generations=1)
+        trainer = PPOTrainer(path, reward_funcs=[digit_reward], args=PPOConfig(**settings, **extra),
+                             train_dataset=data, callbacks=[timer])
     else:
         trainer = GRPOTrainer(path, reward_funcs=[digit_reward], args=GRPOConfig(**settings, **extra),
                               train_dataset=data, callbacks=[timer])
@@ -74,6 +79,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--vocab", type=int, default=0, help="pad the vocabulary to this size (0: ~100 characters)")
     parser.add_argument("--estimators", default="all", help="comma-separated estimators to time, or 'all'")
+    parser.add_argument("--no-ppo", dest="ppo", action="store_false", help="skip the PPO row")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
@@ -89,6 +95,11 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, kind, extra in rows:
             best[name] = max(best[name], run(kind, path, data, args.steps, tmp, extra))
+    if args.ppo:
+        rows.append(("grpo_ext PPOTrainer (critic + GAE, k1 in reward)", "ppo", {}))
+        best[rows[-1][0]] = 0.0
+        for _ in range(args.repeats):
+            best[rows[-1][0]] = max(best[rows[-1][0]], run("ppo", path, data, args.steps, tmp, {}))
     base = best[rows[0][0]]
     from transformers import AutoConfig
 

@@ -15,6 +15,8 @@ import string
 from pathlib import Path
 
 SPECIAL = ["<pad>", "<bos>", "<eos>"]
+# the tags of the think / answer format, single tokens in the offline recipe's model
+FORMAT_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
 
 
 def build_tokenizer(extra_tokens: list[str] | tuple[str, ...] = ()):
@@ -23,14 +25,14 @@ def build_tokenizer(extra_tokens: list[str] | tuple[str, ...] = ()):
     from transformers import PreTrainedTokenizerFast
 
     chars = sorted(set(string.printable) - set("\x0b\x0c\r"))
-    vocab = {tok: i for i, tok in enumerate(SPECIAL + list(extra_tokens) + chars)}
+    vocab = {tok: i for i, tok in enumerate(SPECIAL + chars)}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="?"))
     tok.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
     tok.decoder = decoders.Fuse()
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>",
                                    unk_token="?", padding_side="left")
-    if extra_tokens:
-        fast.add_special_tokens({"additional_special_tokens": list(extra_tokens)}, replace_extra_special_tokens=False)
+    if extra_tokens:  # ordinary added tokens: kept when TRL decodes with skip_special_tokens=True
+        fast.add_tokens(list(extra_tokens))
     fast.chat_template = (
         "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
         "{% if add_generation_prompt %}assistant: {% endif %}"
