@@ -1,0 +1,216 @@
+"""What the recipes in ``recipes/`` share: argument parsing, CPU settings, data and model set-up,
+evaluation, and the files a run leaves behind (metrics, reward curve, model card).
+
+The recipes stay short scripts; the logic they share lives here and is tested.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from accelerate import PartialState
+from tqdm.auto import tqdm
+
+from grpo_ext import arithmetic, data
+from grpo_ext.tiny import FORMAT_TOKENS, build_tiny_model
+
+BUILTIN_DATASET = "builtin:arithmetic"
+BUILTIN_MODEL = "builtin:tiny"
+
+
+@dataclass
+class RecipeArguments:
+    dataset_name: str = field(default=BUILTIN_DATASET, metadata={
+        "help": "Hub dataset name, a local file (json, jsonl, csv, parquet) or folder, or 'builtin:arithmetic'."})
+    dataset_config: str | None = field(default=None, metadata={"help": "Dataset configuration name."})
+    dataset_train_split: str = field(default="train", metadata={"help": "Split to train on."})
+    dataset_test_split: str = field(default="test", metadata={"help": "Split to evaluate on, before and after."})
+    eval_size: int = field(default=200, metadata={"help": "Test problems evaluated before and after (0: all)."})
+    eval_batch_size: int = field(default=64, metadata={"help": "Prompts per generation batch in evaluation."})
+    system_prompt: str | None = field(default=None, metadata={"help": "System prompt; makes prompts conversational."})
+    instruction: str | None = field(default=None, metadata={"help": "Text appended to every problem."})
+    sft_warmup_steps: int = field(default=200, metadata={
+        "help": "builtin:arithmetic only: supervised warm-up batches before RL (see grpo_ext/arithmetic.py)."})
+    tiny_hidden_size: int = field(default=64, metadata={"help": "builtin:tiny model width."})
+    tiny_layers: int = field(default=2, metadata={"help": "builtin:tiny model depth."})
+
+
+def parse(types: tuple, default_config: str | Path, argv: list[str] | None = None):
+    """TRL-style parsing (``--config file.yaml`` plus ``--key value`` overrides); without
+    ``--config``, the overrides apply to the recipe's offline default config. On a machine without
+    CUDA, bf16 is off and several processes talk over gloo, so the same command runs on CPU."""
+    from trl import TrlParser
+
+    argv = sys.argv[1:] if argv is None else argv
+    if "--config" not in argv and not any(a.startswith("--config=") for a in argv) and "--help" not in argv:
+        argv = ["--config", str(default_config), *argv]
+    parser = TrlParser(types)
+    if not torch.cuda.is_available():
+        parser.set_defaults(bf16=False, fp16=False)
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # several CPU processes (accelerate launch, DeepSpeed)
+            parser.set_defaults(ddp_backend="gloo")
+    return parser.parse_args_and_config(argv)
+
+
+def prepare(script: RecipeArguments, model_args, training_args, task: str = "math") -> tuple[str, object, object]:
+    """(model path, train dataset, test dataset): data loaded and checked before any training.
+
+    ``builtin:tiny`` builds a small model and tokenizer in ``<output_dir>/initial-model``; with
+    ``builtin:arithmetic`` it is then warmed up into ``<output_dir>/warmed-up`` (main process first,
+    the others reuse it)."""
+    if script.dataset_name == BUILTIN_DATASET:
+        train, test = arithmetic.problems(training_args.seed)
+    else:
+        normalise = data.normalise if task == "math" else data.normalise_code
+        train = normalise(data.load(script.dataset_name, script.dataset_config, script.dataset_train_split),
+                          script.system_prompt, script.instruction)
+        test = normalise(data.load(script.dataset_name, script.dataset_config, script.dataset_test_split),
+                         script.system_prompt, script.instruction)
+    if script.eval_size and len(test) > script.eval_size:
+        test = test.select(range(script.eval_size))
+    path = model_args.model_name_or_path
+    if path == BUILTIN_MODEL:
+        path = _builtin_model(script, training_args, train)
+    return path, train, test
+
+
+def _builtin_model(script: RecipeArguments, training_args, train) -> str:
+    out = Path(training_args.output_dir)
+    initial, warmed = out / "initial-model", out / "warmed-up"
+    with PartialState().main_process_first():
+        if not (initial / "config.json").exists():
+            build_tiny_model(initial, hidden_size=script.tiny_hidden_size, num_layers=script.tiny_layers, num_heads=4,
+                             extra_tokens=FORMAT_TOKENS, seed=training_args.seed)
+        if script.dataset_name != BUILTIN_DATASET or script.sft_warmup_steps == 0:
+            return str(initial)
+        if not (warmed / "config.json").exists():
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            model = AutoModelForCausalLM.from_pretrained(initial)
+            tokenizer = AutoTokenizer.from_pretrained(initial)
+            torch.manual_seed(training_args.seed)
+            arithmetic.warm_up(model, tokenizer, train, steps=script.sft_warmup_steps, seed=training_args.seed)
+            if PartialState().is_main_process:
+                model.save_pretrained(warmed)
+                tokenizer.save_pretrained(warmed)
+    return str(warmed)
+
+
+@torch.no_grad()
+def evaluate(trainer, test, metrics: dict, batch_size: int = 64, desc: str = "evaluating") -> dict:
+    """Greedy completions for ``test``, scored by each reward in ``metrics`` (name -> reward); a
+    metric is the share of problems scoring 1.0. Every process takes part (ZeRO-3 needs it) and
+    gets the same numbers."""
+    from trl.models import unwrap_model_for_generation
+
+    tokenizer = trainer.processing_class
+    side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    hits = {name: 0 for name in metrics}
+    samples = []
+    model = trainer.model_wrapped if trainer.model_wrapped is not None else trainer.model
+    was_training = trainer.model.training
+    trainer.model.eval()
+    with unwrap_model_for_generation(model, trainer.accelerator) as unwrapped:
+        for start in tqdm(range(0, len(test), batch_size), desc=desc, disable=not trainer.accelerator.is_main_process):
+            rows = test.select(range(start, min(start + batch_size, len(test))))
+            texts = [p if isinstance(p, str) else tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+                     for p in rows["prompt"]]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(unwrapped.device)
+            out = unwrapped.generate(**enc, max_new_tokens=trainer.args.max_completion_length, do_sample=False,
+                                     pad_token_id=tokenizer.pad_token_id)
+            decoded = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            columns = {c: rows[c] for c in rows.column_names if c != "prompt"}
+            for name, reward in metrics.items():
+                scores = reward(prompts=rows["prompt"], completions=decoded, completion_ids=None, **columns)
+                hits[name] += sum(score == 1.0 for score in scores)
+            samples += decoded
+    tokenizer.padding_side = side
+    trainer.model.train(was_training)
+    return {**{name: count / max(len(test), 1) for name, count in hits.items()}, "n": len(test), "samples": samples[:5]}
+
+
+def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics: dict) -> dict:
+    """Evaluate, train (resuming if asked), evaluate again, save, and write the report files, the
+    model card and, with ``--push_to_hub``, push. Returns the metrics."""
+    from grpo_ext import hub
+
+    args = trainer.args
+    before = evaluate(trainer, test, metrics, script.eval_batch_size, desc="test set, before RL")
+    with Timer() as clock:
+        trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+    after = evaluate(trainer, test, metrics, script.eval_batch_size, desc="test set, after RL")
+    trainer.save_model(args.output_dir)
+    report = write_report(trainer, before, after, clock.seconds)
+    print_table(before, after, clock.seconds, trainer.state.global_step)
+    if trainer.accelerator.is_main_process:
+        card = hub.model_card(args, model_args.model_name_or_path, script.dataset_name, report)
+        Path(args.output_dir, "README.md").write_text(card)
+        if args.push_to_hub:
+            print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.hub_token, args.hub_private_repo))
+    return report
+
+
+def reward_curve(trainer) -> list[dict]:
+    return [{"step": h["step"], "reward": h["reward"]} for h in trainer.state.log_history if "reward" in h]
+
+
+def write_report(trainer, before: dict, after: dict, seconds: float) -> dict:
+    """``metrics.json`` and ``reward_curve.png`` in the output folder; returns the metrics."""
+    out = Path(trainer.args.output_dir)
+    curve = reward_curve(trainer)
+    metrics = {
+        "before": {k: v for k, v in before.items() if k != "samples"},
+        "after": {k: v for k, v in after.items() if k != "samples"},
+        "steps": trainer.state.global_step, "seconds": round(seconds, 1), "reward_curve": curve,
+        "samples_after": after.get("samples", []),
+    }
+    if trainer.accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        _plot(curve, out / "reward_curve.png")
+    return metrics
+
+
+def _plot(curve: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps, rewards = [c["step"] for c in curve], [c["reward"] for c in curve]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps, rewards, lw=0.8, alpha=0.5, label="reward per step")
+    if len(rewards) >= 10:
+        k = max(len(rewards) // 20, 2)
+        smooth = [sum(rewards[max(0, i - k):i + 1]) / len(rewards[max(0, i - k):i + 1]) for i in range(len(rewards))]
+        ax.plot(steps, smooth, lw=2, label=f"moving mean ({k + 1} steps)")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("mean reward")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def print_table(before: dict, after: dict, seconds: float, steps: int) -> None:
+    if not PartialState().is_main_process:
+        return
+    print(f"\n| test problems (n={after['n']}), greedy | before RL | after RL |\n|---|---|---|")
+    for name in (k for k in after if k not in ("n", "samples")):
+        print(f"| {name} | {before[name]:.2f} | {after[name]:.2f} |")
+    print(f"\n{steps} RL steps in {seconds / 60:.1f} min; sample completions after RL: {after['samples'][:3]}")
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
