@@ -1,5 +1,6 @@
 # Set-up and everyday commands. Each target creates .venv and installs the project on first use.
 #
+#   make run      install (first time) and run the main job: the offline default recipe
 #   make test     install (first time) and run the test suite
 #   make bench    the benchmarks in bench/
 #
@@ -17,11 +18,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
-.PHONY: install test bench
+.PHONY: install run test bench
 install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(VENV)/bin/accelerate launch recipes/grpo_math.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_math.py
+	$(PY) bench/bench_trainer.py
+	$(PY) bench/bench_code.py

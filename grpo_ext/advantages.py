@@ -25,12 +25,13 @@ mask advantages are 0.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+
+from grpo_ext._registry import Registry, first_line
 
 
 @dataclass
@@ -59,31 +60,22 @@ class Mode:
     doc: str
 
 
-_MODES: dict[str, Mode] = {}
+_REGISTRY: Registry[Mode] = Registry("advantage_mode")
+_MODES = _REGISTRY.items
 
 
 def register(name: str, needs_values: bool = False):
     """Add a mode ``fn(batch: Batch) -> [N, T]``; a duplicate name raises."""
 
     def deco(fn):
-        if name in _MODES:
-            raise ValueError(f"advantage mode {name!r} is already registered")
-        _MODES[name] = Mode(name, fn, needs_values, (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "")
+        _REGISTRY.add(name, Mode(name, fn, needs_values, first_line(fn.__doc__)))
         return fn
 
     return deco
 
 
-def get(name: str) -> Mode:
-    if name not in _MODES:
-        close = difflib.get_close_matches(name, _MODES, n=3, cutoff=0.4)
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ValueError(f"unknown advantage_mode {name!r}.{hint} Choose one of: {', '.join(_MODES)}")
-    return _MODES[name]
-
-
-def available() -> dict[str, str]:
-    return {name: m.doc for name, m in _MODES.items()}
+get = _REGISTRY.get
+available = _REGISTRY.docs
 
 
 # -- building blocks ------------------------------------------------------------------------------

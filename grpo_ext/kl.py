@@ -27,13 +27,14 @@ and output heads and is computed by :func:`full_kl` in chunks of positions, so n
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
+
+from grpo_ext._registry import Registry, first_line
 
 
 @dataclass(frozen=True)
@@ -47,32 +48,22 @@ class Estimator:
         return self.fn is None
 
 
-_ESTIMATORS: dict[str, Estimator] = {}
+_REGISTRY: Registry[Estimator] = Registry("kl_estimator")
+_ESTIMATORS = _REGISTRY.items
 
 
 def register(name: str, full_vocab: bool = False):
     """Add an estimator ``fn(logp, ref_logp) -> [B, T]``; a duplicate name raises."""
 
     def deco(fn):
-        if name in _ESTIMATORS:
-            raise ValueError(f"KL estimator {name!r} is already registered")
-        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        _ESTIMATORS[name] = Estimator(name, None if full_vocab else fn, doc)
+        _REGISTRY.add(name, Estimator(name, None if full_vocab else fn, first_line(fn.__doc__)))
         return fn
 
     return deco
 
 
-def get(name: str) -> Estimator:
-    if name not in _ESTIMATORS:
-        close = difflib.get_close_matches(name, _ESTIMATORS, n=3, cutoff=0.4)
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ValueError(f"unknown kl_estimator {name!r}.{hint} Choose one of: {', '.join(_ESTIMATORS)}")
-    return _ESTIMATORS[name]
-
-
-def available() -> dict[str, str]:
-    return {name: e.doc for name, e in _ESTIMATORS.items()}
+get = _REGISTRY.get
+available = _REGISTRY.docs
 
 
 @register("k1")

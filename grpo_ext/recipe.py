@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class RecipeArguments:
         "help": "builtin:arithmetic only: supervised warm-up batches before RL (see grpo_ext/arithmetic.py)."})
     tiny_hidden_size: int = field(default=64, metadata={"help": "builtin:tiny model width."})
     tiny_layers: int = field(default=2, metadata={"help": "builtin:tiny model depth."})
+    push: bool = field(default=False, init=False, repr=False)  # --push_to_hub, done by the recipe itself
 
 
 def parse(types: tuple, default_config: str | Path, argv: list[str] | None = None):
@@ -58,12 +60,37 @@ def parse(types: tuple, default_config: str | Path, argv: list[str] | None = Non
     return parser.parse_args_and_config(argv)
 
 
+def _is_local(name: str | None) -> bool:
+    return bool(name) and (name.startswith("builtin:") or os.path.exists(name))
+
+
+def stay_offline_when_local(script: RecipeArguments, model_args, training_args) -> bool:
+    """With a local (or built-in) model and dataset and no push, switch the Hugging Face libraries
+    to offline mode, so the run makes no network request at all (huggingface_hub otherwise asks the
+    Hub for metadata now and then). Returns whether it did."""
+    if training_args.push_to_hub or not (_is_local(model_args.model_name_or_path) and _is_local(script.dataset_name)):
+        return False
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import datasets.config
+    import huggingface_hub.constants
+
+    huggingface_hub.constants.HF_HUB_OFFLINE = True
+    datasets.config.HF_HUB_OFFLINE = True
+    return True
+
+
 def prepare(script: RecipeArguments, model_args, training_args, task: str = "math") -> tuple[str, object, object]:
     """(model path, train dataset, test dataset): data loaded and checked before any training.
 
     ``builtin:tiny`` builds a small model and tokenizer in ``<output_dir>/initial-model``; with
     ``builtin:arithmetic`` it is then warmed up into ``<output_dir>/warmed-up`` (main process first,
     the others reuse it)."""
+    stay_offline_when_local(script, model_args, training_args)
+    # transformers' Trainer would push the whole output folder (warm-up models, checkpoints) on every
+    # save; the recipe pushes once, at the end, the files that make the model (see grpo_ext/hub.py)
+    script.push, training_args.push_to_hub = training_args.push_to_hub, False
+    if script.push and not training_args.hub_model_id:
+        raise ValueError("--push_to_hub needs --hub_model_id NAME (e.g. your-name/model-name)")
     if script.dataset_name == BUILTIN_DATASET:
         train, test = arithmetic.problems(training_args.seed)
     else:
@@ -92,7 +119,8 @@ def _builtin_model(script: RecipeArguments, training_args, train) -> str:
         if not (warmed / "config.json").exists():
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            model = AutoModelForCausalLM.from_pretrained(initial)
+            with _without_zero3_init():  # a plain, whole model on this process alone
+                model = AutoModelForCausalLM.from_pretrained(initial)
             tokenizer = AutoTokenizer.from_pretrained(initial)
             torch.manual_seed(training_args.seed)
             arithmetic.warm_up(model, tokenizer, train, steps=script.sft_warmup_steps, seed=training_args.seed)
@@ -100,6 +128,21 @@ def _builtin_model(script: RecipeArguments, training_args, train) -> str:
                 model.save_pretrained(warmed)
                 tokenizer.save_pretrained(warmed)
     return str(warmed)
+
+
+@contextmanager
+def _without_zero3_init():
+    """Under ZeRO-3, transformers builds models inside deepspeed.zero.Init, which partitions
+    parameters with collectives across all processes; the warm-up runs on the main process only,
+    so it must load its model without it."""
+    from transformers.integrations import deepspeed as hf_deepspeed
+
+    saved = hf_deepspeed._hf_deepspeed_config_weak_ref
+    hf_deepspeed._hf_deepspeed_config_weak_ref = None
+    try:
+        yield
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = saved
 
 
 @torch.no_grad()
@@ -151,7 +194,7 @@ def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics
     if trainer.accelerator.is_main_process:
         card = hub.model_card(args, model_args.model_name_or_path, script.dataset_name, report)
         Path(args.output_dir, "README.md").write_text(card)
-        if args.push_to_hub:
+        if script.push:
             print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.hub_token, args.hub_private_repo))
     return report
 

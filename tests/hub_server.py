@@ -14,6 +14,7 @@ class FakeHub:
     def __init__(self):
         self.repos: dict[str, dict] = {}  # repo id -> {"files": {path: bytes}, "commits": [message]}
         self.requests: list[tuple[str, str]] = []
+        self.cards: list[dict] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -51,6 +52,9 @@ class FakeHub:
                     repo = f"{req['organization']}/{req['name']}" if req.get("organization") else req["name"]
                     hub.repos.setdefault(repo, {"files": {}, "commits": [], "private": req.get("private")})
                     return self._reply(200, {"url": f"{hub.url}/{repo}", "name": repo})
+                if path == "/api/validate-yaml":  # the model card's metadata is checked before the commit
+                    hub.cards.append(json.loads(body))
+                    return self._reply(200, {"errors": [], "warnings": []})
                 if len(parts) >= 5 and parts[0] == "api" and parts[1] == "models" and parts[4] == "preupload":
                     files = json.loads(body)["files"]
                     return self._reply(200, {"files": [{"path": f["path"], "uploadMode": "regular",

@@ -39,7 +39,7 @@ def test_recipe_pushes_model_tokenizer_card_and_curve(tmp_path):
         for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md",
                      "reward_curve.png", "metrics.json"):
             assert name in files, (name, sorted(files))
-        assert not any(p.startswith(("checkpoint-", "warmed-up/", "initial-model/")) for p in files)
+        assert not any(p.startswith(("checkpoint-", "warmed-up/", "initial-model/")) for p in files), sorted(files)
         assert files["model.safetensors"] == (tmp_path / "out" / "model.safetensors").read_bytes()
         assert files["reward_curve.png"].startswith(b"\x89PNG")
         assert "# adder" in files["README.md"].decode() or "me/adder" in files["README.md"].decode()
