@@ -196,7 +196,17 @@ def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics
         Path(args.output_dir, "README.md").write_text(card)
         if script.push:
             print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.hub_token, args.hub_private_repo))
+    shut_down(trainer)
     return report
+
+
+def shut_down(trainer) -> None:
+    """Stop the reward workers and tear down the process group before exit (an exiting gloo
+    process group can otherwise abort the process after a successful run)."""
+    if getattr(trainer, "reward_runner", None) is not None:
+        trainer.reward_runner.close()
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.end_training()
 
 
 def reward_curve(trainer) -> list[dict]:

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch  # noqa: E402
 
-from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer  # noqa: E402
+from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer, recipe  # noqa: E402
 from tests.tiny_setup import addition_dataset, digit_reward  # noqa: E402
 
 
@@ -29,6 +29,7 @@ def main(model_path: str, out: str, algo: str) -> None:
         logs = [h for h in trainer.state.log_history if "loss" in h]
         Path(out, "run.json").write_text(json.dumps({"steps": trainer.state.global_step, "logs": logs,
                                                      "processes": trainer.accelerator.num_processes}))
+    recipe.shut_down(trainer)
 
 
 if __name__ == "__main__":
