@@ -264,14 +264,14 @@ class Parser:
         if self.peek() == "°":
             self.take()
             return sp.Integer(1)  # x^\circ was normalised to x°; this is the rare leftover
-        base = self.postfix(single=True)
+        base = self.postfix()
         if self.peek() == "^":
             self.take()
             return _arith(base, self.exponent(), "^")
         return base
 
-    def postfix(self, single: bool = False):
-        value = self.atom(single)
+    def postfix(self):
+        value = self.atom()
         if self.peek() == "_" and isinstance(value, sp.Symbol):
             self.take()
             value = sp.Symbol(f"{value}_{self.raw_group() if self.peek() == '{' else self.take()}")
@@ -304,9 +304,9 @@ class Parser:
         if tok is not None and re.fullmatch(r"\d+", tok) and len(tok) > 1:
             self.toks[self.i] = tok[1:]
             return sp.Integer(tok[0])
-        return self.postfix(single=True)
+        return self.postfix()
 
-    def atom(self, single: bool = False):
+    def atom(self):
         tok = self.take()
         if tok[0].isdigit() or tok[0] == ".":
             return _number(tok)

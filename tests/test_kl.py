@@ -130,7 +130,6 @@ def test_full_matches_enumerated_kl_and_its_gradient(seed, chunk):
 def test_full_matches_enumeration_of_the_sampled_estimators():
     """With one position, E_pi[k1] = E_pi[k3] = full."""
     theta, logq = problem(3)
-    logp = torch.log_softmax(theta, 0)
     hidden = torch.eye(V, dtype=torch.float64)[:1].view(1, 1, V)  # picks row 0 of the weights
     head = torch.nn.Linear(V, V, bias=False, dtype=torch.float64)
     ref_head = torch.nn.Linear(V, V, bias=False, dtype=torch.float64)
