@@ -6,63 +6,21 @@ nesting) by raising :class:`TooLarge` or :class:`ParseError`. Callers run it in 
 (``rewards._bounded``), so even an unforeseen slow path cannot hang training.
 
 Results: a sympy expression; a sympy set (intervals, unions); or one of the small containers
-below (sequences, equations, matrices, percentages).
+of ``rewards._mathobjects`` (sequences, equations, matrices, percentages).
 """
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
 
 import sympy as sp
 
+from rewards._mathobjects import (  # noqa: F401 (ParseError, TooLarge and the containers are re-exported)
+    Equation, Matrix, ParseError, Percent, Relation, Seq, TooLarge, arith, as_set, binomial, factorial, number,
+    power, scalar,
+)
+
 MAX_NESTING = 60  # brackets deep; each level costs ~8 Python frames
-MAX_DIGITS = 2000  # longest number literal accepted
-MAX_BITS = 200_000  # largest integer a power may produce
-MAX_FACTORIAL = 5000
-
-
-class ParseError(ValueError):
-    pass
-
-
-class TooLarge(ParseError):
-    pass
-
-
-@dataclass(frozen=True)
-class Seq:
-    """Comma-separated items. kind: "tuple" (ordered), "set" / "list" (unordered),
-    "pair" (``(a, b)``: an ordered pair or an open interval)."""
-
-    items: tuple
-    kind: str
-
-
-@dataclass(frozen=True)
-class Equation:
-    lhs: object
-    rhs: object
-
-
-@dataclass(frozen=True)
-class Relation:
-    """A chain of inequalities: ``exprs[0] ops[0] exprs[1] ...``, ops in < <= > >=."""
-
-    exprs: tuple
-    ops: tuple
-
-
-@dataclass(frozen=True)
-class Matrix:
-    rows: tuple
-
-
-@dataclass(frozen=True)
-class Percent:
-    value: object
-
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+(?![a-zA-Z]))?)|(?P<cmd>\\[a-zA-Z]+|\\[{}|%\\])"
@@ -93,34 +51,6 @@ def tokenize(s: str) -> list[str]:
         tokens.append(m.group(m.lastgroup) if m.lastgroup != "cmd" else m.group("cmd"))
         pos = m.end()
     return tokens
-
-
-def _bits(x) -> float:
-    """An upper bound of log2 |x| for a non-zero sympy Number."""
-    if isinstance(x, sp.Rational):
-        return float(max(int(x.p).bit_length(), int(x.q).bit_length()))
-    return abs(math.log2(abs(float(x)))) + 1.0
-
-
-def power(base, exp):
-    if isinstance(base, sp.Number) and isinstance(exp, sp.Number) and base not in (0, 1, -1):
-        if isinstance(exp, sp.Integer) and int(exp.p).bit_length() > 64:
-            raise TooLarge("exponent too large")
-        if abs(float(exp)) * _bits(base) > MAX_BITS:
-            raise TooLarge("power too large")
-    return sp.Pow(base, exp)
-
-
-def factorial(n):
-    if isinstance(n, sp.Integer) and n > MAX_FACTORIAL:
-        raise TooLarge(f"{n}! is too large")
-    return sp.factorial(n)
-
-
-def binomial(n, k):
-    if isinstance(n, sp.Integer) and isinstance(k, sp.Integer) and min(k, n - k) > MAX_FACTORIAL:
-        raise TooLarge("binomial too large")
-    return sp.binomial(n, k)
 
 
 class Parser:
@@ -175,7 +105,7 @@ class Parser:
         while self.peek() in ("\\cup", "U"):
             self.take()
             right = self.relation()
-            left = sp.Union(_as_set(left), _as_set(right))
+            left = sp.Union(as_set(left), as_set(right))
         return left
 
     def relation(self):
@@ -203,13 +133,13 @@ class Parser:
         while self.peek() in ("+", "-"):
             sign = self.take()
             right = self.unary()
-            left = _arith(left, right, sign)
+            left = arith(left, right, sign)
         return left
 
     def unary(self):
         if self.peek() == "-":
             self.take()
-            return _arith(sp.Integer(0), self.unary(), "-")
+            return arith(sp.Integer(0), self.unary(), "-")
         if self.peek() == "+":
             self.take()
             return self.unary()
@@ -222,11 +152,11 @@ class Parser:
             if tok in _MULS or tok in _DIVS:
                 self.take()
                 right, literal = self.power()
-                left = _arith(left, right, "/" if tok in _DIVS else "*")
+                left = arith(left, right, "/" if tok in _DIVS else "*")
             elif self.starts_atom(tok):
                 right, lit = self.power()
                 mixed = literal and tok == "\\frac" and isinstance(right, sp.Rational) and 0 < right < 1
-                left = _arith(left, right, "+" if mixed and left >= 0 else "-" if mixed else "*")
+                left = arith(left, right, "+" if mixed and left >= 0 else "-" if mixed else "*")
                 literal = lit
             else:
                 return left
@@ -249,7 +179,7 @@ class Parser:
         literal = self.i == start + 1 and isinstance(base, sp.Integer)
         if self.peek() == "^":
             self.take()
-            base = _arith(base, self.exponent(), "^")
+            base = arith(base, self.exponent(), "^")
             literal = False
             while self.peek() in ("!", "%", "°"):
                 base = self.suffix(base)
@@ -267,7 +197,7 @@ class Parser:
         base = self.postfix()
         if self.peek() == "^":
             self.take()
-            return _arith(base, self.exponent(), "^")
+            return arith(base, self.exponent(), "^")
         return base
 
     def postfix(self):
@@ -309,7 +239,7 @@ class Parser:
     def atom(self):
         tok = self.take()
         if tok[0].isdigit() or tok[0] == ".":
-            return _number(tok)
+            return number(tok)
         if tok in ("(", "["):
             return self.bracket(tok)
         if tok == "{":
@@ -335,10 +265,10 @@ class Parser:
         if name in _FUNCS:
             return self.function(name)
         if name == "frac":
-            return _arith(self.arg(), self.arg(), "/")
+            return arith(self.arg(), self.arg(), "/")
         if name == "sqrt":
             index = self.group("[", "]") if self.peek() == "[" else sp.Integer(2)
-            return _arith(self.arg(), _arith(sp.Integer(1), index, "/"), "^")
+            return arith(self.arg(), arith(sp.Integer(1), index, "/"), "^")
         if name == "binom":
             return binomial(self.arg(), self.arg())
         if name == "begin":
@@ -363,7 +293,7 @@ class Parser:
         if len(items) == 2 and open_ + close == "()":
             return Seq(tuple(items), "pair")
         if len(items) == 2:
-            lo, hi = (_scalar(x) for x in items)
+            lo, hi = (scalar(x) for x in items)
             return sp.Interval(lo, hi, left_open=open_ == "(", right_open=close == ")")
         return Seq(tuple(items), "tuple")
 
@@ -388,7 +318,7 @@ class Parser:
             arg = self.power()[0]
         self.in_func -= 1
         value = sp.log(arg, base) if base is not None else fn(arg)
-        return value if exp is None else _arith(value, exp, "^")
+        return value if exp is None else arith(value, exp, "^")
 
     def raw_group(self) -> str:
         self.expect("{")
@@ -420,46 +350,6 @@ class Parser:
                 return Matrix(tuple(rows)) if env != "vmatrix" else sp.Matrix(rows).det()
             else:
                 raise ParseError(f"unexpected {tok!r} in matrix")
-
-
-def _number(tok: str):
-    if len(tok) > MAX_DIGITS:
-        raise TooLarge("number literal too long")
-    if "e" in tok or "E" in tok:
-        mant, _, exp = tok.lower().partition("e")
-        if abs(int(exp)) > 400:
-            raise TooLarge("exponent too large")
-        return sp.Rational(mant) * sp.Integer(10) ** int(exp)
-    return sp.Rational(tok) if "." in tok else sp.Integer(tok)
-
-
-def _scalar(x):
-    if not isinstance(x, sp.Expr):
-        raise ParseError(f"expected a number or expression, got {type(x).__name__}")
-    return x
-
-
-def _as_set(x):
-    if isinstance(x, sp.Set):
-        return x
-    if isinstance(x, Seq) and x.kind == "pair":
-        return sp.Interval.open(*map(_scalar, x.items))
-    if isinstance(x, Seq) and x.kind == "set":
-        return sp.FiniteSet(*map(_scalar, x.items))
-    raise ParseError("union of something that is not a set")
-
-
-def _arith(a, b, op: str):
-    a, b = _scalar(a), _scalar(b)
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        return a / b
-    return power(a, b)
 
 
 def parse(text: str):
