@@ -1,22 +1,30 @@
-"""Run untrusted programs locally, isolated and bounded (Linux).
+"""Run untrusted programs locally, isolated and bounded (Linux), as root or as an ordinary user.
 
-Each run gets:
+Each run (``isolation="namespaces"``, the default) gets, from :mod:`rewards._isolate`:
 
-- a fresh working directory (mode 700, owned by the sandbox user), removed afterwards;
-- new network, PID, mount and IPC namespaces (``unshare``): no network interface but a downed
-  loopback, and when the program's first process exits the kernel kills everything else it
-  started, so nothing outlives the run; the whole tree is also killed on time-out;
-- an unprivileged user (``nobody``, uid 65534), with no way back to privileges (no_new_privs);
-  the root file system is remounted read-only inside the namespace, and ``/tmp``, ``/var/tmp``,
-  ``/dev/shm`` and ``/run/lock`` are covered by empty read-only file systems, so its directory is
-  the only place it can write;
-- resource limits: address space, CPU seconds, processes, file size, open files, no core dumps;
-  a wall-clock limit; stdout and stderr captured and truncated; stdin closed unless given;
-- an empty environment (only ``PATH``, ``HOME``, ``LANG``), so no secret of the parent's leaks.
+- its own user, mount, network, IPC, UTS and PID namespaces. As an ordinary user the run maps
+  that user to root inside an unprivileged user namespace; as root it first becomes ``nobody``
+  (uid 65534) and does the same, so the program never holds host privileges either way;
+- no network (only a downed loopback), and a fresh ``/proc`` that shows only its own processes;
+- a new read-only root holding the host's ``/usr``, ``/etc`` and ``/opt`` (read-only) and
+  nothing else of the host: no home directories, no ``/tmp``, no ``/run``, no other users' files;
+- one tmpfs of ``disk_bytes`` inside the namespace behind ``/work`` (its working directory,
+  holding its files), ``/tmp`` and ``/dev/shm``: the only places it can write, freed with the run;
+- no capabilities, no_new_privs, no further user namespaces;
+- an empty environment (``PATH``, ``HOME``, ``LANG``, ``TMPDIR``), so no secret of the parent's leaks;
+- per-process limits (address space, CPU seconds, file size, open files, no core dumps) and
+  limits on the whole run (:mod:`rewards._bounds`): total memory and process count through a
+  cgroup where this process may create one (root), otherwise through a watchdog that sums the
+  run's processes; a wall clock; stdout and stderr captured and truncated; stdin closed unless given.
 
-Without namespaces (not root, no ``unshare``), :func:`run` refuses to start unless the caller
-opts into ``isolation="process"`` (limits and a process group only, network reachable), which
-logs a warning every time it is used.
+When PID 1 of the run exits or is killed, the kernel kills every other process in it, so nothing
+outlives a run; nothing is written to the host's disk either.
+
+Where user namespaces are unavailable (a kernel setting, a container policy), :func:`run` refuses
+with the reason unless the caller opts into ``isolation="process"`` (limits and a process group
+only, network and files reachable), which logs a warning every time it is used.
+:func:`support` reports what this machine offers; ``grpo-ext sandbox check`` prints it and
+attacks the sandbox live.
 """
 
 from __future__ import annotations
@@ -29,16 +37,19 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
+
+from rewards import _bounds, _isolate
 
 logger = logging.getLogger(__name__)
 
-SANDBOX_UID = SANDBOX_GID = 65534  # nobody / nogroup
-_COVERED = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # world-writable places hidden from programs
+SANDBOX_UID = SANDBOX_GID = 65534  # nobody / nogroup: what a run started by root runs as on the host
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/work", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+       "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -50,7 +61,9 @@ class Limits:
     wall_seconds: float = 10.0  # wall clock for one run
     cpu_seconds: int = 10  # CPU time per process
     memory_bytes: int = 1 << 30  # address space per process
-    processes: int = 64  # processes of the sandbox user (enforced when started as root)
+    total_memory_bytes: int = 1 << 30  # memory of all the run's processes together (and its tmpfs, with cgroups)
+    processes: int = 32  # processes of the run together
+    disk_bytes: int = 64 << 20  # everything the run may write (/work, /tmp, /dev/shm together)
     file_bytes: int = 16 << 20  # largest file the program may write
     open_files: int = 64
     output_bytes: int = 64 << 10  # stdout and stderr each keep this much; the rest is dropped
@@ -64,59 +77,202 @@ class Result:
     timed_out: bool
     truncated: bool
     seconds: float
+    exceeded: str | None = None  # "memory" or "processes" when a bound on the whole run killed it
+    channel: bytes = b""  # what the program wrote to the extra pipe (run(..., channel=True))
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
-
-
-@functools.cache
-def namespaces_available() -> bool:
-    """Can this process create the namespaces (and drop to the sandbox user)?"""
-    if os.name != "posix" or shutil.which("unshare") is None or os.geteuid() != 0 or shutil.which("setpriv") is None:
-        return False
-    probe = subprocess.run(["unshare", "--net", "--pid", "--fork", "--mount", "true"], capture_output=True)
-    return probe.returncode == 0
+        return self.returncode == 0 and not self.timed_out and self.exceeded is None
 
 
 def _world_executable(path: str) -> bool:
-    p = Path(os.path.realpath(path))
-    return all(os.stat(d).st_mode & stat.S_IXOTH for d in [p, *p.parents])
+    p = os.path.realpath(path)
+    parts = [p] + [os.path.dirname(p)]
+    while parts[-1] not in ("/", ""):
+        parts.append(os.path.dirname(parts[-1]))
+    return all(os.stat(d).st_mode & stat.S_IXOTH for d in parts)
 
 
 @functools.cache
 def default_python() -> str:
-    """A Python interpreter the unprivileged sandbox user may execute."""
-    import sys
-
+    """A Python interpreter the sandbox can run (world-executable when started as root)."""
+    usable = _world_executable if os.geteuid() == 0 else (lambda p: os.access(p, os.X_OK))
     for candidate in ("/usr/bin/python3", "/usr/local/bin/python3", sys.executable):
-        if candidate and os.path.exists(candidate) and _world_executable(candidate):
+        if candidate and os.path.exists(candidate) and usable(candidate):
             return candidate
-    raise SandboxUnavailable("no Python interpreter that the sandbox user 'nobody' may run; set python_executable")
+    raise SandboxUnavailable("no Python interpreter the sandbox may run; set python_executable")
 
 
-def _limit(limits: Limits, as_root: bool):
-    def apply():  # runs in the child between fork and exec
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if as_root:  # root ignores RLIMIT_NPROC; the sandbox user does not
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-
-    return apply
+def interpreter_paths(executable: str) -> tuple[str, ...]:
+    """Read-only paths a program needs to run ``executable`` when it lives outside /usr and /opt."""
+    real = os.path.realpath(executable)
+    if real.startswith(("/usr/", "/opt/")):
+        return ()
+    prefix = os.path.dirname(os.path.dirname(real))  # .../bin/python3 -> ...
+    return (prefix,)
 
 
-def _isolated_argv(argv: list[str], workdir: str) -> list[str]:
-    steps = [f"mount --bind {workdir} {workdir}",  # its own mount, so it stays writable when / is not
-             "mount -o remount,bind,ro /"]  # the root file system, read-only in this namespace only
-    # world-writable places on other file systems get an empty read-only one on top
-    steps += [f"mount -t tmpfs -o ro,size=4k,mode=555 none {d}" for d in _COVERED if os.path.ismount(d)]
-    script = f"{' && '.join(steps)} && cd {workdir} && exec setpriv --reuid={SANDBOX_UID} " \
-             f"--regid={SANDBOX_GID} --clear-groups --no-new-privs -- \"$@\""
-    return ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount", "--ipc", "--propagation", "private",
-            "sh", "-c", script, "sandbox", *argv]
+@functools.cache
+def _mountpoint() -> str:
+    """An empty directory the run's new root is mounted on, inside its namespace only."""
+    base = os.path.join(tempfile.gettempdir(), f"grpo-ext-sandbox-{os.geteuid()}")
+    os.makedirs(f"{base}/root", exist_ok=True)
+    os.chmod(base, 0o755 if os.geteuid() == 0 else 0o700)
+    os.chmod(f"{base}/root", 0o755)
+    return f"{base}/root"
+
+
+def _cap_last() -> int:
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            return int(f.read())
+    except OSError:
+        return 40
+
+
+@functools.cache
+def support() -> dict:
+    """What isolation this machine gives: ``{"isolation", "as", "bounds", "error"}``."""
+    info = {"isolation": None, "as": None, "bounds": _bounds.mode(), "error": None}
+    if sys.platform != "linux":
+        info["error"] = "the sandbox needs Linux namespaces"
+        return info
+    try:
+        result = _run_isolated({}, ["/bin/sh", "-c", "exit 0"], None, Limits(wall_seconds=10), False, ())
+        if result.returncode != 0:
+            raise SandboxUnavailable(result.stderr.strip() or f"exit status {result.returncode}")
+    except (SandboxUnavailable, OSError) as err:
+        info["error"] = (
+            f"{err}. Unprivileged user namespaces are needed: check `sysctl user.max_user_namespaces` (> 0), "
+            "`kernel.unprivileged_userns_clone=1` (Debian kernels before 5.10), "
+            "`kernel.apparmor_restrict_unprivileged_userns=0` (Ubuntu 23.10 and later), or the container's "
+            "seccomp profile. Or pass isolation='process' to accept a weaker sandbox (network and files reachable)."
+        )
+        return info
+    info["isolation"] = "user namespaces"
+    info["as"] = f"nobody (uid {SANDBOX_UID}) from root" if os.geteuid() == 0 else f"uid {os.geteuid()} (rootless)"
+    return info
+
+
+def namespaces_available() -> bool:
+    return support()["isolation"] is not None
+
+
+def run(files: dict[str, str], argv: list[str], stdin: str | None = None, limits: Limits = Limits(),
+        isolation: str = "namespaces", channel: bool = False, read_only: tuple[str, ...] = ()) -> Result:
+    """Write ``files`` into a fresh working directory and run ``argv`` there, isolated and bounded.
+
+    ``isolation``: "namespaces" (default; refuses to run where unavailable) or "process" (an
+    explicit opt-in to a weaker mode: limits and a process group only, network reachable).
+    ``channel``: pass the program an extra pipe; its write end's descriptor number is in
+    ``$SANDBOX_CHANNEL_FD`` and what it writes comes back in ``Result.channel``.
+    ``read_only``: extra host paths the program may read (e.g. an interpreter's prefix).
+    """
+    if isolation not in ("namespaces", "process"):
+        raise ValueError(f"isolation must be 'namespaces' or 'process', got {isolation!r}")
+    if isolation == "process":
+        logger.warning("code sandbox running WITHOUT namespaces: the program can reach the network and "
+                       "write wherever the current user can")
+        return _run_process(files, argv, stdin, limits, channel)
+    info = support()
+    if info["isolation"] is None:
+        raise SandboxUnavailable(f"cannot isolate programs here: {info['error']}")
+    return _run_isolated(files, argv, stdin, limits, channel, read_only)
+
+
+def _rlimits(limits: Limits) -> tuple[tuple[int, int], ...]:
+    return ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_CPU, limits.cpu_seconds),
+            (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
+            (resource.RLIMIT_CORE, 0))
+
+
+def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only) -> Result:
+    bounds = _bounds.RunBounds(limits.total_memory_bytes, limits.processes)
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    chan_r, chan_w = os.pipe() if channel else (None, None)
+    ro, links = _isolate.host_layout(tuple(read_only))
+    plan = _isolate.Plan(mountpoint=_mountpoint(), files={n: t.encode() for n, t in files.items()},
+                         disk_bytes=limits.disk_bytes, report_fd=report_w, read_only=ro, symlinks=links,
+                         become=(SANDBOX_UID, SANDBOX_GID) if os.geteuid() == 0 else None,
+                         rlimits=_rlimits(limits), cgroup_files=bounds.join_files, cap_last=_cap_last())
+    env = dict(ENV, SANDBOX_CHANNEL_FD=str(chan_w)) if channel else ENV
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            argv, cwd="/", env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            preexec_fn=_isolate.preexec(plan), pass_fds=(chan_w,) if channel else ())
+    except (subprocess.SubprocessError, OSError) as err:
+        os.close(report_w)
+        why = _read_all(report_r).decode(errors="replace").strip()
+        for fd in (chan_r, chan_w):
+            if fd is not None:
+                os.close(fd)
+        bounds.close()
+        raise SandboxUnavailable(f"the sandbox could not start: {why or err}") from None
+    os.close(report_w)
+    if chan_w is not None:
+        os.close(chan_w)
+    report = _read_all(report_r).decode(errors="replace").split()
+    bounds.start(int(report[1]) if report[:1] == ["P"] else 0)
+    return _collect(proc, stdin, limits, start, bounds, chan_r)
+
+
+def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r) -> Result:
+    out, err = _Capped(proc.stdout, limits.output_bytes), _Capped(proc.stderr, limits.output_bytes)
+    chan = _Capped(os.fdopen(chan_r, "rb", buffering=0), 4 << 20) if chan_r is not None else None
+    if stdin is not None:
+        threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
+    timed_out = False
+    try:
+        proc.wait(timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    if bounds is not None:
+        if timed_out:
+            bounds.kill()
+        exceeded = bounds.close()
+    else:
+        exceeded = None
+    _kill_group(proc)
+    seconds = time.monotonic() - start
+    stdout, stderr = out.text(), err.text()
+    channel = b"" if chan is None else chan.bytes()
+    return Result(None if timed_out else proc.returncode, stdout, stderr, timed_out,
+                  bool(out.dropped or err.dropped or (chan and chan.dropped)), seconds, exceeded, channel)
+
+
+def _run_process(files, argv, stdin, limits: Limits, channel: bool) -> Result:
+    """The weaker, opt-in mode: a temporary directory, rlimits and a process group."""
+    workdir = tempfile.mkdtemp(prefix="grpo-ext-run-")
+    chan_r, chan_w = os.pipe() if channel else (None, None)
+    try:
+        for name, text in files.items():
+            with open(os.path.join(workdir, name), "w") as f:
+                f.write(text)
+        rlimits = _rlimits(limits) + ((resource.RLIMIT_NPROC, limits.processes),) if os.geteuid() else _rlimits(limits)
+        env = dict(ENV, HOME=workdir, TMPDIR=workdir)
+        if channel:
+            env["SANDBOX_CHANNEL_FD"] = str(chan_w)
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            argv, cwd=workdir, env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            preexec_fn=lambda: [resource.setrlimit(r, (v, v)) for r, v in rlimits],
+            pass_fds=(chan_w,) if channel else ())
+        if chan_w is not None:
+            os.close(chan_w)
+        return _collect(proc, stdin, limits, start, None, chan_r)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        for chunk in iter(lambda: f.read(4096), b""):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _Capped:
@@ -134,70 +290,12 @@ class _Capped:
                 self.data += chunk[:room]
                 self.dropped += max(0, len(chunk) - room)
 
-    def text(self) -> str:
+    def bytes(self) -> bytes:
         self.thread.join(timeout=5)
-        return self.data.decode("utf-8", errors="replace")
+        return bytes(self.data)
 
-
-def _base_dir() -> str:
-    base = "/run/grpo-ext-sandbox" if os.geteuid() == 0 and os.path.isdir("/run") else tempfile.gettempdir()
-    os.makedirs(base, mode=0o711, exist_ok=True)
-    return base
-
-
-def run(files: dict[str, str], argv: list[str], stdin: str | None = None, limits: Limits = Limits(),
-        isolation: str = "namespaces") -> Result:
-    """Write ``files`` into a fresh directory and run ``argv`` there, isolated and bounded.
-
-    ``isolation``: "namespaces" (default; refuses to run where unavailable) or "process" (an
-    explicit opt-in to a weaker mode: limits and a process group only, network reachable).
-    """
-    if isolation not in ("namespaces", "process"):
-        raise ValueError(f"isolation must be 'namespaces' or 'process', got {isolation!r}")
-    isolated = isolation == "namespaces"
-    if isolated and not namespaces_available():
-        raise SandboxUnavailable(
-            "cannot isolate programs here: the code sandbox needs Linux, root and the 'unshare' and 'setpriv' "
-            "tools (util-linux). Run as root, or pass isolation='process' to accept a weaker sandbox with "
-            "network access and no file-system protection."
-        )
-    if not isolated:
-        logger.warning("code sandbox running WITHOUT namespaces: the program can reach the network and "
-                       "write wherever the current user can")
-    workdir = tempfile.mkdtemp(prefix="run-", dir=_base_dir())
-    try:
-        for name, text in files.items():
-            Path(workdir, name).write_text(text)
-        if isolated:
-            for path in [workdir, *(os.path.join(workdir, n) for n in files)]:
-                os.chown(path, SANDBOX_UID, SANDBOX_GID)
-            os.chmod(workdir, 0o700)
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
-        command = _isolated_argv(argv, workdir) if isolated else argv
-        return _execute(command, workdir, env, stdin, limits, isolated)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _execute(command, workdir, env, stdin, limits: Limits, as_root: bool) -> Result:
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        command, cwd=workdir, env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_limit(limits, as_root),
-    )
-    out, err = _Capped(proc.stdout, limits.output_bytes), _Capped(proc.stderr, limits.output_bytes)
-    if stdin is not None:
-        threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
-    timed_out = False
-    try:
-        proc.wait(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    _kill_group(proc)
-    seconds = time.monotonic() - start
-    stdout, stderr = out.text(), err.text()
-    return Result(None if timed_out else proc.returncode, stdout, stderr, timed_out,
-                  bool(out.dropped or err.dropped), seconds)
+    def text(self) -> str:
+        return self.bytes().decode("utf-8", errors="replace")
 
 
 def _feed(pipe, text: str) -> None:
