@@ -139,6 +139,8 @@ def _build_root(plan: Plan) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{dev}/{name}")
+    os.mkdir(f"{dev}/shm")
+    _mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID, "size=64k,mode=755", step="read-only /dev")
     os.mkdir(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, step="mount a fresh /proc")
     scratch = root + "/.scratch"  # one tmpfs behind every writable place, so one size bounds them all
@@ -147,7 +149,8 @@ def _build_root(plan: Plan) -> None:
            step="mount the working tmpfs")
     for place, inside in (("/work", "work"), ("/tmp", "tmp"), ("/dev/shm", "shm")):
         os.mkdir(f"{scratch}/{inside}", 0o700 if inside == "work" else 0o1777)
-        os.makedirs(root + place, exist_ok=True)
+        if not os.path.isdir(root + place):
+            os.mkdir(root + place)
         _mount(f"{scratch}/{inside}", root + place, None, MS_BIND, step=f"bind {place}")
     for name, data in plan.files.items():
         _write(f"{root}/work/{name}", data)

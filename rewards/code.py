@@ -6,30 +6,60 @@ block with no language tag counts too). Python is the only language supported fo
 Tests come from the dataset column ``verification_info``, a mapping or its JSON text::
 
     {"language": "python", "test_cases": [{"input": "1 2\\n", "output": "3\\n"}, ...]}
-        stdin/stdout tests: each line compared after trimming trailing whitespace; extra or
-        missing lines fail (a final newline is not a line).
+        stdin/stdout: one run per case; a case passes when the program exits 0 and its output
+        equals the expected one line by line after trimming trailing whitespace (extra or missing
+        lines fail; a final newline is not a line).
+    {"language": "python", "fn_name": "add", "inputs": [[1, 2], [2, 2]], "outputs": [3, 4]}
+        call-based (APPS / TACO / LiveCodeBench function-call problems): each input is the list of
+        arguments; ``fn_name`` is a top-level function or a method of class ``Solution``. The
+        return value is serialised in the sandbox and compared here by ``rewards._checks.same``
+        (tuples are lists, ``True`` is not ``1``, floats within 1e-9). One run for all cases; a
+        case that takes longer than ``wall_seconds`` fails it and every case after it.
     {"language": "python", "test_code": "assert add(1, 2) == 3"}
-        assert-style: the test code runs after the program in the same file; exit 0 passes.
+        assert-style: the test code runs after the program and scores 1.0 only when it runs to its
+        end and every assertion it executes holds.
 
-``code_execution`` scores the share of tests passed; ``code_execution_binary`` 1.0 only when all
-pass. A completion without a code block scores 0.0. Programs run in parallel (``concurrency``),
-each test under the sandbox's limits (see ``rewards.sandbox``).
+``code_execution`` scores the share of tests passed (assert-style code counts as one test);
+``code_execution_binary`` 1.0 only when all pass. A completion without a code block scores 0.0.
+
+Threat model (the program is written by a policy that is paid for passing): a verdict never
+comes from the program's exit status or from anything it prints or writes. For call-based and
+assert-style tests a harness (``rewards._harness``) loads the program and reports what it
+observes over a separate pipe, one line per result, each signed with a per-run key that is
+delivered on stdin, kept on the harness's main thread and never given to the program's thread;
+the parent accepts a report only when every line is signed and in sequence and the harness says
+the checks ran to their end. So early exits (``sys.exit``, ``os._exit``, ``SystemExit``,
+``atexit``, ``sys.excepthook``, signal handlers, killing itself or its parent), fake results on
+stdout, stderr, files or the pipe, and replaced builtins all score 0. Expected values are kept out
+of the sandbox where the test format allows it: stdin/stdout outputs, call-based outputs, and in
+test code the literal side of ``assert EXPR == LITERAL`` (also ``!=``, ``<``, ``in``, ``is None``
+...) are compared here and never sent, so reading the test file, objects whose ``__eq__`` always
+returns True (only exact built-in types can be sent) and tampering with the harness cannot
+produce a passing value. Not covered: assertions whose expected value is computed inside the test
+code (``assert f(x) == g(x)``, ``assert is_valid(f(x))``) are evaluated with the program in the
+same interpreter, so a program that deliberately patches the modules the test code uses or walks
+the interpreter's frames into the harness could make them pass; write such tests as literal
+comparisons or call-based cases when it matters. The sandbox's own guarantees (no network, no
+host files or processes, bounded memory, disk, processes and time) are in ``rewards.sandbox``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
-from rewards import sandbox
+from rewards import _checks, sandbox
 from rewards.registry import register
 from rewards.text import completion_text
 
 LANGUAGES = {"python": ("py", "python", "python3")}
 _FENCE = re.compile(r"```([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.S)
+HARNESS = (Path(__file__).parent / "_harness.py").read_text()
 
 
 def extract_code(text: str, language: str = "python") -> str | None:
@@ -42,11 +72,17 @@ def extract_code(text: str, language: str = "python") -> str | None:
 @dataclass(frozen=True)
 class Tests:
     language: str
-    cases: tuple[tuple[str, str], ...] = ()
-    test_code: str | None = None
+    cases: tuple[tuple[str, str], ...] = ()  # stdin/stdout
+    fn_name: str | None = None  # call-based
+    inputs: tuple = ()
+    outputs: tuple = ()
+    test_code: str | None = None  # assert-style, rewritten by rewards._checks.rewrite_tests
+    checks: tuple[_checks.Check, ...] = ()
 
     @property
     def count(self) -> int:
+        if self.fn_name is not None:
+            return len(self.inputs)
         return len(self.cases) if self.test_code is None else 1
 
 
@@ -63,13 +99,15 @@ def parse_tests(info, row: int) -> Tests:
     language = info.get("language", "python")
     if language not in LANGUAGES:
         raise ValueError(f"{where}: language {language!r} is not supported; supported: {sorted(LANGUAGES)}")
-    cases, code = info.get("test_cases"), info.get("test_code")
-    if (cases is None) == (code is None):
-        raise ValueError(f"{where} needs exactly one of 'test_cases' and 'test_code'")
-    if code is not None:
-        if not isinstance(code, str) or not code.strip():
-            raise ValueError(f"{where}: 'test_code' must be non-empty text")
-        return Tests(language, test_code=code)
+    given = [k for k in ("test_cases", "test_code", "fn_name") if info.get(k) is not None]
+    if len(given) != 1:
+        raise ValueError(f"{where} needs exactly one of 'test_cases', 'test_code' and 'fn_name' "
+                         f"(with 'inputs' and 'outputs'), got {given or 'none'}")
+    if given == ["test_code"]:
+        return _assert_style(info["test_code"], language, where)
+    if given == ["fn_name"]:
+        return _call_based(info, language, where)
+    cases = info["test_cases"]
     if not isinstance(cases, list) or not cases:
         raise ValueError(f"{where}: 'test_cases' must be a non-empty list")
     parsed = []
@@ -78,6 +116,28 @@ def parse_tests(info, row: int) -> Tests:
             raise ValueError(f"{where}: test case {j} needs text 'output' (and optional text 'input'), got {case!r}")
         parsed.append((case.get("input", ""), case["output"]))
     return Tests(language, cases=tuple(parsed))
+
+
+def _assert_style(code, language: str, where: str) -> Tests:
+    if not isinstance(code, str) or not code.strip():
+        raise ValueError(f"{where}: 'test_code' must be non-empty text")
+    try:
+        rewritten, checks = _checks.rewrite_tests(code)
+    except SyntaxError as err:
+        raise ValueError(f"{where}: 'test_code' is not valid Python: {err}") from None
+    return Tests(language, test_code=rewritten, checks=checks)
+
+
+def _call_based(info: Mapping, language: str, where: str) -> Tests:
+    name, inputs, outputs = info["fn_name"], info.get("inputs"), info.get("outputs")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"{where}: 'fn_name' must be a Python identifier, got {name!r}")
+    if not isinstance(inputs, list) or not isinstance(outputs, list) or not inputs or len(inputs) != len(outputs):
+        raise ValueError(f"{where}: call-based tests need non-empty lists 'inputs' and 'outputs' of equal length")
+    for j, args in enumerate(inputs):
+        if not isinstance(args, list):
+            raise ValueError(f"{where}: inputs[{j}] must be the list of arguments, got {args!r}")
+    return Tests(language, fn_name=name, inputs=tuple(inputs), outputs=tuple(_checks.normalise(o) for o in outputs))
 
 
 def _lines(text: str) -> list[str]:
@@ -91,6 +151,46 @@ def outputs_match(got: str, expected: str) -> bool:
     return _lines(got) == _lines(expected)
 
 
+def _call_passes(payloads: list[str], tests: Tests) -> int:
+    """Cases passed, from a verified report of a call-based run (0 if it is out of order)."""
+    passed = 0
+    for i, line in enumerate(payloads):
+        kind, _, rest = line.partition(" ")
+        index, _, value = rest.partition(" ")
+        if kind in ("t", "x", "fin", "end"):
+            break
+        if kind not in ("r", "e") or index != str(i) or i >= tests.count:
+            return 0
+        if kind == "r":
+            try:
+                passed += _checks.same(_checks.decode(value), tests.outputs[i])
+            except (ValueError, RecursionError):
+                return 0
+    return passed
+
+
+def _test_code_passes(payloads: list[str], tests: Tests) -> bool:
+    """Whether a verified report of an assert-style run shows every executed check holding."""
+    if payloads[-2:] != ["fin", "end"]:
+        return False
+    for line in payloads[:-2]:
+        kind, _, rest = line.partition(" ")
+        site, _, values = rest.partition(" ")
+        if kind != "c" or not site.isdigit() or int(site) >= len(tests.checks):
+            return False
+        check = tests.checks[int(site)]
+        try:
+            operands = _checks.decode(values)
+        except (ValueError, RecursionError):
+            return False
+        if check.sealed:
+            if len(operands) != 1 or not _checks.holds(check.op, operands[0], check.expected):
+                return False
+        elif len(operands) != (1 if check.op in ("truthy", "falsy") else 2) or not _checks.holds(check.op, *operands):
+            return False
+    return True
+
+
 class CodeExecution:
     """Share of tests passed by the last code block of the completion, run in the sandbox."""
 
@@ -102,21 +202,42 @@ class CodeExecution:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self.language, self.concurrency, self.isolation, self.binary = language, concurrency, isolation, binary
+        self.wall_seconds = wall_seconds
         self.limits = sandbox.Limits(wall_seconds=wall_seconds, cpu_seconds=max(1, int(wall_seconds) + 1),
-                                     memory_bytes=memory_bytes)
+                                     memory_bytes=memory_bytes, total_memory_bytes=memory_bytes)
         self.python_executable = python_executable
 
-    def _runs(self, code: str, tests: Tests):
-        """(files, argv, stdin, expected output or None) for each test."""
+    def _python(self) -> tuple[str, tuple[str, ...]]:
         python = self.python_executable or sandbox.default_python()
-        if tests.test_code is not None:
-            return [({"main.py": f"{code}\n\n{tests.test_code}\n"}, [python, "-I", "main.py"], None, None)]
-        return [({"main.py": code}, [python, "-I", "main.py"], stdin, expected) for stdin, expected in tests.cases]
+        return python, sandbox.interpreter_paths(python)
 
-    def _run_one(self, job) -> bool:
-        files, argv, stdin, expected = job
-        result = sandbox.run(files, argv, stdin=stdin, limits=self.limits, isolation=self.isolation)
-        return result.ok and (expected is None or outputs_match(result.stdout, expected))
+    def _stdin_case(self, code: str, stdin: str, expected: str) -> int:
+        python, paths = self._python()
+        result = sandbox.run({"solution.py": code}, [python, "-I", "solution.py"], stdin=stdin, limits=self.limits,
+                             isolation=self.isolation, read_only=paths)
+        return int(result.ok and outputs_match(result.stdout, expected))
+
+    def _harnessed(self, code: str, tests: Tests) -> int:
+        """Run call-based or assert-style tests under the harness; the number of tests passed."""
+        python, paths = self._python()
+        key = os.urandom(32)
+        spec = {"key": key.hex(), "program": code, "case_seconds": self.wall_seconds,
+                "mode": "call" if tests.fn_name else "test", "fn_name": tests.fn_name,
+                "inputs": list(tests.inputs), "test_code": tests.test_code}
+        calls = max(1, len(tests.inputs))
+        limits = sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds * (calls + 1) + 2,
+                                   "cpu_seconds": self.limits.cpu_seconds * calls})
+        result = sandbox.run({"harness.py": HARNESS}, [python, "-I", "harness.py"], stdin=json.dumps(spec),
+                             limits=limits, isolation=self.isolation, channel=True, read_only=paths)
+        payloads = _checks.signed_lines(result.channel, key)
+        if not payloads or payloads[-1] != "end" or result.truncated:
+            return 0
+        return _call_passes(payloads, tests) if tests.fn_name else int(_test_code_passes(payloads, tests))
+
+    def _jobs(self, code: str, tests: Tests):
+        if tests.fn_name is not None or tests.test_code is not None:
+            return [(self._harnessed, (code, tests))]
+        return [(self._stdin_case, (code, stdin, expected)) for stdin, expected in tests.cases]
 
     def __call__(self, completions, verification_info) -> list[float]:
         all_tests = [parse_tests(info, i) for i, info in enumerate(verification_info)]  # fail before running
@@ -124,14 +245,14 @@ class CodeExecution:
         jobs, owner = [], []
         for i, (code, tests) in enumerate(zip(codes, all_tests, strict=True)):
             if code is not None:
-                for job in self._runs(code, tests):
+                for job in self._jobs(code, tests):
                     jobs.append(job)
                     owner.append(i)
         with ThreadPoolExecutor(self.concurrency) as pool:
-            passed = list(pool.map(self._run_one, jobs))
+            passed = list(pool.map(lambda job: job[0](*job[1]), jobs))
         counts = [0] * len(completions)
-        for i, ok in zip(owner, passed):
-            counts[i] += ok
+        for i, n in zip(owner, passed):
+            counts[i] += n
         scores = [n / t.count for n, t in zip(counts, all_tests)]
         return [float(s == 1.0) for s in scores] if self.binary else scores
 

@@ -62,7 +62,7 @@ class Limits:
     cpu_seconds: int = 10  # CPU time per process
     memory_bytes: int = 1 << 30  # address space per process
     total_memory_bytes: int = 1 << 30  # memory of all the run's processes together (and its tmpfs, with cgroups)
-    processes: int = 32  # processes of the run together
+    processes: int = 32  # processes and threads of the run together (counted in its own user namespace)
     disk_bytes: int = 64 << 20  # everything the run may write (/work, /tmp, /dev/shm together)
     file_bytes: int = 16 << 20  # largest file the program may write
     open_files: int = 64
@@ -183,7 +183,7 @@ def run(files: dict[str, str], argv: list[str], stdin: str | None = None, limits
 def _rlimits(limits: Limits) -> tuple[tuple[int, int], ...]:
     return ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_CPU, limits.cpu_seconds),
             (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
-            (resource.RLIMIT_CORE, 0))
+            (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, limits.processes))
 
 
 def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only) -> Result:
@@ -250,7 +250,7 @@ def _run_process(files, argv, stdin, limits: Limits, channel: bool) -> Result:
         for name, text in files.items():
             with open(os.path.join(workdir, name), "w") as f:
                 f.write(text)
-        rlimits = _rlimits(limits) + ((resource.RLIMIT_NPROC, limits.processes),) if os.geteuid() else _rlimits(limits)
+        rlimits = _rlimits(limits)
         env = dict(ENV, HOME=workdir, TMPDIR=workdir)
         if channel:
             env["SANDBOX_CHANNEL_FD"] = str(chan_w)
