@@ -5,6 +5,7 @@
     grpo-ext advantages list
     grpo-ext rewards check math_accuracy --completion 'so \\boxed{1/2}' --gold 0.5
     grpo-ext rewards check soft_overlong --param max_length=20 --param cache_length=5 --completion '...'
+    grpo-ext sandbox check
 """
 
 from __future__ import annotations
@@ -102,6 +103,12 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox_check(args: argparse.Namespace) -> int:
+    from rewards.sandbox_check import run_checks
+
+    return 0 if run_checks(isolation=args.isolation) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grpo-ext", description="grpo-ext command-line tools")
     sub = parser.add_subparsers(dest="group", required=True)
@@ -123,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         grp = sub.add_parser(name, help=f"the registered {what}")
         grp.add_subparsers(dest="command", required=True).add_parser("list", help=f"{what} as a markdown table")
         grp.set_defaults(func=_table)
+    box = sub.add_parser("sandbox", help="the code sandbox on this machine")
+    box_check = box.add_subparsers(dest="command", required=True).add_parser(
+        "check", help="print the isolation this machine gives and run attacks against it live")
+    box_check.add_argument("--isolation", choices=("namespaces", "process"), default="namespaces",
+                           help="the mode to attack (default: namespaces; 'process' shows what the weaker mode lets through)")
+    box.set_defaults(func=_sandbox_check)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -33,3 +33,18 @@ def test_rewards_check_errors(capsys):
     assert "pass --gold" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["rewards", "check", "tag_count", "--completion", "x", "--param", "oops"])
+
+
+def test_sandbox_check_attacks_live(capsys):
+    from rewards import sandbox
+
+    if not sandbox.namespaces_available():
+        pytest.skip("user namespaces unavailable")
+    assert main(["sandbox", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "isolation:  user namespaces" in out and "all attacks contained" in out
+    assert out.count("  contained") == 15 and "NOT CONTAINED" not in out
+    # the same attacks against the weaker opt-in mode get through: the check can fail
+    assert main(["sandbox", "check", "--isolation", "process"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT CONTAINED  connect to a host port" in out and "NOT CONTAINED  list host processes" in out
