@@ -244,7 +244,7 @@ def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r) -> Resul
 
 def _run_process(files, argv, stdin, limits: Limits, channel: bool) -> Result:
     """The weaker, opt-in mode: a temporary directory, rlimits and a process group."""
-    workdir = tempfile.mkdtemp(prefix="grpo-ext-run-")
+    workdir = tempfile.mkdtemp(prefix=f"grpo-ext-run-{os.getpid()}-")
     chan_r, chan_w = os.pipe() if channel else (None, None)
     try:
         for name, text in files.items():

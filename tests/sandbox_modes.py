@@ -81,15 +81,16 @@ def sandbox_processes() -> list[str]:
 
 
 def leftovers() -> list[str]:
-    """Run directories and control groups that should not outlive their runs."""
+    """Run directories and control groups of this process that should not outlive their runs (the
+    mount points of other processes' runs are always empty on the host: their roots live in namespaces)."""
     found = []
     for base in Path("/tmp").glob("grpo-ext-sandbox-*/root"):
         found += [str(p) for p in base.iterdir()]
-    found += [str(p) for p in Path("/tmp").glob("grpo-ext-run-*")]
+    found += [str(p) for p in Path("/tmp").glob(f"grpo-ext-run-{os.getpid()}-*")]
     for controller in ("memory", "pids"):
         group = Path(_bounds.V1, controller, "grpo-ext-sandbox")
         if group.is_dir():
-            found += [str(p) for p in group.iterdir() if p.is_dir()]
+            found += [str(p) for p in group.glob(f"run-{os.getpid()}-*")]
     return found
 
 
@@ -101,7 +102,8 @@ def clean_host():
     deadline = time.monotonic() + 5
     while sandbox_processes() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert sandbox_processes() == [], "a sandboxed process outlived its run"
+    left = sandbox_processes()
+    assert left == [], f"a sandboxed process outlived its run: {left}"
     assert leftovers() == before, "a run left a directory or a control group behind"
 
 

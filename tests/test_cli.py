@@ -35,6 +35,7 @@ def test_rewards_check_errors(capsys):
         main(["rewards", "check", "tag_count", "--completion", "x", "--param", "oops"])
 
 
+@pytest.mark.xdist_group("sandbox")
 def test_sandbox_check_attacks_live(capsys):
     from rewards import sandbox
 

@@ -19,6 +19,9 @@ if not sandbox.namespaces_available():
     pytest.skip("user namespaces unavailable: sandbox tests need them", allow_module_level=True)
 
 
+pytestmark = pytest.mark.xdist_group("sandbox")  # clean_host looks at the whole host: one worker at a time
+
+
 @pytest.fixture(params=MODES)
 def box(request, clean_host):  # noqa: F811
     return Runner(request.param)
