@@ -146,6 +146,11 @@ class RunBounds:
                 self.kill()
                 return
 
+    def kill_init(self) -> None:
+        """SIGKILL PID 1 of the run (only while its parent, our child, has not reaped it)."""
+        if self._pid:
+            _kill(self._pid)
+
     def kill(self) -> None:
         """SIGKILL every process of the run."""
         for _ in range(100):

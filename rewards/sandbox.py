@@ -29,6 +29,7 @@ attacks the sandbox live.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -229,8 +230,10 @@ def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r) -> Resul
     except subprocess.TimeoutExpired:
         timed_out = True
     if bounds is not None:
-        if timed_out:
-            bounds.kill()
+        if timed_out:  # PID 1 of the run first: the kernel takes the rest, and our child reaps it
+            bounds.kill_init()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=2)
         exceeded = bounds.close()
     else:
         exceeded = None
