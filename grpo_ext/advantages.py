@@ -7,6 +7,11 @@ and it is left out of baselines), an optional per-token reward (KL placed in the
 so the per-token return is ``G_t = sum_{s>=t} gamma^(s-t) r_s``; with no per-token reward and
 ``gamma = 1``, ``G_t`` is the sequence reward at every token. ``G_0`` is the sequence return.
 
+The mask may have holes (multi-turn tool calling: a tool's output inside a completion is not the
+policy's and is masked out). Holes are transparent: the sequence reward is paid on the last
+unmasked token, and returns and GAE run over the unmasked tokens as if the masked ones were cut
+out (no reward, no discount, no value there); a masked token's advantage is 0.
+
 | mode | advantage | source |
 |---|---|---|
 | ``grpo`` | ``(G_t - mean_group G_0) / (std_group G_0 + eps)`` | Shao et al. 2024, arXiv:2402.03300 |
@@ -17,6 +22,7 @@ so the per-token return is ``G_t = sum_{s>=t} gamma^(s-t) r_s``; with no per-tok
 | ``reinforce_pp_baseline`` | as ``reinforce_pp`` after subtracting the group mean reward | Hu 2025 |
 | ``opo`` | ``G_t - sum_i len_i G_0,i / sum_i len_i`` (length-weighted group baseline) | Hao et al. 2025, arXiv:2505.23585 |
 | ``passk`` | pass@k advantages for binary rewards (correct: reward > 0.5), plus the KL return | Chen et al. 2025, arXiv:2508.10751 |
+| ``normalize_then_sum`` | each reward's group z-score, weighted sum, then z-scored over the batch (TRL's ``multi_objective_aggregation``) | GDPO, Liu et al. 2026 |
 | ``gae`` | GAE(gamma, lambda) on a critic's values (PPO only) | Schulman et al. 2015, arXiv:1506.02438 |
 
 Standard deviations are unbiased (n - 1), as TRL's; eps defaults to 1e-4, as TRL's. Outside the
@@ -45,6 +51,8 @@ class Batch:
     lam: float = 1.0
     eps: float = 1e-4
     k: int = 1  # passk
+    per_func: torch.Tensor | None = None  # [N, F] each reward function's score (normalize_then_sum)
+    weights: torch.Tensor | None = None  # [F] reward weights (normalize_then_sum)
 
     def __post_init__(self):
         n = self.rewards.shape[0]
@@ -95,22 +103,32 @@ def _mask(batch: Batch) -> torch.Tensor:
     return batch.mask.to(torch.promote_types(batch.rewards.dtype, torch.float32))
 
 
+def last_token(mask: torch.Tensor) -> torch.Tensor:
+    """Index of each row's last unmasked token ``[N]`` (0 for an empty row)."""
+    positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+    return torch.where(mask > 0, positions, torch.zeros_like(positions)).amax(dim=1)
+
+
 def token_rewards(batch: Batch, sequence_rewards: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-token rewards ``[N, T]``: the per-token part plus the sequence reward on the last token."""
+    """Per-token rewards ``[N, T]``: the per-token part plus the sequence reward on the last unmasked token."""
     rewards = batch.rewards if sequence_rewards is None else sequence_rewards
     mask = _mask(batch)
     r = torch.zeros_like(mask) if batch.token_rewards is None else batch.token_rewards * mask
-    last = (mask.sum(-1).long() - 1).clamp(min=0)  # [N]
-    return r.scatter_add(1, last[:, None], rewards[:, None].to(r.dtype))
+    return r.scatter_add(1, last_token(mask)[:, None], rewards[:, None].to(r.dtype))
+
+
+def _carried_returns(r: torch.Tensor, mask: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``G_t = r_t + gamma * G_next`` over unmasked tokens; a masked token carries ``G_next`` unchanged."""
+    out, running = torch.zeros_like(r), torch.zeros_like(r[:, 0])
+    for t in range(r.shape[1] - 1, -1, -1):
+        running = torch.where(mask[:, t] > 0, r[:, t] + gamma * running, running)
+        out[:, t] = running
+    return out
 
 
 def discounted_returns(r: torch.Tensor, mask: torch.Tensor, gamma: float) -> torch.Tensor:
-    """``G_t = r_t + gamma * G_{t+1}`` within the mask, ``[N, T]``."""
-    out, running = torch.zeros_like(r), torch.zeros_like(r[:, 0])
-    for t in range(r.shape[1] - 1, -1, -1):
-        running = r[:, t] + gamma * running * mask[:, t]
-        out[:, t] = running
-    return out * mask
+    """``G_t = r_t + gamma * G_next`` over the unmasked tokens (holes skipped), ``[N, T]``, 0 where masked."""
+    return _carried_returns(r, mask, gamma) * mask
 
 
 def _returns(batch: Batch, sequence_rewards: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,9 +137,9 @@ def _returns(batch: Batch, sequence_rewards: torch.Tensor | None = None) -> tupl
     rewards = batch.rewards if sequence_rewards is None else sequence_rewards
     if batch.token_rewards is None and batch.gamma == 1.0:  # outcome reward only: G_t is R at every token
         return rewards.to(mask.dtype)[:, None] * mask, rewards.to(mask.dtype)
-    g = discounted_returns(token_rewards(batch, sequence_rewards), mask, batch.gamma)
-    g0 = torch.where(mask[:, 0] > 0, g[:, 0], rewards.to(g.dtype))  # an empty completion: just its reward
-    return g, g0
+    carried = _carried_returns(token_rewards(batch, sequence_rewards), mask, batch.gamma)
+    g0 = torch.where(mask.sum(-1) > 0, carried[:, 0], rewards.to(carried.dtype))  # an empty completion: its reward
+    return carried * mask, g0
 
 
 def _grouped(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -239,11 +257,28 @@ def gae(batch: Batch) -> torch.Tensor:
         raise ValueError("advantage_mode 'gae' needs values from a critic; use grpo_ext.PPOTrainer")
     mask = _mask(batch)
     r = torch.nan_to_num(token_rewards(batch))
-    values = batch.values * mask
-    adv, running = torch.zeros_like(r), torch.zeros_like(r[:, 0])
-    for t in range(r.shape[1] - 1, -1, -1):
-        next_value = values[:, t + 1] if t + 1 < r.shape[1] else torch.zeros_like(running)
+    values = batch.values.to(mask.dtype) * mask
+    adv, running, next_value = torch.zeros_like(r), torch.zeros_like(r[:, 0]), torch.zeros_like(r[:, 0])
+    for t in range(r.shape[1] - 1, -1, -1):  # over unmasked tokens only: holes carry both forward
+        valid = mask[:, t] > 0
         delta = r[:, t] + batch.gamma * next_value - values[:, t]
-        running = delta + batch.gamma * batch.lam * running * (mask[:, t + 1] if t + 1 < r.shape[1] else 0)
+        running = torch.where(valid, delta + batch.gamma * batch.lam * running, running)
+        next_value = torch.where(valid, values[:, t], next_value)
         adv[:, t] = running
     return adv * mask
+
+
+@register("normalize_then_sum")
+def normalize_then_sum(batch: Batch) -> torch.Tensor:
+    """Each reward's group z-score, weighted and summed, then z-scored over the batch (TRL's)."""
+    if batch.per_func is None or batch.weights is None:
+        raise ValueError("advantage_mode 'normalize_then_sum' needs each reward function's scores")
+    n, f = batch.per_func.shape
+    grouped = batch.per_func.view(-1, batch.group_size, f)
+    mean = torch.nanmean(grouped, dim=1, keepdim=True)
+    std = nanstd(grouped, dim=1, keepdim=True) if batch.group_size > 1 else torch.zeros_like(mean)
+    combined = (((grouped - mean) / (std + batch.eps)).view(n, f) * batch.weights.to(grouped.dtype)).nansum(dim=1)
+    combined = torch.where(torch.isnan(batch.rewards), torch.full_like(combined, float("nan")), combined)
+    spread = nanstd(combined) if n > 1 else torch.zeros(())
+    adv = (combined - torch.nanmean(combined)) / (spread + batch.eps)
+    return _finish(adv.to(_mask(batch).dtype)[:, None] * torch.ones_like(_mask(batch)), batch)

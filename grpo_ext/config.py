@@ -48,19 +48,14 @@ class GRPOConfig(trl.GRPOConfig):
     advantage_mode: str | None = field(
         default=None,
         metadata={"help": "grpo, dr_grpo, batch_std, rloo, reinforce_pp, reinforce_pp_baseline, opo, passk "
-                          "(gae is PPOTrainer's). Default: from scale_rewards ('group' -> grpo, 'none' -> "
-                          "dr_grpo, 'batch' -> batch_std), as TRL computes advantages."},
+                          "(gae is PPOTrainer's). Default: as TRL computes advantages, from scale_rewards "
+                          "('group' -> grpo, 'none' -> dr_grpo, 'batch' -> batch_std), or normalize_then_sum "
+                          "when multi_objective_aggregation='normalize_then_sum'."},
     )
     gamma: float = field(default=1.0, metadata={"help": "Discount of per-token returns (1.0: undiscounted)."})
     lam: float = field(default=0.95, metadata={"help": "GAE lambda (advantage_mode='gae', PPO)."})
     passk_k: int = field(default=1, metadata={"help": "k of advantage_mode='passk' (1 <= k <= num_generations)."})
     advantage_eps: float = field(default=1e-4, metadata={"help": "Added to standard deviations before dividing."})
-    reward_funcs: list[str] | None = field(
-        default=None,
-        metadata={"help": "Rewards by name, for YAML and the command line: 'math_accuracy', "
-                          "'soft_overlong(max_length=512, cache_length=128)', 'my_pkg.rewards:fn'. Used when "
-                          "the trainer gets no reward_funcs argument. Named rewards run in worker processes."},
-    )
     reward_num_workers: int = field(default=2, metadata={"help": "Worker processes that evaluate named rewards."})
     reward_timeout: float = field(default=30.0, metadata={"help": "Seconds one completion's reward may take."})
     reward_timeout_value: float | None = field(
@@ -69,6 +64,10 @@ class GRPOConfig(trl.GRPOConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        self.check_extensions()
+
+    def check_extensions(self) -> None:
+        """Check (and complete) the fields grpo-ext adds; TRL's own were checked by its __post_init__."""
         kl.get(self.kl_estimator)  # raises with the valid names
         if self.kl_placement not in ("loss", "reward"):
             raise ValueError(f"kl_placement must be 'loss' or 'reward', got {self.kl_placement!r}")
@@ -94,7 +93,17 @@ class GRPOConfig(trl.GRPOConfig):
     def _check_advantage_mode(self) -> None:
         scale = {True: "group", False: "none"}.get(self.scale_rewards, self.scale_rewards)
         implied = _SCALE_TO_MODE.get(scale)
-        if self.advantage_mode is None:
+        if self.multi_objective_aggregation == "normalize_then_sum":
+            # TRL's per-reward normalisation then batch scaling, whatever scale_rewards says
+            if self.advantage_mode not in (None, "normalize_then_sum"):
+                raise ValueError(f"multi_objective_aggregation='normalize_then_sum' is itself the advantage "
+                                 f"(per-reward group z-scores, summed, then batch-normalised); it cannot be combined "
+                                 f"with advantage_mode={self.advantage_mode!r}. Leave advantage_mode unset.")
+            if self.kl_placement == "reward":
+                raise ValueError("multi_objective_aggregation='normalize_then_sum' works on sequence rewards only; "
+                                 "use kl_placement='loss' with it")
+            self.advantage_mode = "normalize_then_sum"
+        elif self.advantage_mode is None:
             self.advantage_mode = implied
         elif self.advantage_mode in _SCALE_TO_MODE.values() and scale != "group" and self.advantage_mode != implied:
             raise ValueError(f"advantage_mode={self.advantage_mode!r} contradicts scale_rewards={scale!r} (which "
@@ -108,10 +117,9 @@ class GRPOConfig(trl.GRPOConfig):
             raise ValueError(f"passk_k must be between 1 and num_generations ({self.num_generations}), got {self.passk_k}")
         if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.lam <= 1.0:
             raise ValueError(f"gamma and lam must be in [0, 1]; got {self.gamma}, {self.lam}")
-        if self.multi_objective_aggregation != "sum_then_normalize" and (
-                self.advantage_mode != "grpo" or self.kl_placement == "reward"):
-            raise ValueError("multi_objective_aggregation='normalize_then_sum' is TRL's own advantage; use it with "
-                             "advantage_mode='grpo' (the default)")
+        if self.advantage_mode == "normalize_then_sum" and self.multi_objective_aggregation != "normalize_then_sum":
+            raise ValueError("advantage_mode='normalize_then_sum' is set through "
+                             "multi_objective_aggregation='normalize_then_sum', as in TRL")
 
     @property
     def has_critic(self) -> bool:

@@ -14,8 +14,7 @@ UPLOAD_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.model", "*.txt", "RE
 IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/*", "initial-model/*", "warmed-up/*", "runs/*", "training_args.bin"]
 
 
-def _algorithm(args) -> list[str]:
-    rewards = getattr(args, "reward_funcs", None) or []
+def _algorithm(args, rewards: list[str]) -> list[str]:
     weights = args.reward_weights or [1.0] * len(rewards)
     lines = [
         f"- trainer: `{type(args).__name__.replace('Config', 'Trainer')}` (grpo-ext)",
@@ -27,8 +26,9 @@ def _algorithm(args) -> list[str]:
     return lines
 
 
-def model_card(args, base_model: str, dataset: str, metrics: dict) -> str:
-    """README.md for the pushed model: what it is, how it was trained, how well, how to load it."""
+def model_card(args, base_model: str, dataset: str, metrics: dict, rewards: list[str] | None = None) -> str:
+    """README.md for the pushed model: what it is, how it was trained, how well, how to load it.
+    ``rewards``: the reward names the run used (the recipe's ``reward_funcs``)."""
     repo = args.hub_model_id or Path(args.output_dir).name
     before, after = metrics.get("before", {}), metrics.get("after", {})
     hyper = {k: getattr(args, k) for k in ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps",
@@ -46,7 +46,7 @@ def model_card(args, base_model: str, dataset: str, metrics: dict) -> str:
         f"`{base_model}` fine-tuned with reinforcement learning on verifiable rewards, on `{dataset}`, with grpo-ext.",
         "",
         "## Algorithm",
-        *_algorithm(args),
+        *_algorithm(args, rewards or []),
         "",
         "## Hyper-parameters",
         "| name | value |", "|---|---|",

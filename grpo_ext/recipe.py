@@ -40,6 +40,9 @@ class RecipeArguments:
         "help": "builtin:arithmetic only: supervised warm-up batches before RL (see grpo_ext/arithmetic.py)."})
     tiny_hidden_size: int = field(default=64, metadata={"help": "builtin:tiny model width."})
     tiny_layers: int = field(default=2, metadata={"help": "builtin:tiny model depth."})
+    reward_funcs: list[str] | None = field(default=None, metadata={
+        "help": "Rewards by name: 'math_accuracy', 'soft_overlong(max_length=512, cache_length=128)', "
+                "'my_pkg.rewards:fn' (weights: --reward_weights). Named rewards run in worker processes."})
     push: bool = field(default=False, init=False, repr=False)  # --push_to_hub, done by the recipe itself
 
 
@@ -192,7 +195,7 @@ def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics
     report = write_report(trainer, before, after, clock.seconds)
     print_table(before, after, clock.seconds, trainer.state.global_step)
     if trainer.accelerator.is_main_process:
-        card = hub.model_card(args, model_args.model_name_or_path, script.dataset_name, report)
+        card = hub.model_card(args, model_args.model_name_or_path, script.dataset_name, report, script.reward_funcs)
         Path(args.output_dir, "README.md").write_text(card)
         if script.push:
             print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.hub_token, args.hub_private_repo))

@@ -18,7 +18,10 @@ logged under ``advantages/``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
+import json
+import os
 
 import torch
 import trl
@@ -32,14 +35,29 @@ from grpo_ext.losses import Normalizer, aggregate
 from rewards.runner import RewardRunner
 
 
+MULTIMODAL_KEYS = ("pixel_values", "image_grid_thw", "num_images", "pixel_attention_mask", "spatial_shapes",
+                   "num_tiles", "image_sizes", "token_type_ids", "mm_token_type_ids", "image_position_ids")
+STATE_FILE = "grpo_ext_state.json"  # what a checkpoint needs beyond TRL's: the adaptive KL coefficient
+
+
 def _as_our_config(args, model) -> GRPOConfig:
+    """A ``trl.GRPOConfig`` becomes ours as it is: TRL's ``__post_init__`` already derived its fields
+    (``generation_batch_size`` from ``steps_per_generation``, ...), so it is not run again; only the
+    fields grpo-ext adds are set to their defaults and checked."""
     if isinstance(args, GRPOConfig):
         return args
     if args is None:
         name = model if isinstance(model, str) else getattr(model.config, "_name_or_path", "model")
         return GRPOConfig(output_dir=f"{str(name).rstrip('/').split('/')[-1]}-GRPO")
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(trl.GRPOConfig) if f.init}
-    return GRPOConfig(**values)
+    if not isinstance(args, trl.GRPOConfig):
+        raise TypeError(f"args must be a trl.GRPOConfig or grpo_ext.GRPOConfig, got {type(args).__name__}")
+    ours = copy.copy(args)
+    ours.__class__ = GRPOConfig
+    for f in dataclasses.fields(GRPOConfig):
+        if not hasattr(ours, f.name):
+            setattr(ours, f.name, f.default_factory() if f.default is dataclasses.MISSING else f.default)
+    ours.check_extensions()
+    return ours
 
 
 class GRPOTrainer(trl.GRPOTrainer):
@@ -48,14 +66,13 @@ class GRPOTrainer(trl.GRPOTrainer):
     def __init__(self, model, reward_funcs=None, args=None, *rest, **kwargs):
         args = _as_our_config(args, model)
         self.reward_runner: RewardRunner | None = None
-        specs = reward_funcs if reward_funcs is not None else args.reward_funcs
-        super().__init__(model, self._resolve_rewards(specs, args), args, *rest, **kwargs)
+        super().__init__(model, self._resolve_rewards(reward_funcs, args), args, *rest, **kwargs)
         self.kl_estimator = kl_estimators.get(args.kl_estimator)
         self.advantage_mode = adv_modes.get(args.advantage_mode)
         self.kl_in_loss = args.kl_placement == "loss"
         self.kl_importance_corrected = args.kl_correction == "importance_ratio"
-        self._own_advantages = args.multi_objective_aggregation == "sum_then_normalize" or not self.kl_in_loss
         self._rewards_per_func = None
+        self._last_advantages: torch.Tensor | None = None  # [N_all, T], gathered: what the last batch trained on
         self._captured_logps: list[torch.Tensor] | None = None
         self._kl_window = torch.zeros(2)  # (sum of KL over tokens, token count) since the last optimizer step
         if self.kl_estimator.full_vocab:
@@ -93,8 +110,7 @@ class GRPOTrainer(trl.GRPOTrainer):
             self._metrics[mode]["kl"].append(chosen)
             if mode == "train":
                 self._kl_window += torch.tensor([chosen, 1.0])
-        if self._own_advantages:
-            output["advantages"] = self._advantages(mask, token_rewards, self._rollout_values(output))
+        output["advantages"] = self._advantages(mask, token_rewards, self._rollout_values(output))
         return output
 
     def _rollout_values(self, output) -> torch.Tensor | None:
@@ -118,11 +134,23 @@ class GRPOTrainer(trl.GRPOTrainer):
             token_rewards=None if token_rewards is None else self._gathered(token_rewards),
             values=None if values is None else self._gathered(values),
             gamma=self.args.gamma, lam=self.args.lam, eps=self.args.advantage_eps, k=self.args.passk_k,
+            per_func=per_func, weights=self.reward_weights.to(per_func.device),
         )
         all_adv = self.advantage_mode.fn(batch)  # [N_all, T_max]
+        self._last_advantages = all_adv
         self._log_advantages(all_adv, batch, mode)
+        self._replace_logged_advantages(all_adv, batch.mask)
         start = self.accelerator.process_index * local_b
         return all_adv[start : start + local_b, :local_t]
+
+    def _replace_logged_advantages(self, adv: torch.Tensor, mask: torch.Tensor) -> None:
+        """TRL logged its own advantages for ``log_completions``; log the ones the loss uses instead
+        (per completion: the mean over its unmasked tokens; for outcome modes, its advantage)."""
+        logged = self._logs["advantages"]
+        per_completion = ((adv * mask).sum(1) / mask.sum(1).clamp(min=1)).tolist()
+        for _ in range(min(len(per_completion), len(logged))):
+            logged.pop()
+        logged.extend(per_completion)
 
     def _log_advantages(self, adv: torch.Tensor, batch: adv_modes.Batch, mode: str) -> None:
         valid = adv[batch.mask > 0]

@@ -112,7 +112,8 @@ def test_holes_are_transparent_for_every_mode():
     token_rewards = torch.randn(n, t, generator=g) * 0.1
     values = torch.randn(n, t, generator=g)
     for name in adv_modes.available():
-        kw = dict(group_size=4, token_rewards=token_rewards, values=values, gamma=0.9, lam=0.8, k=2)
+        kw = dict(group_size=4, token_rewards=token_rewards, values=values, gamma=0.9, lam=0.8, k=2,
+                  per_func=torch.stack([rewards, rewards * 2], 1), weights=torch.tensor([1.0, 0.5]))
         with_holes = adv_modes.get(name).fn(adv_modes.Batch(rewards, holes, **kw))
         for i in range(n):
             keep = holes[i].bool()

@@ -141,9 +141,9 @@ def test_adaptive_kl_controller_moves_beta(tmp_path):
 
 @pytest.mark.slow
 def test_named_rewards_run_through_the_runner(tmp_path):
-    args = GRPOConfig(**common_args(str(tmp_path), reward_funcs=["math_accuracy", "soft_overlong(max_length=6, cache_length=2)"],
-                                    reward_timeout=5.0, max_steps=1))
-    trainer = GRPOTrainer(tiny_model_path(), args=args, train_dataset=addition_dataset())
+    args = GRPOConfig(**common_args(str(tmp_path), reward_timeout=5.0, max_steps=1))
+    trainer = GRPOTrainer(tiny_model_path(), reward_funcs=["math_accuracy", "soft_overlong(max_length=6, cache_length=2)"],
+                          args=args, train_dataset=addition_dataset())
     assert trainer.reward_func_names == ["math_accuracy", "soft_overlong"]
     trainer.train()
     assert trainer.reward_runner.stats["ok"] >= 8

@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_model_card_has_what_users_need(tmp_path):
     args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, hub_model_id="me/adder", kl_estimator="k3+",
                       beta=0.01, advantage_mode="rloo", num_generations=4, per_device_train_batch_size=4,
-                      reward_funcs=["math_accuracy", "answer_format"], reward_weights=[1.0, 0.2])
+                      reward_weights=[1.0, 0.2])
     metrics = {"before": {"accuracy": 0.2, "format": 1.0, "n": 50}, "after": {"accuracy": 0.86, "format": 1.0, "n": 50},
                "steps": 1000, "seconds": 190}
-    card = hub.model_card(args, "builtin:tiny", "builtin:arithmetic", metrics)
+    card = hub.model_card(args, "builtin:tiny", "builtin:arithmetic", metrics, ["math_accuracy", "answer_format"])
     for needle in ("base_model: builtin:tiny", "datasets: [builtin:arithmetic]", "`rloo`", "`k3+`", "beta = 0.01",
                    "`math_accuracy` (1)", "`answer_format` (0.2)", "| learning_rate |", "| accuracy | 0.200 | 0.860 |",
                    "![reward curve](reward_curve.png)", 'AutoModelForCausalLM.from_pretrained("me/adder")'):

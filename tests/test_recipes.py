@@ -31,10 +31,10 @@ def test_every_shipped_config_loads(config, tmp_path):
     script, args, model_args = recipe.parse((recipe.RecipeArguments, config_cls, ModelConfig), config,
                                             ["--config", str(config), "--output_dir", str(tmp_path)])
     assert model_args.model_name_or_path and script.dataset_name
-    for spec in args.reward_funcs or []:
+    for spec in script.reward_funcs or []:
         assert callable(rewards.resolve(spec))
     if args.reward_weights:
-        assert len(args.reward_weights) == len(args.reward_funcs)
+        assert len(args.reward_weights) == len(script.reward_funcs)
 
 
 def test_accelerate_configs():
