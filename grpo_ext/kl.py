@@ -120,12 +120,19 @@ def _full_doc():
     """Exact KL(pi||ref) over the whole vocabulary, in chunks of positions."""
 
 
-def _chunk_kl(h: torch.Tensor, ref_h: torch.Tensor, weight, bias, ref_weight, ref_bias, scale: float) -> torch.Tensor:
-    dtype = torch.promote_types(h.dtype, torch.float32)  # at least float32 for the softmax
-    logits = F.linear(h, weight, bias).to(dtype) * scale  # [N, V]
-    ref_logits = F.linear(ref_h, ref_weight, ref_bias).to(dtype) * scale
-    logp = F.log_softmax(logits, dim=-1)
-    return (logp.exp() * (logp - F.log_softmax(ref_logits, dim=-1))).sum(-1)  # [N]
+def _logits(head: torch.nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """The head applied as a module (so DeepSpeed ZeRO-3 gathers its weight, and a head cast to
+    float32 by TRL's ``cast_lm_head_to_fp32`` gets float32 input), in at least float32."""
+    weight = getattr(head, "weight", None)
+    out = head(h if weight is None else h.to(weight.dtype))
+    return out.to(torch.promote_types(out.dtype, torch.float32))
+
+
+def _chunk_kl(h: torch.Tensor, ref_h: torch.Tensor, head, ref_head, scale: float) -> torch.Tensor:
+    logp = F.log_softmax(_logits(head, h) * scale, dim=-1)  # [N, V]
+    with torch.no_grad():
+        ref_logp = F.log_softmax(_logits(ref_head, ref_h) * scale, dim=-1)
+    return (logp.exp() * (logp - ref_logp)).sum(-1)  # [N]
 
 
 def full_kl(hidden: torch.Tensor, ref_hidden: torch.Tensor, head: torch.nn.Module, ref_head: torch.nn.Module,
@@ -136,12 +143,10 @@ def full_kl(hidden: torch.Tensor, ref_hidden: torch.Tensor, head: torch.nn.Modul
     holds at most ``chunk_size x V`` logits per model. Returns ``[B, T]``.
     """
     b, t, _ = hidden.shape
-    flat, ref_flat = hidden.reshape(b * t, -1), ref_hidden.reshape(b * t, -1).to(hidden.dtype)
+    flat, ref_flat = hidden.reshape(b * t, -1), ref_hidden.reshape(b * t, -1).detach()
     scale = 1.0 / temperature
     out = []
     for start in range(0, b * t, chunk_size):
-        h, rh = flat[start : start + chunk_size], ref_flat[start : start + chunk_size]
-        args = (h, rh, head.weight, head.bias, ref_head.weight.detach(),
-                None if ref_head.bias is None else ref_head.bias.detach(), scale)
+        args = (flat[start : start + chunk_size], ref_flat[start : start + chunk_size], head, ref_head, scale)
         out.append(checkpoint(_chunk_kl, *args, use_reentrant=False) if torch.is_grad_enabled() else _chunk_kl(*args))
     return torch.cat(out).view(b, t)

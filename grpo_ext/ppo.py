@@ -24,6 +24,7 @@ policy's log-probs (the state before each completion token); PEFT is not support
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -32,10 +33,11 @@ import safetensors.torch
 import torch
 from torch import nn
 from transformers import AutoModel
+from trl.trainer.callbacks import SyncRefModelCallback
 
 from grpo_ext.config import GRPOConfig
 from grpo_ext.losses import masked_mean, value_loss
-from grpo_ext.trainer import GRPOTrainer
+from grpo_ext.trainer import GRPOTrainer, refuse_multimodal
 
 CRITIC_DIR = "critic"
 CRITIC_ATTR = "value_critic"
@@ -60,17 +62,18 @@ class PPOConfig(GRPOConfig):
     )
 
     def __post_init__(self):
-        generations = self.num_generations
+        generations, eval_generations = self.num_generations, self.num_generations_eval
         if generations == 1:
             # trl.GRPOConfig insists on groups of >= 2 that divide the generation batch; PPO needs no
-            # groups, so its checks run with the per-device batch as the group size
+            # groups, so TRL's checks run with the per-device batch as the group size (and evaluation
+            # with the user's num_generations_eval, or 1: one completion per prompt, as in training)
             if self.per_device_train_batch_size < 2:
                 raise ValueError("PPOConfig with num_generations=1 needs per_device_train_batch_size >= 2")
             self.num_generations = self.per_device_train_batch_size
+            self.num_generations_eval = eval_generations or 1
         super().__post_init__()
         self.num_generations = generations
-        if self.num_generations_eval is None or generations == 1:
-            self.num_generations_eval = generations
+        self.num_generations_eval = eval_generations or generations
         if self.vf_coef < 0 or (self.cliprange_value is not None and self.cliprange_value <= 0):
             raise ValueError(f"vf_coef must be >= 0 and cliprange_value > 0 (or None); got {self.vf_coef}, "
                              f"{self.cliprange_value}")
@@ -129,13 +132,48 @@ class PPOTrainer(GRPOTrainer):
         source = args.value_model_path or policy.config._name_or_path
         critic = Critic.from_pretrained(source, **(args.model_init_kwargs or {}))
         policy.add_module(CRITIC_ATTR, critic.to(device=policy.device, dtype=policy.dtype))
+        self._critic_free_weight_sync()
 
     @property
     def critic(self) -> Critic:
         return getattr(self.accelerator.unwrap_model(self.model), CRITIC_ATTR)
 
+    @contextlib.contextmanager
+    def policy_only(self):
+        """The policy without its critic submodule: what the reference model and vLLM mirror."""
+        policy = self.accelerator.unwrap_model(self.model)
+        critic = policy._modules.pop(CRITIC_ATTR, None)
+        try:
+            yield policy
+        finally:
+            if critic is not None:
+                policy.add_module(CRITIC_ATTR, critic)
+
+    def _critic_free_weight_sync(self) -> None:
+        """TRL's weight copies (reference-model sync, vLLM weight sync) walk all of the policy's
+        parameters; the critic's must stay out of both."""
+        for callback in self.callback_handler.callbacks:
+            if isinstance(callback, SyncRefModelCallback):
+                sync = callback.on_step_end
+
+                def on_step_end(*args, _sync=sync, **kwargs):
+                    with self.policy_only() as policy:
+                        return _sync(*args, **{**kwargs, "model": policy})
+
+                callback.on_step_end = on_step_end
+        generation = getattr(self, "vllm_generation", None)
+        if generation is not None:
+            sync_weights = generation.sync_weights
+
+            def critic_free_sync_weights(*args, **kwargs):
+                with self.policy_only():
+                    return sync_weights(*args, **kwargs)
+
+            generation.sync_weights = critic_free_sync_weights
+
     # -- rollout ---------------------------------------------------------------------------------
     def _values(self, batch) -> torch.Tensor:
+        refuse_multimodal(batch, "PPOTrainer's critic")
         ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
         attention = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
         t = batch["completion_ids"].shape[1]

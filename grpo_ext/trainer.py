@@ -40,6 +40,19 @@ MULTIMODAL_KEYS = ("pixel_values", "image_grid_thw", "num_images", "pixel_attent
 STATE_FILE = "grpo_ext_state.json"  # what a checkpoint needs beyond TRL's: the adaptive KL coefficient
 
 
+def multimodal_inputs(batch) -> dict:
+    """The vision-language inputs of a batch, as TRL's log-prob function takes them."""
+    return {k: batch[k] for k in MULTIMODAL_KEYS if batch.get(k) is not None}
+
+
+def refuse_multimodal(batch, what: str) -> None:
+    """Forward passes that run the backbone directly do not feed images; refuse rather than ignore them."""
+    if multimodal_inputs(batch):
+        raise NotImplementedError(f"{what} does not support vision-language inputs yet (the batch has "
+                                  f"{sorted(multimodal_inputs(batch))}); use a sampled KL estimator such as k3 "
+                                  "and GRPOTrainer for vision-language models")
+
+
 def _as_our_config(args, model) -> GRPOConfig:
     """A ``trl.GRPOConfig`` becomes ours as it is: TRL's ``__post_init__`` already derived its fields
     (``generation_batch_size`` from ``steps_per_generation``, ...), so it is not run again; only the
@@ -73,6 +86,7 @@ class GRPOTrainer(trl.GRPOTrainer):
         self.kl_importance_corrected = args.kl_correction == "importance_ratio"
         self._rewards_per_func = None
         self._last_advantages: torch.Tensor | None = None  # [N_all, T], gathered: what the last batch trained on
+        self._head_verified = False
         self._captured_logps: list[torch.Tensor] | None = None
         self._kl_window = torch.zeros(2)  # (sum of KL over tokens, token count) since the last optimizer step
         if self.kl_estimator.full_vocab:
@@ -205,6 +219,8 @@ class GRPOTrainer(trl.GRPOTrainer):
         if self.kl_estimator.full_vocab:
             t = logps.shape[1]
             policy_hidden = torch.cat(hidden, dim=0)[:, -t - 1 : -1] if hidden else None
+            if not self._head_verified and policy_hidden is not None:
+                self._verify_head(policy_hidden, logps.detach(), inputs["completion_ids"], mask)
             per_token = self._full_kl(policy_hidden, inputs)
         else:
             per_token = self.kl_estimator.fn(logps, ref)
@@ -232,7 +248,8 @@ class GRPOTrainer(trl.GRPOTrainer):
         t = output["completion_ids"].shape[1]
         with torch.no_grad():
             if output.get("old_per_token_logps") is None:
-                output["old_per_token_logps"] = self._get_per_token_logps_and_entropies(self.model, ids, attention, t)[0]
+                output["old_per_token_logps"] = self._get_per_token_logps_and_entropies(
+                    self.model, ids, attention, t, **multimodal_inputs(output))[0]
             if self.kl_estimator.full_vocab:
                 policy_hidden = self._backbone_hidden(self.model, ids, attention, t)
                 return self._full_kl(policy_hidden, output)
@@ -241,10 +258,26 @@ class GRPOTrainer(trl.GRPOTrainer):
     # -- exact KL over the vocabulary -------------------------------------------------------------
     def _check_full_vocab_support(self) -> None:
         cfg = self.accelerator.unwrap_model(self.model).config.get_text_config()
-        for attr in ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier"):
+        for attr in ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier",
+                     "lm_head_multiplier", "output_logits_scale"):
             if getattr(cfg, attr, None) not in (None, 1, 1.0):
                 raise ValueError(f"kl_estimator='full' does not support models with {attr}={getattr(cfg, attr)}; "
                                  "choose a sampled estimator such as k3")
+
+    def _verify_head(self, hidden, logps, ids, mask) -> None:
+        """Once: the head applied to the backbone's hidden states must give the log-probs TRL computed
+        from the model's logits; a model that scales or caps its logits elsewhere (a multiplier, soft
+        capping, ...) would make ``full`` compute the KL of other distributions."""
+        with torch.no_grad():
+            h, token, valid = hidden[:, :8], ids[:, :8], mask[:, :8].bool()
+            ours = torch.log_softmax(kl_estimators._logits(self._base(self.model).get_output_embeddings(), h)  # noqa: SLF001
+                                     / self.temperature, dim=-1).gather(-1, token.unsqueeze(-1)).squeeze(-1)
+            gap = (ours - logps[:, :8].float()).abs()[valid]
+        if gap.numel() and gap.max().item() > 0.05:
+            raise ValueError(f"kl_estimator='full' needs the model's logits to be lm_head(hidden states); this model "
+                             f"changes them after the head (log-probs differ by up to {gap.max().item():.3f}), e.g. a "
+                             "logit multiplier or soft capping. Choose a sampled estimator such as k3.")
+        self._head_verified = True
 
     def _base(self, model):
         model = self.accelerator.unwrap_model(model)
@@ -276,6 +309,7 @@ class GRPOTrainer(trl.GRPOTrainer):
             yield self.model
 
     def _full_kl(self, policy_hidden, batch) -> torch.Tensor:
+        refuse_multimodal(batch, "kl_estimator='full'")
         ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
         attention = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
         t = batch["completion_ids"].shape[1]
@@ -304,6 +338,33 @@ class GRPOTrainer(trl.GRPOTrainer):
         totals = torch.stack([(x * mask).sum(), mask.sum().float()])
         totals = self.accelerator.reduce(totals, reduction="sum")
         return (totals[0] / totals[1].clamp(min=1.0)).item()
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def _extra_state(self) -> dict:
+        """What a resumed run needs beyond TRL's checkpoint (subclasses add theirs)."""
+        return {"beta": self.beta, "kl_window": self._kl_window.tolist()}
+
+    def _restore_extra_state(self, state: dict) -> None:
+        self.beta = float(state["beta"])
+        self._kl_window = torch.tensor(state["kl_window"])
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            folder = os.path.join(self._get_output_dir(trial=trial), f"checkpoint-{self.state.global_step}")
+            with open(os.path.join(folder, STATE_FILE), "w") as f:
+                json.dump(self._extra_state(), f)
+
+    def train(self, resume_from_checkpoint=None, *args, **kwargs):
+        folder = resume_from_checkpoint
+        if folder is True:
+            from transformers.trainer_utils import get_last_checkpoint
+
+            folder = get_last_checkpoint(self.args.output_dir)
+        if isinstance(folder, str) and os.path.exists(os.path.join(folder, STATE_FILE)):
+            with open(os.path.join(folder, STATE_FILE)) as f:
+                self._restore_extra_state(json.load(f))
+        return super().train(resume_from_checkpoint, *args, **kwargs)
 
     def training_step(self, model, inputs, num_items_in_batch):
         loss = super().training_step(model, inputs, num_items_in_batch)

@@ -26,11 +26,13 @@ def launch(stage: int, algo: str, out: Path) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage, algo", [(2, "grpo"), (3, "grpo"), (3, "ppo")])
+@pytest.mark.parametrize("stage, algo", [(2, "grpo"), (3, "grpo"), (3, "ppo"), (3, "grpo-full")])
 def test_two_process_zero_run_saves_a_loadable_model(tmp_path, stage, algo):
     run = launch(stage, algo, tmp_path)
     assert run["processes"] == 2 and run["steps"] == 3
     assert all(isinstance(h["loss"], float) for h in run["logs"])
+    if algo == "grpo-full":  # the exact KL ran on the gathered head: finite, >= 0, and moving off 0
+        assert len(run["kl"]) == 3 and all(k >= 0 for k in run["kl"]) and run["kl"][-1] > 0
     trained = AutoModelForCausalLM.from_pretrained(tmp_path)
     initial = AutoModelForCausalLM.from_pretrained(tiny_model_path())
     changed = [n for n, p in trained.named_parameters() if not (p == initial.get_parameter(n)).all()]

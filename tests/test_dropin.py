@@ -69,15 +69,12 @@ HOLES = [1, 1, 0, 0, 1, 1]  # model, model, tool output, tool output, model, mod
 def tool_rollout(prompts, trainer):
     """Completions with a tool's output in the middle (env_mask 0), as multi-turn tool calling makes."""
     tok = trainer.processing_class
-    n = trainer.num_generations
     out = {"prompt_ids": [], "completion_ids": [], "logprobs": [], "env_mask": []}
-    for prompt in prompts:
-        ids = tok(prompt, add_special_tokens=False)["input_ids"]
-        for j in range(n):
-            out["prompt_ids"].append(ids)
-            out["completion_ids"].append([(7 * j + k) % 20 + 5 for k in range(len(HOLES))])
-            out["logprobs"].append([-1.0] * len(HOLES))
-            out["env_mask"].append(list(HOLES))
+    for j, prompt in enumerate(prompts):  # the sampler already repeats each prompt num_generations times
+        out["prompt_ids"].append(tok(prompt, add_special_tokens=False)["input_ids"])
+        out["completion_ids"].append([(7 * j + k) % 20 + 5 for k in range(len(HOLES))])
+        out["logprobs"].append([-1.0] * len(HOLES))
+        out["env_mask"].append(list(HOLES))
     return out
 
 
@@ -187,7 +184,6 @@ def test_adaptive_kl_coefficient_survives_resume(tmp_path):
     full = GRPOTrainer(tiny_model_path(), reward_funcs=[digit_reward], args=GRPOConfig(**kwargs),
                        train_dataset=addition_dataset())
     full.train()
-    betas = full._metrics  # noqa: SLF001
     saved = json.loads((tmp_path / "full" / "checkpoint-2" / "grpo_ext_state.json").read_text())
     assert saved["beta"] != 0.1
     resumed = GRPOTrainer(tiny_model_path(), reward_funcs=[digit_reward],
@@ -195,5 +191,45 @@ def test_adaptive_kl_coefficient_survives_resume(tmp_path):
                           train_dataset=addition_dataset())
     resumed.train(resume_from_checkpoint=str(tmp_path / "full" / "checkpoint-2"))
     assert resumed.beta == pytest.approx(full.beta, rel=1e-12) and full.beta != 0.1
-    del betas
     assert os.path.exists(tmp_path / "full" / "checkpoint-4" / "grpo_ext_state.json")
+
+
+def test_full_refuses_a_model_that_scales_its_logits_after_the_head(tmp_path):
+    """A head multiplier hidden in the model's forward (no config field names it) is caught at the
+    first step, by comparing the head's log-probs with the model's."""
+    args = GRPOConfig(**common_args(str(tmp_path), kl_estimator="full"))
+    trainer = GRPOTrainer(tiny_model_path(), reward_funcs=[digit_reward], args=args, train_dataset=addition_dataset())
+    forward = trainer.model.forward
+
+    def scaled(*a, **k):  # what the model's own forward makes of its logits (TRL reads log_probs from it)
+        out = forward(*a, **k)
+        if getattr(out, "log_probs", None) is not None:
+            out.log_probs = out.log_probs * 3.0
+        return out
+
+    trainer.model.forward = scaled
+    with pytest.raises(ValueError, match="logits to be lm_head"):
+        _first_step(trainer)
+    args2 = GRPOConfig(**common_args(str(tmp_path), kl_estimator="full"))
+    plain = GRPOTrainer(tiny_model_path(), reward_funcs=[digit_reward], args=args2, train_dataset=addition_dataset())
+    _first_step(plain)
+    assert plain._head_verified  # noqa: SLF001
+
+
+def test_forward_passes_that_cannot_see_images_refuse_them():
+    from grpo_ext.trainer import multimodal_inputs, refuse_multimodal
+
+    batch = {"prompt_ids": torch.zeros(1, 2), "pixel_values": torch.zeros(1, 3), "image_grid_thw": None}
+    assert list(multimodal_inputs(batch)) == ["pixel_values"]
+    with pytest.raises(NotImplementedError, match="vision-language"):
+        refuse_multimodal(batch, "kl_estimator='full'")
+    refuse_multimodal({"prompt_ids": torch.zeros(1, 2)}, "x")  # text-only batches pass
+
+
+def test_ppo_policy_only_hides_the_critic_from_weight_copies(tmp_path):
+    args = PPOConfig(**common_args(str(tmp_path), num_generations=1))
+    trainer = PPOTrainer(tiny_model_path(), reward_funcs=[digit_reward], args=args, train_dataset=addition_dataset())
+    with trainer.policy_only() as policy:
+        names = [n for n, _ in policy.named_parameters()]
+        assert names == [n for n, _ in trainer.ref_model.named_parameters()]  # what vLLM and the reference mirror
+    assert any(n.startswith(CRITIC_ATTR) for n, _ in trainer.model.named_parameters())  # back afterwards

@@ -20,14 +20,17 @@ def main(model_path: str, out: str, algo: str) -> None:
                   ddp_backend="gloo" if cpu else None, bf16=False)
     if algo == "ppo":
         trainer = PPOTrainer(model_path, [digit_reward], PPOConfig(**common), train_dataset=addition_dataset(32))
-    else:
-        trainer = GRPOTrainer(model_path, [digit_reward], GRPOConfig(**common, num_generations=4, beta=0.04),
+    else:  # "grpo", or "grpo-full": the exact KL over the vocabulary (the LM head is partitioned under ZeRO-3)
+        estimator = "full" if algo == "grpo-full" else "k3"
+        trainer = GRPOTrainer(model_path, [digit_reward], GRPOConfig(**common, num_generations=4, beta=0.04,
+                                                                     kl_estimator=estimator),
                               train_dataset=addition_dataset(32))
     trainer.train()
     trainer.save_model(out)
     if trainer.accelerator.is_main_process:
         logs = [h for h in trainer.state.log_history if "loss" in h]
-        Path(out, "run.json").write_text(json.dumps({"steps": trainer.state.global_step, "logs": logs,
+        kl = [h["kl"] for h in trainer.state.log_history if "kl" in h]
+        Path(out, "run.json").write_text(json.dumps({"steps": trainer.state.global_step, "logs": logs, "kl": kl,
                                                      "processes": trainer.accelerator.num_processes}))
     recipe.shut_down(trainer)
 
