@@ -26,12 +26,14 @@ import os
 import torch
 import trl
 from accelerate.utils import is_peft_model
+from trl.trainer.utils import RepeatSampler
 
 import rewards
 from grpo_ext import advantages as adv_modes
 from grpo_ext import kl as kl_estimators
 from grpo_ext.config import GRPOConfig
 from grpo_ext.losses import Normalizer, aggregate
+from grpo_ext.sampling import EpochRepeatSampler
 from rewards.runner import RewardRunner
 
 
@@ -86,11 +88,19 @@ class GRPOTrainer(trl.GRPOTrainer):
         self.kl_importance_corrected = args.kl_correction == "importance_ratio"
         self._rewards_per_func = None
         self._last_advantages: torch.Tensor | None = None  # [N_all, T], gathered: what the last batch trained on
+        self._last_advantage_mask: torch.Tensor | None = None  # [N_all, T], its tokens that count
         self._head_verified = False
         self._captured_logps: list[torch.Tensor] | None = None
         self._kl_window = torch.zeros(2)  # (sum of KL over tokens, token count) since the last optimizer step
         if self.kl_estimator.full_vocab:
             self._check_full_vocab_support()
+
+    def _get_train_sampler(self, dataset=None):
+        """TRL's sampler, but resumable across epochs (see :mod:`grpo_ext.sampling`)."""
+        sampler = super()._get_train_sampler(dataset)
+        if type(sampler) is RepeatSampler:
+            sampler.__class__ = EpochRepeatSampler  # the same fields; only set_epoch is added
+        return sampler
 
     # -- rewards ---------------------------------------------------------------------------------
     def _resolve_rewards(self, specs, args: GRPOConfig):
@@ -151,7 +161,7 @@ class GRPOTrainer(trl.GRPOTrainer):
             per_func=per_func, weights=self.reward_weights.to(per_func.device),
         )
         all_adv = self.advantage_mode.fn(batch)  # [N_all, T_max]
-        self._last_advantages = all_adv
+        self._last_advantages, self._last_advantage_mask = all_adv, batch.mask
         self._log_advantages(all_adv, batch, mode)
         self._replace_logged_advantages(all_adv, batch.mask)
         start = self.accelerator.process_index * local_b

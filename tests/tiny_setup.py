@@ -30,3 +30,21 @@ def common_args(output_dir: str, **overrides) -> dict:
                 use_cpu=True, seed=0, data_seed=0, beta=0.04)
     args.update(overrides)
     return args
+
+
+@functools.cache
+def tiny_reward_model_path() -> str:
+    """A tiny sequence-classification model (one score) with the tiny tokenizer, saved to a folder:
+    what TRL loads when a reward function is given as a model id."""
+    import torch
+    from transformers import AutoConfig, LlamaForSequenceClassification
+
+    from grpo_ext.tiny import build_tokenizer
+
+    path = tempfile.mkdtemp(prefix="grpo-ext-tiny-rm-")
+    config = AutoConfig.from_pretrained(tiny_model_path())
+    config.num_labels = 1
+    torch.manual_seed(1)
+    LlamaForSequenceClassification(config).save_pretrained(path)
+    build_tokenizer().save_pretrained(path)
+    return path
