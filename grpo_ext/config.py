@@ -56,6 +56,24 @@ class GRPOConfig(trl.GRPOConfig):
     lam: float = field(default=0.95, metadata={"help": "GAE lambda (advantage_mode='gae', PPO)."})
     passk_k: int = field(default=1, metadata={"help": "k of advantage_mode='passk' (1 <= k <= num_generations)."})
     advantage_eps: float = field(default=1e-4, metadata={"help": "Added to standard deviations before dividing."})
+    dynamic_sampling: bool = field(
+        default=False,
+        metadata={"help": "DAPO's dynamic sampling: drop the groups dynamic_sampling_filter names (by default those "
+                          "whose rewards are all equal, which train nothing) and generate more prompts until the "
+                          "batch is full again. Off by default (TRL has none). See grpo_ext/dynamic.py."},
+    )
+    dynamic_sampling_filter: str = field(
+        default="zero_variance",
+        metadata={"help": "Which groups dynamic sampling drops: zero_variance (all rewards equal), "
+                          "first_reward_constant (the first reward function is constant in the group, e.g. all "
+                          "correct or all wrong), or a name registered with grpo_ext.dynamic.register."},
+    )
+    dynamic_sampling_max_rounds: int = field(
+        default=3,
+        metadata={"help": "Extra generation rounds per generation batch at most. When reached, the batch is filled "
+                          "up with dropped groups (advantage 0 under group baselines) and the shortfall is logged "
+                          "as dynamic_sampling/shortfall_share."},
+    )
     reward_num_workers: int = field(default=2, metadata={"help": "Worker processes that evaluate named rewards."})
     reward_timeout: float = field(default=30.0, metadata={"help": "Seconds one completion's reward may take."})
     reward_timeout_value: float | None = field(
@@ -86,6 +104,7 @@ class GRPOConfig(trl.GRPOConfig):
         if self.kl_horizon <= 0 or self.kl_chunk_size <= 0:
             raise ValueError(f"kl_horizon and kl_chunk_size must be positive; got {self.kl_horizon}, {self.kl_chunk_size}")
         self._check_advantage_mode()
+        self._check_dynamic_sampling()
         if self.reward_num_workers < 1 or self.reward_timeout <= 0:
             raise ValueError(f"reward_num_workers must be >= 1 and reward_timeout > 0; got "
                              f"{self.reward_num_workers}, {self.reward_timeout}")
@@ -120,6 +139,16 @@ class GRPOConfig(trl.GRPOConfig):
         if self.advantage_mode == "normalize_then_sum" and self.multi_objective_aggregation != "normalize_then_sum":
             raise ValueError("advantage_mode='normalize_then_sum' is set through "
                              "multi_objective_aggregation='normalize_then_sum', as in TRL")
+
+    def _check_dynamic_sampling(self) -> None:
+        from grpo_ext import dynamic
+
+        dynamic.get(self.dynamic_sampling_filter)  # raises with the valid names
+        if self.dynamic_sampling_max_rounds < 0:
+            raise ValueError(f"dynamic_sampling_max_rounds must be >= 0, got {self.dynamic_sampling_max_rounds}")
+        if self.dynamic_sampling and (self.num_generations or 1) < 2:
+            raise ValueError(f"dynamic_sampling filters groups of completions of one prompt; it needs "
+                             f"num_generations >= 2, got {self.num_generations}")
 
     @property
     def has_critic(self) -> bool:

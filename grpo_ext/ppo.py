@@ -74,6 +74,7 @@ class PPOConfig(GRPOConfig):
         super().__post_init__()
         self.num_generations = generations
         self.num_generations_eval = eval_generations or generations
+        self._check_dynamic_sampling()  # TRL's checks ran with a stand-in group size; this one needs the real one
         if self.vf_coef < 0 or (self.cliprange_value is not None and self.cliprange_value <= 0):
             raise ValueError(f"vf_coef must be >= 0 and cliprange_value > 0 (or None); got {self.vf_coef}, "
                              f"{self.cliprange_value}")
@@ -179,10 +180,9 @@ class PPOTrainer(GRPOTrainer):
         t = batch["completion_ids"].shape[1]
         return self.critic(ids, attention)[:, -t - 1 : -1].float()  # [B, T]: the state before each token
 
-    def _rollout_values(self, output) -> torch.Tensor:
+    def _rollout_values(self, output) -> None:
         with torch.no_grad():
             output["old_values"] = self._values(output)
-        return output["old_values"]
 
     def _generate_and_score_completions(self, inputs):
         output = super()._generate_and_score_completions(inputs)

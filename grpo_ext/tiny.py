@@ -19,13 +19,16 @@ SPECIAL = ["<pad>", "<bos>", "<eos>"]
 FORMAT_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
 
 
-def build_tokenizer(extra_tokens: list[str] | tuple[str, ...] = ()):
-    """A character-level fast tokenizer; ``extra_tokens`` become single tokens."""
+def build_tokenizer(extra_tokens: list[str] | tuple[str, ...] = (), vocab_size: int = 0):
+    """A character-level fast tokenizer; ``extra_tokens`` become single tokens. ``vocab_size``
+    pads the vocabulary with filler words ``<v123>`` that text never encodes to (a model can still
+    sample them): a real model's vocabulary size without its merges."""
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders
     from transformers import PreTrainedTokenizerFast
 
     chars = sorted(set(string.printable) - set("\x0b\x0c\r"))
     vocab = {tok: i for i, tok in enumerate(SPECIAL + chars)}
+    vocab.update({f"<v{i}>": i for i in range(len(vocab), vocab_size - len(extra_tokens))})
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="?"))
     tok.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
     tok.decoder = decoders.Fuse()
@@ -55,6 +58,30 @@ def build_tiny_model(path: str | Path, hidden_size: int = 32, num_layers: int = 
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    path = Path(path)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+# Qwen2.5-0.5B's architecture (its config.json): the real shapes, with random weights
+QWEN25_05B = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                  num_key_value_heads=2, vocab_size=151936, max_position_embeddings=32768, rope_theta=1000000.0,
+                  rms_norm_eps=1e-6, tie_word_embeddings=True)
+
+
+def build_shaped_model(path: str | Path, shape: dict = QWEN25_05B, seed: int = 0) -> str:
+    """A randomly initialised Qwen2 model of the given shape (default: Qwen2.5-0.5B's) with a local
+    tokenizer of the same vocabulary size, saved under ``path``: real sizes, no download."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = build_tokenizer(vocab_size=shape["vocab_size"])
+    config = Qwen2Config(**shape, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     path = Path(path)
     model.save_pretrained(path)

@@ -32,6 +32,7 @@ import rewards
 from grpo_ext import advantages as adv_modes
 from grpo_ext import kl as kl_estimators
 from grpo_ext.config import GRPOConfig
+from grpo_ext.dynamic import INTERNAL, DynamicSampler
 from grpo_ext.losses import Normalizer, aggregate
 from grpo_ext.sampling import EpochRepeatSampler
 from rewards.runner import RewardRunner
@@ -92,6 +93,9 @@ class GRPOTrainer(trl.GRPOTrainer):
         self._head_verified = False
         self._captured_logps: list[torch.Tensor] | None = None
         self._kl_window = torch.zeros(2)  # (sum of KL over tokens, token count) since the last optimizer step
+        self.dynamic_sampler = DynamicSampler(self) if args.dynamic_sampling else None
+        if self.dynamic_sampler is not None:
+            self._check_whole_groups()
         if self.kl_estimator.full_vocab:
             self._check_full_vocab_support()
 
@@ -117,29 +121,69 @@ class GRPOTrainer(trl.GRPOTrainer):
                 out.append(spec)  # a callable, or a reward model's id for TRL to load
         return out
 
+    def _check_whole_groups(self) -> None:
+        local = self.args.generation_batch_size // self.accelerator.num_processes
+        if local % self.num_generations:
+            raise ValueError(f"dynamic_sampling filters whole groups on each process, but each of the "
+                             f"{self.accelerator.num_processes} processes generates {local} completions, not a "
+                             f"multiple of num_generations={self.num_generations}; make per_device_train_batch_size"
+                             f" x steps_per_generation a multiple of num_generations")
+
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         self._rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._texts = (prompts, completions)  # this process's, for the logs of a dynamically sampled batch
         return self._rewards_per_func
 
     # -- advantages ------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs):
+        output = self._scored_rollout(inputs)
+        if self.dynamic_sampler is not None and self.model.training:
+            refuse_multimodal(output, "dynamic_sampling")
+            output = self.dynamic_sampler.fill(output, self._scored_rollout)
+        mask = output["completion_mask"] * output.get("tool_mask", 1)
+        self._rewards_per_func = self.accelerator.gather(output["_per_func"])  # [N_all, F]
+        if self.dynamic_sampler is not None and self.model.training:
+            self._log_final_batch(output)
+        output["advantages"] = self._advantages(mask, output["_token_rewards"], output.get("old_values"))
+        return {k: v for k, v in output.items() if k not in INTERNAL}
+
+    def _log_final_batch(self, output) -> None:
+        """``log_completions`` shows the batch trained on, not the last round generated."""
+        from accelerate.utils import gather_object
+
+        logs = self._logs
+        for name in ("prompt", "completion", "advantages", "images"):
+            logs[name].clear()
+        logs["rewards"].clear()
+        logs["extra"].clear()
+        logs["prompt"].extend(gather_object(output["_prompts"]))
+        logs["completion"].extend(gather_object(output["_completions"]))
+        for i, name in enumerate(self.reward_func_names):
+            logs["rewards"][name].extend(self._rewards_per_func[:, i].tolist())
+
+    def _scored_rollout(self, inputs) -> dict:
+        """TRL's generation and scoring, plus what the advantages need: this process's rows of the
+        per-function rewards, the per-token KL reward (reward placement) and the critic's values."""
         output = super()._generate_and_score_completions(inputs)
         mask = output["completion_mask"] * output.get("tool_mask", 1)
-        token_rewards = None
+        local_b = mask.shape[0]
+        start = self.accelerator.process_index * local_b
+        output["_per_func"] = self._rewards_per_func[start : start + local_b]  # [B, F]
+        output["_prompts"], output["_completions"] = self._texts
+        output["_token_rewards"] = None
         if not self.kl_in_loss:
             kl = self._rollout_kl(output)  # [B, T], no gradient
-            token_rewards = -self.beta * kl
+            output["_token_rewards"] = -self.beta * kl
             mode = "train" if self.model.training else "eval"
             chosen = self._global_mean(kl, mask)
             self._metrics[mode]["kl"].append(chosen)
             if mode == "train":
                 self._kl_window += torch.tensor([chosen, 1.0])
-        output["advantages"] = self._advantages(mask, token_rewards, self._rollout_values(output))
+        self._rollout_values(output)
         return output
 
-    def _rollout_values(self, output) -> torch.Tensor | None:
-        """Critic values ``[B, T]`` of the sampled tokens (PPO); GRPO has no critic."""
-        return None
+    def _rollout_values(self, output) -> None:
+        """Critic values ``[B, T]`` of the sampled tokens into ``output["old_values"]`` (PPO); GRPO has none."""
 
     def _gathered(self, x: torch.Tensor) -> torch.Tensor:
         return self.accelerator.gather(self.accelerator.pad_across_processes(x, dim=1))
@@ -147,7 +191,7 @@ class GRPOTrainer(trl.GRPOTrainer):
     def _advantages(self, mask: torch.Tensor, token_rewards: torch.Tensor | None,
                     values: torch.Tensor | None = None) -> torch.Tensor:
         mode = "train" if self.model.training else "eval"
-        per_func = self._rewards_per_func  # [N_all, F], gathered by TRL
+        per_func = self._rewards_per_func  # [N_all, F], gathered
         unscorable = torch.isnan(per_func).all(dim=1)
         seq_rewards = (per_func * self.reward_weights.to(per_func.device)).nansum(dim=1)
         seq_rewards[unscorable] = torch.nan
@@ -352,11 +396,16 @@ class GRPOTrainer(trl.GRPOTrainer):
     # -- checkpoints -----------------------------------------------------------------------------
     def _extra_state(self) -> dict:
         """What a resumed run needs beyond TRL's checkpoint (subclasses add theirs)."""
-        return {"beta": self.beta, "kl_window": self._kl_window.tolist()}
+        state = {"beta": self.beta, "kl_window": self._kl_window.tolist()}
+        if self.dynamic_sampler is not None:
+            state["dynamic_sampling"] = self.dynamic_sampler.state()
+        return state
 
     def _restore_extra_state(self, state: dict) -> None:
         self.beta = float(state["beta"])
         self._kl_window = torch.tensor(state["kl_window"])
+        if self.dynamic_sampler is not None and "dynamic_sampling" in state:
+            self.dynamic_sampler.restore(state["dynamic_sampling"])
 
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)

@@ -40,3 +40,19 @@ def test_two_process_zero_run_saves_a_loadable_model(tmp_path, stage, algo):
     if algo == "ppo":
         critic = Critic.from_pretrained(str(tmp_path / CRITIC_DIR))
         assert critic.head.weight.shape == (1, trained.config.hidden_size) and critic.head.weight.abs().sum() > 0
+
+
+@pytest.mark.slow
+def test_dynamic_sampling_with_two_processes(tmp_path):
+    """Groups are filtered on each process, the rounds run in lockstep, and each process trains on
+    a full batch of kept groups."""
+    run = launch(2, "grpo-dynamic", tmp_path)
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    assert [len(batches) for batches in ranks] == [3, 3]  # one generation batch per step on each
+    for batches in ranks:
+        for batch in batches:
+            assert len(batch) == 4 and len(set(batch)) == 1 and int(batch[0][0]) % 2 == 1, batch
+    logs = run["logs"]
+    assert all(h["dynamic_sampling/shortfall_share"] == 0 for h in logs)
+    assert any(h["dynamic_sampling/rounds"] > 1 for h in logs), "no group was ever filtered: the test tests nothing"
+    assert all(h["dynamic_sampling/prompts"] == 2 * h["dynamic_sampling/rounds"] for h in logs)  # 1 a process a round

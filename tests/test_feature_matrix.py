@@ -69,6 +69,7 @@ class Option:
     rewards: Callable[[], list] = lambda: [digit_reward]
     learns: bool = True  # False: the option leaves nothing to learn, so the parameters must not move
     stop_at: int | None = None  # stop the run (as a kill would) after this many steps
+    trl_peer: bool = True  # False: TRL has no such option, so the defaults column is not compared with TRL
     check: Callable | None = None  # check(trainer, variant, tmp_path)
 
 
@@ -110,6 +111,12 @@ def check_fp32_head(trainer, variant, tmp_path):
     model = trainer.accelerator.unwrap_model(trainer.model)
     assert model.lm_head.weight.dtype == torch.float32
     assert model.model.embed_tokens.weight.dtype == torch.bfloat16
+
+
+def check_dynamic(trainer, variant, tmp_path):
+    logs = [h for h in trainer.state.log_history if "dynamic_sampling/rounds" in h]
+    assert len(logs) == 2 and all(1 <= h["dynamic_sampling/rounds"] <= 4 for h in logs)
+    assert all(h["dynamic_sampling/prompts"] >= 1 for h in logs)
 
 
 class StopAt(transformers.TrainerCallback):
@@ -167,6 +174,7 @@ OPTIONS: dict[str, Option] = {
     "log_completions": Option({"log_completions": True}, check=check_logged_advantages),
     "bf16 + cast_lm_head_to_fp32": Option({"cast_lm_head_to_fp32": True, "model_init_kwargs": {"dtype": torch.bfloat16}},
                                           check=check_fp32_head),
+    "dynamic_sampling": Option({"dynamic_sampling": True}, trl_peer=False, check=check_dynamic),
     "resume": Option({"save_strategy": "steps", "save_steps": 2, "max_steps": 3}, stop_at=2,
                      trainer_kwargs=lambda: {"callbacks": [StopAt(2)]}, check=check_resume),
 }
@@ -175,6 +183,7 @@ OPTIONS: dict[str, Option] = {
 REFUSED: dict[tuple[str, str], str] = {
     **{("normalize_then_sum", v): "normalize_then_sum" for v in ("reward", "rloo", "reinforce_pp", "ppo")},
     ("PEFT (LoRA)", "ppo"): "PPOTrainer does not support peft_config",
+    ("dynamic_sampling", "ppo"): "needs num_generations >= 2",
 }
 
 
@@ -236,7 +245,7 @@ def run_cell(option_name: str, variant: str, tmp_path) -> None:
         assert all(h["kl"] >= -1e-6 for h in logs if "kl" in h) and any("kl" in h for h in logs)  # exact 0 may round below
     if option.learns:
         check_mode_property(trainer, variant)
-    if variant == "ours" and option_name != "resume":  # the same run through trl.GRPOTrainer
+    if variant == "ours" and option.trl_peer and option_name != "resume":  # the same run through trl.GRPOTrainer
         peer = build(variant, option, tmp_path / "trl", peer=True)
         peer.train()
         peer_logs = [h for h in peer.state.log_history if "loss" in h]
