@@ -1,7 +1,8 @@
 """Training speed of grpo_ext.GRPOTrainer against trl.GRPOTrainer on the same tiny config, one run.
 
     python bench/bench_trainer.py [--steps 20] [--repeats 3] [--hidden 64] [--layers 2]
-    python bench/bench_trainer.py --shape qwen2.5-0.5b [--steps 2] [--completion-length 32]
+    python bench/bench_trainer.py --shape qwen2.5-0.5b [--steps 2] [--completion-length 64] [--shape-layers 8]
+    python bench/bench_trainer.py --kl-memory [--completion-length 64]
 
 Both trainers get the same locally built model, dataset, reward and settings (beta > 0, so the
 reference model and the KL term are in play). Each row trains ``--steps`` optimizer steps after
@@ -109,28 +110,80 @@ def shaped_worker(args) -> None:
     trainer.accelerator.end_training()
 
 
+def kl_memory_worker(args) -> None:
+    """Peak memory of kl.full_kl alone (forward and backward) at Qwen2.5-0.5B's head size."""
+    import torch
+
+    from grpo_ext.kl import full_kl
+    from grpo_ext.tiny import QWEN25_05B
+
+    torch.manual_seed(0)
+    hidden, vocab = QWEN25_05B["hidden_size"], QWEN25_05B["vocab_size"]
+    head = torch.nn.Linear(hidden, vocab, bias=False)
+    policy = torch.randn(8, args.completion_length, hidden, requires_grad=True)
+    ref = torch.randn(8, args.completion_length, hidden)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    full_kl(policy, ref, head, head, 1.0, args.chunk).sum().backward()
+    seconds = time.perf_counter() - start
+    extra = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 2**20
+    Path(args.out, "kl.json").write_text(json.dumps({"seconds": seconds, "extra_gib": extra}))
+
+
+def kl_memory(args) -> None:
+    """The bound of ``full``: extra peak memory of the KL computation alone, by kl_chunk_size."""
+    positions = 8 * args.completion_length
+    print(f"\nkl.full_kl alone (forward + backward), 8 x {args.completion_length} positions, hidden 896, vocabulary "
+          f"151,936, fp32; each row in a fresh process\n")
+    print("| kl_chunk_size | logits per model at once | time (s) | extra peak memory (GiB) |\n|---|---|---|---|")
+    for chunk in (64, 256, positions):
+        out = tempfile.mkdtemp()
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--kl-memory-worker", "--out", out, "--chunk",
+                        str(chunk), "--completion-length", str(args.completion_length)], check=True)
+        r = json.loads(Path(out, "kl.json").read_text())
+        label = f"{chunk}" + (" (all positions: unchunked)" if chunk == positions else "")
+        print(f"| {label} | {chunk * 151936 / 1e6:.0f} M | {r['seconds']:.1f} | {r['extra_gib']:.2f} |", flush=True)
+
+
 def shaped(args) -> None:
     """The real-shape table: each row in fresh processes."""
-    model = args.model or build_shaped_model(Path(tempfile.mkdtemp(), "qwen2.5-0.5b-shaped"))
+    if args.shape_layers:
+        from grpo_ext.tiny import QWEN25_05B
+
+        shape = {**QWEN25_05B, "num_hidden_layers": args.shape_layers}
+        model = args.model or build_shaped_model(Path(tempfile.mkdtemp(), "qwen-shaped"), shape)
+    else:
+        model = args.model or build_shaped_model(Path(tempfile.mkdtemp(), "qwen2.5-0.5b-shaped"))
+    from transformers import AutoConfig
+
+    layers = AutoConfig.from_pretrained(model).num_hidden_layers
     positions = 8 * args.completion_length  # completion tokens per step: kl_chunk_size = positions is unbounded
     rows = [("k3", 64, 1), ("full", 64, 1), ("full", positions, 1), ("k3", 64, 2), ("full", 64, 2)]
-    print(f"\nQwen2.5-0.5B shapes (random weights, vocabulary 151,936), 8 completions x {args.completion_length} "
+    print(f"\nQwen2.5-0.5B shapes with {layers} layers (random weights, hidden 896, vocabulary 151,936), 8 "
+          f"completions x {args.completion_length} "
           f"tokens per step, beta 0.04, CPU ({os.cpu_count()} cores); mean of {args.steps} steps after one warm-up\n")
     print("| kl_estimator | kl_chunk_size | processes | step (s) | peak resident memory per process (GiB) | kl at the last step |")
     print("|---|---|---|---|---|---|")
     for estimator, chunk, processes in rows:
+        if processes not in args.processes:
+            continue
         out = tempfile.mkdtemp()
         worker = [str(Path(__file__).resolve()), "--worker", "--model", model, "--out", out, "--estimator", estimator,
                   "--chunk", str(chunk), "--steps", str(args.steps), "--completion-length", str(args.completion_length)]
         if processes == 1:
             cmd = [sys.executable, *worker]
         else:
-            cmd = [str(Path(sys.executable).with_name("accelerate")), "launch", "--config_file",
-                   str(ROOT / "recipes/accelerate/zero3.yaml"), "--num_processes", str(processes), *worker]
+            zero3 = Path(out, "zero3.yaml")  # the project's ZeRO-3 config, partitioning while loading
+            zero3.write_text((ROOT / "recipes/accelerate/zero3.yaml").read_text().replace(
+                "zero3_init_flag: false", "zero3_init_flag: true"))
+            cmd = [str(Path(sys.executable).with_name("accelerate")), "launch", "--config_file", str(zero3),
+                   "--num_processes", str(processes), *worker]
         env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // processes)))
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
-            print(f"| {estimator} | {chunk} | {processes} | failed: {proc.stderr.strip().splitlines()[-1]} | | |")
+            killed = "SIGKILL" in proc.stderr or proc.returncode == -9
+            why = "killed (out of memory)" if killed else proc.stderr.strip().splitlines()[-1]
+            print(f"| {estimator} | {chunk} | {processes} | failed: {why} | | |", flush=True)
             continue
         ranks = [json.loads(Path(out, f"rank{r}.json").read_text()) for r in range(processes)]
         step = max(r["step_s"] for r in ranks)
@@ -152,6 +205,10 @@ def main() -> None:
     parser.add_argument("--shape", choices=["qwen2.5-0.5b"], help="measure real shapes instead (see above)")
     parser.add_argument("--completion-length", type=int, default=64, help="--shape: tokens per completion")
     parser.add_argument("--model", help="--shape: a model folder built before (default: build one)")
+    parser.add_argument("--shape-layers", type=int, default=0, help="--shape: fewer layers (same width, vocabulary)")
+    parser.add_argument("--processes", default="1,2", help="--shape: the process counts to run (1, 2 = ZeRO-3)")
+    parser.add_argument("--kl-memory", action="store_true", help="measure kl.full_kl's memory alone, by chunk size")
+    parser.add_argument("--kl-memory-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--estimator", default="k3", help=argparse.SUPPRESS)
@@ -162,6 +219,11 @@ def main() -> None:
     logging.disable(logging.WARNING)
     if args.worker:
         return shaped_worker(args)
+    if args.kl_memory_worker:
+        return kl_memory_worker(args)
+    if args.kl_memory:
+        return kl_memory(args)
+    args.processes = [int(p) for p in str(args.processes).split(",")]
     if args.shape:
         if "--steps" not in sys.argv:
             args.steps = 2

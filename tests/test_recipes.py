@@ -103,6 +103,22 @@ def test_offline_default_learns(tmp_path):
 
 
 @pytest.mark.slow
+def test_ppo_offline_default_learns(tmp_path):
+    """The PPO recipe's offline default, as is: held-out accuracy from <= 0.3 to >= 0.7, with the
+    critic saved beside the policy and the report files written."""
+    cmd = [str(ACCELERATE), "launch", "recipes/ppo_math.py", "--output_dir", str(tmp_path)]
+    if os.geteuid() == 0 and shutil.which("unshare"):
+        cmd = ["unshare", "--net", *cmd]
+    proc = _run(cmd, timeout=1200)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["before"]["accuracy"] <= 0.3 and metrics["after"]["accuracy"] >= 0.7, metrics
+    assert metrics["steps"] == 1000 and len(metrics["reward_curve"]) == 100
+    assert (tmp_path / "reward_curve.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "critic" / "value_head.safetensors").exists()
+    assert "PPO" in (tmp_path / "README.md").read_text() and "| accuracy |" in proc.stdout
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", [2, 3])
 def test_recipe_under_zero_with_two_processes(tmp_path, stage):
     cmd = [str(ACCELERATE), "launch", "--config_file", f"recipes/accelerate/zero{stage}.yaml", "--num_processes", "2",
