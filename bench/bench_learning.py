@@ -2,7 +2,7 @@
 sampling, on the offline arithmetic task (recipes/configs/grpo_math_offline.yaml), several seeds.
 
     python bench/bench_learning.py                                   # the study: every setting, 2 seeds
-    python bench/bench_learning.py --steps 1000 --settings default,default+ds --eval-every 25
+    python bench/bench_learning.py --steps 1000 --settings default,default+ds --stop-at-target --name reach
 
 Each run starts from the recipe's warmed-up model for its seed (built once per seed), trains
 ``--steps`` GRPO steps with the recipe's settings plus the row's, and measures greedy accuracy on
@@ -79,18 +79,27 @@ def worker(args) -> None:
     train, test = arithmetic.problems(args.seed)
     metrics = {"accuracy": rewards.get("math_accuracy")}
     curve: list[tuple[int, float]] = []
+    eval_seconds = [0.0]
+    reached: list[float] = []  # training seconds (evaluation excluded) when accuracy first reached --target
 
     class HeldOut(transformers.TrainerCallback):
         def on_step_end(self, a, state, control, **kwargs):
             if state.global_step % args.eval_every == 0:
-                curve.append((state.global_step, recipe.evaluate(trainer, test, metrics, 64, "eval")["accuracy"]))
+                tick = time.perf_counter()
+                accuracy = recipe.evaluate(trainer, test, metrics, 64, "eval")["accuracy"]
+                elapsed = time.perf_counter() - tick
+                eval_seconds[0] += elapsed
+                curve.append((state.global_step, accuracy))
+                if accuracy >= args.target and not reached:  # training time so far, evaluations excluded
+                    reached.append(tick - start - (eval_seconds[0] - elapsed))
+                    control.should_training_stop = args.stop_at_target
             return control
 
     trainer = GRPOTrainer(args.model, reward_funcs=reward_names, args=config, train_dataset=train, callbacks=[HeldOut()])
     curve.append((0, recipe.evaluate(trainer, test, metrics, 64, "eval")["accuracy"]))
     start = time.perf_counter()
     trainer.train()
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start - eval_seconds[0]
     logs = [h for h in trainer.state.log_history if "reward" in h]
     tail = logs[-max(1, len(logs) // 10):]
     result = {
@@ -98,7 +107,8 @@ def worker(args) -> None:
         "accuracy": curve[-1][1], "reward": statistics.mean(h["reward"] for h in tail),
         "kl_k1": statistics.mean(h.get("kl/k1", 0.0) for h in tail),
         "kl_k3": statistics.mean(h.get("kl/k3", 0.0) for h in tail),
-        "steps_to_0.7": next((s for s, acc in curve if acc >= 0.7), None),
+        "steps_to_target": next((s for s, acc in curve if acc >= args.target), None),
+        "seconds_to_target": reached[0] if reached else None,
     }
     Path(args.out, "result.json").write_text(json.dumps(result))
     recipe.shut_down(trainer)
@@ -122,7 +132,8 @@ def warmed_model(seed: int, cache: Path) -> str:
 def run_one(name: str, seed: int, model: str, args) -> dict:
     out = Path(tempfile.mkdtemp(prefix="learn-"))
     cmd = [sys.executable, __file__, "--worker", "--setting", name, "--seed", str(seed), "--model", model,
-           "--out", str(out), "--steps", str(args.steps), "--eval-every", str(args.eval_every)]
+           "--out", str(out), "--steps", str(args.steps), "--eval-every", str(args.eval_every),
+           "--target", str(args.target)] + (["--stop-at-target"] if args.stop_at_target else [])
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -132,9 +143,9 @@ def run_one(name: str, seed: int, model: str, args) -> dict:
     return result
 
 
-def table(results: list[dict], names: list[str], seeds: list[int]) -> str:
-    head = ("| setting | held-out accuracy (mean) | per seed | final reward | kl/k1 | kl/k3 | steps to 0.7 | "
-            "wall time per run (s) |")
+def table(results: list[dict], names: list[str], target: float) -> str:
+    head = ("| setting | held-out accuracy (mean) | per seed | final reward | kl/k1 | kl/k3 | steps (training time) "
+            f"to accuracy {target}, per seed | training time per run (s) |")
     lines = [head, "|---" * 8 + "|"]
     for name in names:
         rs = [r for r in results if r["setting"] == name and "error" not in r]
@@ -143,8 +154,8 @@ def table(results: list[dict], names: list[str], seeds: list[int]) -> str:
             lines.append(f"| {name} | failed: {err} | | | | | | |")
             continue
         mean = lambda key: statistics.mean(r[key] for r in rs)  # noqa: E731
-        reach = [r["steps_to_0.7"] for r in rs]
-        reach_text = ", ".join("-" if s is None else str(s) for s in reach)
+        reach_text = ", ".join("-" if r["steps_to_target"] is None else
+                               f"{r['steps_to_target']} ({r['seconds_to_target']:.0f} s)" for r in rs)
         per_seed = ", ".join(f"{r['accuracy']:.2f}" for r in rs)
         lines.append(f"| {name} | {mean('accuracy'):.2f} | {per_seed} | "
                      f"{mean('reward'):.3f} | {mean('kl_k1'):.2e} | {mean('kl_k3'):.2e} | {reach_text} | "
@@ -179,10 +190,12 @@ def figure(results: list[dict], names: list[str], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=250)
+    parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--settings", default="all", help="comma-separated row names, or 'all'")
-    parser.add_argument("--eval-every", type=int, default=50)
+    parser.add_argument("--eval-every", type=int, default=25)
+    parser.add_argument("--target", type=float, default=0.7, help="held-out accuracy whose first reach is reported")
+    parser.add_argument("--stop-at-target", action="store_true", help="end each run when it reaches --target")
     parser.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="folder for the figure and the JSON")
     parser.add_argument("--name", default="learning", help="file name stem of the figure and the JSON")
@@ -212,7 +225,7 @@ def main() -> None:
     figure(results, names, out / f"{args.name}.png")
     print(f"\n{len(jobs)} runs in {(time.perf_counter() - start) / 60:.0f} min; offline arithmetic task, tiny model, "
           f"{args.steps} steps from the warm-up, beta {BETA} in the estimator rows, seeds {args.seeds}\n")
-    print(table(results, names, seeds))
+    print(table(results, names, args.target))
     print(f"\nfigure: {out / f'{args.name}.png'}")
 
 

@@ -46,7 +46,6 @@ def build_tokenizer(extra_tokens: list[str] | tuple[str, ...] = (), vocab_size: 
 def build_tiny_model(path: str | Path, hidden_size: int = 32, num_layers: int = 2, num_heads: int = 2,
                      extra_tokens: list[str] | tuple[str, ...] = (), seed: int = 0) -> str:
     """Save a tiny randomly initialised Llama model and its tokenizer under ``path``; return the path."""
-    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     tokenizer = build_tokenizer(extra_tokens)
@@ -56,10 +55,16 @@ def build_tiny_model(path: str | Path, hidden_size: int = 32, num_layers: int = 
         max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False,
     )
+    return _save(LlamaForCausalLM, config, tokenizer, path, seed)
+
+
+def _save(model_class, config, tokenizer, path: str | Path, seed: int) -> str:
+    """A randomly initialised ``model_class(config)`` and ``tokenizer`` saved under ``path``."""
+    import torch
+
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
+    model = model_class(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    path = Path(path)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)
@@ -74,16 +79,9 @@ QWEN25_05B = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
 def build_shaped_model(path: str | Path, shape: dict = QWEN25_05B, seed: int = 0) -> str:
     """A randomly initialised Qwen2 model of the given shape (default: Qwen2.5-0.5B's) with a local
     tokenizer of the same vocabulary size, saved under ``path``: real sizes, no download."""
-    import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     tokenizer = build_tokenizer(vocab_size=shape["vocab_size"])
     config = Qwen2Config(**shape, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
                          eos_token_id=tokenizer.eos_token_id)
-    torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    path = Path(path)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    return _save(Qwen2ForCausalLM, config, tokenizer, path, seed)
