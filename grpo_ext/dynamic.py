@@ -148,6 +148,9 @@ class DynamicSampler:
         self.max_rounds = args.dynamic_sampling_max_rounds
         self.group = trainer.num_generations
         acc = trainer.accelerator
+        if not hasattr(trainer.train_dataset, "__len__"):
+            raise ValueError("dynamic_sampling draws extra prompts by index and needs a map-style train_dataset; "
+                             f"got {type(trainer.train_dataset).__name__} (load it without streaming=True)")
         self.prompts = PromptStream(len(trainer.train_dataset), args.seed + 1, acc.process_index, acc.num_processes)
 
     def _dropped(self, output: dict) -> torch.Tensor:

@@ -12,7 +12,9 @@ Where it meets TRL (tested by tests/test_trl_contract.py against the pinned trl 
 
 Departures from TRL, by design: KL metrics are logged for k1, k2 and k3 whatever the estimator
 (``kl/k1``, ``kl/k2``, ``kl/k3``; ``kl`` is the chosen one, as in TRL); advantage statistics are
-logged under ``advantages/``.
+logged under ``advantages/``; the prompt sampler gives TRL's order but also after a resume
+(:mod:`grpo_ext.sampling`); ``dynamic_sampling`` (off by default) refills the batch with groups
+that train (:mod:`grpo_ext.dynamic`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import os
 
 import torch
 import trl
-from accelerate.utils import is_peft_model
 from trl.trainer.utils import RepeatSampler
 
 import rewards
@@ -33,27 +34,13 @@ from grpo_ext import advantages as adv_modes
 from grpo_ext import kl as kl_estimators
 from grpo_ext.config import GRPOConfig
 from grpo_ext.dynamic import INTERNAL, DynamicSampler
+from grpo_ext.full_vocab import FullVocabKL, multimodal_inputs, refuse_multimodal  # noqa: F401 - re-exported
 from grpo_ext.losses import Normalizer, aggregate
 from grpo_ext.sampling import EpochRepeatSampler
 from rewards.runner import RewardRunner
 
 
-MULTIMODAL_KEYS = ("pixel_values", "image_grid_thw", "num_images", "pixel_attention_mask", "spatial_shapes",
-                   "num_tiles", "image_sizes", "token_type_ids", "mm_token_type_ids", "image_position_ids")
-STATE_FILE = "grpo_ext_state.json"  # what a checkpoint needs beyond TRL's: the adaptive KL coefficient
-
-
-def multimodal_inputs(batch) -> dict:
-    """The vision-language inputs of a batch, as TRL's log-prob function takes them."""
-    return {k: batch[k] for k in MULTIMODAL_KEYS if batch.get(k) is not None}
-
-
-def refuse_multimodal(batch, what: str) -> None:
-    """Forward passes that run the backbone directly do not feed images; refuse rather than ignore them."""
-    if multimodal_inputs(batch):
-        raise NotImplementedError(f"{what} does not support vision-language inputs yet (the batch has "
-                                  f"{sorted(multimodal_inputs(batch))}); use a sampled KL estimator such as k3 "
-                                  "and GRPOTrainer for vision-language models")
+STATE_FILE = "grpo_ext_state.json"  # what a checkpoint needs beyond TRL's: adaptive beta, extra-prompt position
 
 
 def _as_our_config(args, model) -> GRPOConfig:
@@ -76,7 +63,7 @@ def _as_our_config(args, model) -> GRPOConfig:
     return ours
 
 
-class GRPOTrainer(trl.GRPOTrainer):
+class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
     """Drop-in for ``trl.GRPOTrainer``; see :class:`grpo_ext.GRPOConfig` for the new settings."""
 
     def __init__(self, model, reward_funcs=None, args=None, *rest, **kwargs):
@@ -228,8 +215,9 @@ class GRPOTrainer(trl.GRPOTrainer):
             metrics["advantages/std"].append(valid.std().item() if valid.numel() > 1 else 0.0)
             metrics["advantages/min"].append(valid.min().item())
             metrics["advantages/max"].append(valid.max().item())
-        group_std = adv_modes.nanstd(batch.rewards.view(-1, batch.group_size), dim=1)
-        metrics["advantages/zero_variance_groups"].append((group_std == 0).float().mean().item())
+        if batch.group_size > 1:  # one completion per prompt (classic PPO) has no groups
+            group_std = adv_modes.nanstd(batch.rewards.view(-1, batch.group_size), dim=1)
+            metrics["advantages/zero_variance_groups"].append((group_std == 0).float().mean().item())
 
     # -- KL --------------------------------------------------------------------------------------
     def _get_per_token_logps_and_entropies(self, model, *args, **kwargs):
@@ -308,72 +296,6 @@ class GRPOTrainer(trl.GRPOTrainer):
                 policy_hidden = self._backbone_hidden(self.model, ids, attention, t)
                 return self._full_kl(policy_hidden, output)
             return self.kl_estimator.fn(output["old_per_token_logps"], ref)
-
-    # -- exact KL over the vocabulary -------------------------------------------------------------
-    def _check_full_vocab_support(self) -> None:
-        cfg = self.accelerator.unwrap_model(self.model).config.get_text_config()
-        for attr in ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier",
-                     "lm_head_multiplier", "output_logits_scale"):
-            if getattr(cfg, attr, None) not in (None, 1, 1.0):
-                raise ValueError(f"kl_estimator='full' does not support models with {attr}={getattr(cfg, attr)}; "
-                                 "choose a sampled estimator such as k3")
-
-    def _verify_head(self, hidden, logps, ids, mask) -> None:
-        """Once: the head applied to the backbone's hidden states must give the log-probs TRL computed
-        from the model's logits; a model that scales or caps its logits elsewhere (a multiplier, soft
-        capping, ...) would make ``full`` compute the KL of other distributions."""
-        with torch.no_grad():
-            h, token, valid = hidden[:, :8], ids[:, :8], mask[:, :8].bool()
-            ours = torch.log_softmax(kl_estimators._logits(self._base(self.model).get_output_embeddings(), h)  # noqa: SLF001
-                                     / self.temperature, dim=-1).gather(-1, token.unsqueeze(-1)).squeeze(-1)
-            gap = (ours - logps[:, :8].float()).abs()[valid]
-        if gap.numel() and gap.max().item() > 0.05:
-            raise ValueError(f"kl_estimator='full' needs the model's logits to be lm_head(hidden states); this model "
-                             f"changes them after the head (log-probs differ by up to {gap.max().item():.3f}), e.g. a "
-                             "logit multiplier or soft capping. Choose a sampled estimator such as k3.")
-        self._head_verified = True
-
-    def _base(self, model):
-        model = self.accelerator.unwrap_model(model)
-        return model.get_base_model() if is_peft_model(model) else model
-
-    @contextlib.contextmanager
-    def _capture_hidden(self, model, store: list):
-        handle = self._base(model).base_model.register_forward_hook(
-            lambda module, args, out: store.append(out[0] if isinstance(out, tuple) else out.last_hidden_state))
-        try:
-            yield
-        finally:
-            handle.remove()
-
-    def _backbone_hidden(self, model, ids, attention, t) -> torch.Tensor:
-        out = self._base(model).base_model(input_ids=ids, attention_mask=attention, use_cache=False)
-        return out.last_hidden_state[:, -t - 1 : -1]
-
-    @contextlib.contextmanager
-    def _reference(self):
-        """The reference model, or the policy with its adapter switched off (PEFT)."""
-        if self.ref_model is not None:
-            yield self.ref_model
-            return
-        from trl.trainer.utils import use_adapter
-
-        model = self.accelerator.unwrap_model(self.model)
-        with use_adapter(model, adapter_name="ref" if "ref" in model.peft_config else None):
-            yield self.model
-
-    def _full_kl(self, policy_hidden, batch) -> torch.Tensor:
-        refuse_multimodal(batch, "kl_estimator='full'")
-        ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
-        attention = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
-        t = batch["completion_ids"].shape[1]
-        with torch.no_grad(), self._reference() as ref_model:
-            ref_hidden = self._backbone_hidden(ref_model, ids, attention, t)
-            ref_head = self._base(ref_model).get_output_embeddings()
-        if policy_hidden is None:  # the policy forward did not run through the hook (should not happen)
-            policy_hidden = self._backbone_hidden(self.model, ids, attention, t)
-        head = self._base(self.model).get_output_embeddings()
-        return kl_estimators.full_kl(policy_hidden, ref_hidden, head, ref_head, self.temperature, self.args.kl_chunk_size)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _normalizer(self, inputs) -> Normalizer:
