@@ -157,8 +157,9 @@ def table(results: list[dict], names: list[str], target: float) -> str:
         reach_text = ", ".join("-" if r["steps_to_target"] is None else
                                f"{r['steps_to_target']} ({r['seconds_to_target']:.0f} s)" for r in rs)
         per_seed = ", ".join(f"{r['accuracy']:.2f}" for r in rs)
+        kl = [f"{mean(key):.2e}" if mean(key) else "-" for key in ("kl_k1", "kl_k3")]  # "-": no KL term (beta 0)
         lines.append(f"| {name} | {mean('accuracy'):.2f} | {per_seed} | "
-                     f"{mean('reward'):.3f} | {mean('kl_k1'):.2e} | {mean('kl_k3'):.2e} | {reach_text} | "
+                     f"{mean('reward'):.3f} | {kl[0]} | {kl[1]} | {reach_text} | "
                      f"{mean('seconds'):.0f} |")
     return "\n".join(lines)
 
@@ -170,15 +171,22 @@ def figure(results: list[dict], names: list[str], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(14, 6), sharey=True)
+    bases = list(dict.fromkeys(n.removesuffix("+ds") for n in names))
+    colours = {b: plt.cm.tab20(i % 20) for i, b in enumerate(bases)}  # one colour per setting, both panels
     for ax, with_ds in zip(axes, (False, True)):
         for name in [n for n in names if n.endswith("+ds") == with_ds]:
             rs = [r for r in results if r["setting"] == name and "error" not in r]
             if not rs:
                 continue
-            steps = [s for s, _ in rs[0]["curve"]]
-            acc = [statistics.mean(r["curve"][i][1] for r in rs) for i in range(len(steps))]
+            by_step: dict[int, list[float]] = {}
+            for r in rs:  # runs stopped at the target have shorter curves: average what each step has
+                for step, accuracy in r["curve"]:
+                    by_step.setdefault(step, []).append(accuracy)
+            steps = sorted(by_step)
+            acc = [statistics.mean(by_step[step]) for step in steps]
             style = "--" if "reward" in name else ("-." if name.split("+")[0] in MODES or "passk" in name else "-")
-            ax.plot(steps, acc, style, label=name.removesuffix("+ds"), linewidth=2.5 if "default" in name else 1)
+            ax.plot(steps, acc, style, label=name.removesuffix("+ds"), color=colours[name.removesuffix("+ds")],
+                    linewidth=2.5 if "default" in name else 1)
         ax.set_title("with dynamic sampling" if with_ds else "without dynamic sampling")
         ax.set_xlabel("RL step")
         ax.grid(alpha=0.3)
@@ -199,6 +207,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="folder for the figure and the JSON")
     parser.add_argument("--name", default="learning", help="file name stem of the figure and the JSON")
+    parser.add_argument("--replot", help="print the table and draw the figure from a saved results JSON")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--setting", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
@@ -206,6 +215,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    if args.replot:  # table and figure again from a saved JSON, without training
+        results = json.loads(Path(args.replot).read_text())
+        names = list(dict.fromkeys(r["setting"] for r in results))
+        return report(results, names, args, Path(args.out))
     rows = settings()
     names = list(rows) if args.settings == "all" else args.settings.split(",")
     unknown = [n for n in names if n not in rows]
@@ -222,10 +235,17 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(json.dumps(results, indent=1))
-    figure(results, names, out / f"{args.name}.png")
-    print(f"\n{len(jobs)} runs in {(time.perf_counter() - start) / 60:.0f} min; offline arithmetic task, tiny model, "
-          f"{args.steps} steps from the warm-up, beta {BETA} in the estimator rows, seeds {args.seeds}\n")
+    print(f"\n{len(jobs)} runs in {(time.perf_counter() - start) / 60:.0f} min")
+    report(results, names, args, out)
+
+
+def report(results: list[dict], names: list[str], args, out: Path) -> None:
+    seeds = sorted({r["seed"] for r in results})
+    steps = max((r.get("steps", 0) for r in results), default=0)
+    print(f"offline arithmetic task, tiny model, up to {steps} steps from the warm-up, beta {BETA} in the estimator "
+          f"rows, seeds {', '.join(map(str, seeds))}\n")
     print(table(results, names, args.target))
+    figure(results, names, out / f"{args.name}.png")
     print(f"\nfigure: {out / f'{args.name}.png'}")
 
 

@@ -27,7 +27,9 @@ class GRPOConfig(trl.GRPOConfig):
         default="loss",
         metadata={"help": "'loss': beta * KL is added to the per-token loss (GRPO). 'reward': r_t = -beta * "
                           "kl_t joins the sequence reward (paid on the last token) and the advantage mode works "
-                          "on the per-token returns (PPO / REINFORCE++ style)."},
+                          "on the per-token returns (PPO / REINFORCE++ style). With std-scaled group modes (grpo) "
+                          "a group whose task rewards are all equal is then trained on its z-scored KL returns "
+                          "alone; use dynamic_sampling (see the README's study)."},
     )
     kl_correction: str | None = field(
         default=None,
