@@ -25,7 +25,7 @@ run: $(VENV)/.installed
 	$(VENV)/bin/accelerate launch recipes/grpo_math.py
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_math.py
