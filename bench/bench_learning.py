@@ -2,7 +2,7 @@
 sampling, on the offline arithmetic task (recipes/configs/grpo_math_offline.yaml), several seeds.
 
     python bench/bench_learning.py                                   # the study: every setting, 2 seeds
-    python bench/bench_learning.py --steps 1000 --settings default,default+ds --stop-at-target --name reach
+    python bench/bench_learning.py --steps 1000 --settings default,default+ds --stop-at-target --eval-every 25 --name reach
 
 Each run starts from the recipe's warmed-up model for its seed (built once per seed), trains
 ``--steps`` GRPO steps with the recipe's settings plus the row's, and measures greedy accuracy on
@@ -198,10 +198,10 @@ def figure(results: list[dict], names: list[str], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--settings", default="all", help="comma-separated row names, or 'all'")
-    parser.add_argument("--eval-every", type=int, default=25)
+    parser.add_argument("--eval-every", type=int, default=20)
     parser.add_argument("--target", type=float, default=0.7, help="held-out accuracy whose first reach is reported")
     parser.add_argument("--stop-at-target", action="store_true", help="end each run when it reaches --target")
     parser.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1))
