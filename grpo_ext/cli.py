@@ -3,6 +3,7 @@
     grpo-ext rewards list
     grpo-ext kl list
     grpo-ext advantages list
+    grpo-ext filters list
     grpo-ext rewards check math_accuracy --completion 'so \\boxed{1/2}' --gold 0.5
     grpo-ext rewards check soft_overlong --param max_length=20 --param cache_length=5 --completion '...'
     grpo-ext sandbox check
@@ -56,8 +57,16 @@ def advantage_table() -> str:
     return "\n".join(rows + [f"| `{name}` | {_cell(doc)} |" for name, doc in advantages.available().items()])
 
 
+def filter_table() -> str:
+    """The README's dynamic-sampling filter table, generated from grpo_ext.dynamic's registry."""
+    from grpo_ext import dynamic
+
+    rows = ["| `dynamic_sampling_filter` | drops |", "|---|---|"]
+    return "\n".join(rows + [f"| `{name}` | {_cell(doc)} |" for name, doc in dynamic.available().items()])
+
+
 def _table(args: argparse.Namespace) -> int:
-    print({"kl": kl_table, "advantages": advantage_table}[args.group]())
+    print({"kl": kl_table, "advantages": advantage_table, "filters": filter_table}[args.group]())
     return 0
 
 
@@ -126,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--column", action="append", default=[], metavar="KEY=VALUE", help="extra dataset column")
     check.add_argument("--token-ids", type=yaml.safe_load, default=None, help="completion token ids, e.g. '[1, 2, 3]'")
     check.set_defaults(func=_check)
-    for name, what in (("kl", "KL estimators"), ("advantages", "advantage modes")):
+    for name, what in (("kl", "KL estimators"), ("advantages", "advantage modes"),
+                       ("filters", "dynamic-sampling filters")):
         grp = sub.add_parser(name, help=f"the registered {what}")
         grp.add_subparsers(dest="command", required=True).add_parser("list", help=f"{what} as a markdown table")
         grp.set_defaults(func=_table)

@@ -70,8 +70,9 @@ def get(name: str) -> Filter:
     return _REGISTRY.get(name)
 
 
-def available() -> list[str]:
-    return list(_REGISTRY.items)
+def available() -> dict[str, str]:
+    """Registered filters and their one-line docs."""
+    return _REGISTRY.docs()
 
 
 @register("zero_variance")
@@ -84,8 +85,10 @@ def zero_variance(rewards: torch.Tensor, per_func: torch.Tensor) -> torch.Tensor
 
 @register("first_reward_constant")
 def first_reward_constant(rewards: torch.Tensor, per_func: torch.Tensor) -> torch.Tensor:
-    """Drop groups whose first reward function gives every completion the same score (e.g. all
-    correct or all wrong), whatever shaping rewards add."""
+    """Drop groups whose first reward is the same for every completion (all correct or all wrong).
+
+    Shaping rewards after the first do not count: a group that is all wrong but differs in format
+    is still dropped."""
     return zero_variance(per_func[..., 0], per_func)
 
 
@@ -148,6 +151,12 @@ class DynamicSampler:
         self.max_rounds = args.dynamic_sampling_max_rounds
         self.group = trainer.num_generations
         acc = trainer.accelerator
+        local = args.generation_batch_size // acc.num_processes
+        if local % self.group:
+            raise ValueError(f"dynamic_sampling filters whole groups on each process, but each of the "
+                             f"{acc.num_processes} processes generates {local} completions, not a multiple of "
+                             f"num_generations={self.group}; make per_device_train_batch_size x "
+                             "steps_per_generation a multiple of num_generations")
         if not hasattr(trainer.train_dataset, "__len__"):
             raise ValueError("dynamic_sampling draws extra prompts by index and needs a map-style train_dataset; "
                              f"got {type(trainer.train_dataset).__name__} (load it without streaming=True)")

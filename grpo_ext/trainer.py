@@ -81,8 +81,6 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
         self._captured_logps: list[torch.Tensor] | None = None
         self._kl_window = torch.zeros(2)  # (sum of KL over tokens, token count) since the last optimizer step
         self.dynamic_sampler = DynamicSampler(self) if args.dynamic_sampling else None
-        if self.dynamic_sampler is not None:
-            self._check_whole_groups()
         if self.kl_estimator.full_vocab:
             self._check_full_vocab_support()
 
@@ -108,14 +106,6 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
                 out.append(spec)  # a callable, or a reward model's id for TRL to load
         return out
 
-    def _check_whole_groups(self) -> None:
-        local = self.args.generation_batch_size // self.accelerator.num_processes
-        if local % self.num_generations:
-            raise ValueError(f"dynamic_sampling filters whole groups on each process, but each of the "
-                             f"{self.accelerator.num_processes} processes generates {local} completions, not a "
-                             f"multiple of num_generations={self.num_generations}; make per_device_train_batch_size"
-                             f" x steps_per_generation a multiple of num_generations")
-
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         self._rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         self._texts = (prompts, completions)  # this process's, for the logs of a dynamically sampled batch
@@ -127,10 +117,9 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
         if self.dynamic_sampler is not None and self.model.training:
             refuse_multimodal(output, "dynamic_sampling")
             output = self.dynamic_sampler.fill(output, self._scored_rollout)
-        mask = output["completion_mask"] * output.get("tool_mask", 1)
-        self._rewards_per_func = self.accelerator.gather(output["_per_func"])  # [N_all, F]
-        if self.dynamic_sampler is not None and self.model.training:
+            self._rewards_per_func = self.accelerator.gather(output["_per_func"])  # [N_all, F] of the final batch
             self._log_final_batch(output)
+        mask = output["completion_mask"] * output.get("tool_mask", 1)
         output["advantages"] = self._advantages(mask, output["_token_rewards"], output.get("old_values"))
         return {k: v for k, v in output.items() if k not in INTERNAL}
 

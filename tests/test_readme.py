@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from grpo_ext import kl
-from grpo_ext.cli import advantage_table, kl_table, rewards_table
+from grpo_ext.cli import advantage_table, filter_table, kl_table, rewards_table
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -13,6 +13,7 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     ("rewards-table", rewards_table, "grpo-ext rewards list --markdown"),
     ("kl-table", kl_table, "grpo-ext kl list"),
     ("advantages-table", advantage_table, "grpo-ext advantages list"),
+    ("filters-table", filter_table, "grpo-ext filters list"),
 ])
 def test_tables_match_registries(marker, table, command):
     block = re.search(rf"<!-- {marker}:.*?-->\n(.*?)\n<!-- end {marker} -->", README, re.S)
