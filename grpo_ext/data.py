@@ -94,18 +94,24 @@ def require_columns(data: Dataset, columns: Sequence[str], needed_by: str) -> No
         raise DatasetFormatError(f"{needed_by} needs the dataset columns {missing}; it has {data.column_names}")
 
 
-def normalise_code(data: Dataset, system_prompt: str | None = None, instruction: str | None = None) -> Dataset:
-    """Columns ``prompt`` and ``verification_info`` (see rewards/code.py for its schema)."""
+def normalise_code(data: Dataset, system_prompt: str | None = None, instruction: str | None = None,
+                   language: str = "python") -> Dataset:
+    """Columns ``prompt`` and ``verification_info``, converted once from the dataset's layout
+    (``verification_info``, APPS/TACO ``input_output``, ``test_cases`` or ``tests``; see
+    rewards/code_rows.py); rows that do not name their language are in ``language``."""
+    from rewards.code_rows import LAYOUTS, RowFormatError, convert_dataset
+
     source = _prompt_column(data.column_names)
-    if source is None or "verification_info" not in data.column_names:
+    if source is None or not any(c in data.column_names for c in LAYOUTS):
         raise DatasetFormatError(
             f"the dataset has columns {data.column_names}, but the code recipe needs a prompt column (one of "
-            f"{', '.join(PROMPT_COLUMNS)}) and 'verification_info' with test cases (see rewards/code.py)"
+            f"{', '.join(PROMPT_COLUMNS)}) and tests in one of the columns {', '.join(LAYOUTS)} "
+            "(see rewards/code_rows.py)"
         )
-    from rewards.code import parse_tests
-
-    for i, info in enumerate(data["verification_info"]):
-        parse_tests(info, i)  # a malformed row fails here, before training
+    try:
+        data = convert_dataset(data, language)  # a malformed row fails here, before training
+    except RowFormatError as err:
+        raise DatasetFormatError(str(err)) from None
 
     def convert(row):
         text = str(row[source]).strip() + (f"\n{instruction}" if instruction else "")

@@ -6,7 +6,9 @@ The recipes stay short scripts; the logic they share lives here and is tested.
 
 from __future__ import annotations
 
+import gc
 import json
+import logging
 import os
 import sys
 import time
@@ -36,6 +38,8 @@ class RecipeArguments:
     eval_batch_size: int = field(default=64, metadata={"help": "Prompts per generation batch in evaluation."})
     system_prompt: str | None = field(default=None, metadata={"help": "System prompt; makes prompts conversational."})
     instruction: str | None = field(default=None, metadata={"help": "Text appended to every problem."})
+    code_language: str = field(default="python", metadata={
+        "help": "Code recipe: the language of rows that do not name theirs (python, cpp, c, java, javascript, rust)."})
     sft_warmup_steps: int = field(default=200, metadata={
         "help": "builtin:arithmetic only: supervised warm-up batches before RL (see grpo_ext/arithmetic.py)."})
     tiny_hidden_size: int = field(default=64, metadata={"help": "builtin:tiny model width."})
@@ -97,7 +101,11 @@ def prepare(script: RecipeArguments, model_args, training_args, task: str = "mat
     if script.dataset_name == BUILTIN_DATASET:
         train, test = arithmetic.problems(training_args.seed)
     else:
-        normalise = data.normalise if task == "math" else data.normalise_code
+        if task == "math":
+            normalise = data.normalise
+        else:
+            def normalise(dataset, system_prompt, instruction):
+                return data.normalise_code(dataset, system_prompt, instruction, script.code_language)
         train = normalise(data.load(script.dataset_name, script.dataset_config, script.dataset_train_split),
                           script.system_prompt, script.instruction)
         test = normalise(data.load(script.dataset_name, script.dataset_config, script.dataset_test_split),
@@ -204,12 +212,33 @@ def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics
 
 
 def shut_down(trainer) -> None:
-    """Stop the reward workers and tear down the process group before exit (an exiting gloo
-    process group can otherwise abort the process after a successful run)."""
+    """Stop the reward workers, free the (DeepSpeed) engine while the process group still exists,
+    and tear the process group down. Call :func:`exit_process` after it when the run used several
+    processes."""
     if getattr(trainer, "reward_runner", None) is not None:
         trainer.reward_runner.close()
     trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.free_memory()  # drops the engine and its pending collectives first
+    gc.collect()
     trainer.accelerator.end_training()
+
+
+def exit_process(code: int = 0) -> None:
+    """End a multi-process run's process once everything is written and :func:`shut_down` ran.
+
+    Under gloo, the interpreter's own finalisation can abort a process whose run succeeded
+    (``terminate called without an active exception`` from a communication thread), which turns a
+    good run into a failed launch. A process that was one of several therefore flushes its output
+    and leaves with ``os._exit``; a single-process run returns normally.
+    """
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 and not dist.is_initialized():
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def reward_curve(trainer) -> list[dict]:

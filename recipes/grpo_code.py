@@ -29,3 +29,4 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+    recipe.exit_process()

@@ -9,7 +9,8 @@ namespace (when it exits the kernel kills everything else inside) and builds the
 world:
 
 - a new root on a small tmpfs holding read-only binds of the host's ``/usr``, ``/etc``, ``/opt``
-  (and any extra read-only paths, e.g. an interpreter's prefix), the merged-/usr symlinks, a
+  (and any extra read-only paths, e.g. an interpreter's prefix or a compiler's toolchain), the
+  merged-/usr symlinks, a
   minimal ``/dev`` (null, zero, full, random, urandom) and a fresh ``/proc`` that shows only the
   run's own processes; the old root is detached (``pivot_root``), so nothing else of the host is
   reachable, and the new root is remounted read-only;
@@ -18,6 +19,12 @@ world:
   and vanishes with it;
 - no capabilities (bounding, ambient and effective sets emptied, ``SECBIT_NOROOT`` locked),
   no_new_privs, and no further user namespaces (``user.max_user_namespaces`` = 0 inside).
+
+An extra read-only path that ``nobody`` cannot reach on the host (a toolchain under ``/root``,
+which is mode 700, such as rustup's) is *held* first when the run starts as root: still root, the
+child enters a private mount namespace of its own and binds the path onto an empty, reachable
+stage directory; only then does it become ``nobody`` and bind the stage into the new root. The
+host's mounts never change, and the program reaches nothing of ``/root`` but that path.
 
 Only ``os``, ``ctypes`` and values prepared in the parent are used after the fork.
 """
@@ -72,8 +79,10 @@ class Plan:
     files: dict[str, bytes]  # written into /work
     disk_bytes: int  # size of the tmpfs behind /work, /tmp and /dev/shm
     report_fd: int  # the child writes "P <pid>" (grandchild's host PID) or "E <step>: <error>" here
+    executables: frozenset[str] = frozenset()  # of ``files``, those written with mode 755
     become: tuple[int, int] | None = None  # (uid, gid) to switch to before the user namespace (root only)
     read_only: tuple[str, ...] = ()  # host paths bound read-only at the same place
+    held: tuple[tuple[str, str], ...] = ()  # (path, stage): read-only paths the sandbox user cannot reach
     symlinks: tuple[tuple[str, str], ...] = ()  # (path, target) created in the new root
     rlimits: tuple[tuple[int, int], ...] = ()  # (resource, value): soft = hard = value
     cgroup_files: tuple[str, ...] = ()  # cgroup.procs files the run joins
@@ -125,9 +134,11 @@ def _build_root(plan: Plan) -> None:
     root = plan.mountpoint
     _mount(None, "/", None, MS_REC | MS_PRIVATE, step="private mounts")
     _mount("sandbox-root", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    stages = dict(plan.held)
     for path in plan.read_only:
         os.makedirs(root + path, exist_ok=True)
-        (_bind_read_only if os.path.isdir(path) else _bind_file_read_only)(path, root + path)
+        source = stages.get(path, path)
+        (_bind_read_only if os.path.isdir(source) else _bind_file_read_only)(source, root + path)
     for path, target in plan.symlinks:
         os.symlink(target, root + path)
     dev = root + "/dev"
@@ -153,7 +164,7 @@ def _build_root(plan: Plan) -> None:
             os.mkdir(root + place)
         _mount(f"{scratch}/{inside}", root + place, None, MS_BIND, step=f"bind {place}")
     for name, data in plan.files.items():
-        _write(f"{root}/work/{name}", data)
+        _write(f"{root}/work/{name}", data, 0o755 if name in plan.executables else 0o644)
     _check(_libc.umount2(scratch.encode(), MNT_DETACH), "detach the scratch mount")
     os.rmdir(scratch)
     os.chdir(root)
@@ -188,9 +199,20 @@ def _drop_privileges(plan: Plan) -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
+def _hold(plan: Plan) -> None:
+    """Still root: bind the paths ``nobody`` cannot reach onto their stages, in a private mount
+    namespace of this child (the user namespace entered next copies it)."""
+    _check(_libc.unshare(CLONE_NEWNS), "unshare (a mount namespace to hold toolchain paths)")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, step="private mounts (hold)")
+    for path, stage in plan.held:
+        _mount(path, stage, None, MS_BIND, step=f"hold {path}")
+
+
 def _enter_namespaces(plan: Plan) -> None:
     for path in plan.cgroup_files:
         _write(path, str(os.getpid()).encode())
+    if plan.held:
+        _hold(plan)
     if plan.become is not None:
         uid, gid = plan.become
         os.setgroups([])

@@ -1,31 +1,43 @@
-"""Code-execution rewards: run the completion's program against tests in the local sandbox.
+"""Code-execution rewards: run the completion's program against tests, locally or on a service.
 
-The program is the last fenced code block in the configured language (```` ```python ````; a
-block with no language tag counts too). Python is the only language supported for now.
+The program is the last fenced code block tagged for the row's language (its name or an alias:
+```` ```cpp ````, ```` ```c++ ````, ```` ```js ````, ```` ```rs ```` ...; see
+:mod:`rewards.languages`) or untagged. Languages: Python, C++, C, Java (``public class Main``),
+JavaScript, Rust, and any registered with :func:`rewards.languages.register_language`.
 
-Tests come from the dataset column ``verification_info``, a mapping or its JSON text::
-
-    {"language": "python", "test_cases": [{"input": "1 2\\n", "output": "3\\n"}, ...]}
-        stdin/stdout: one run per case; a case passes when the program exits 0 and its output
-        equals the expected one line by line after trimming trailing whitespace (extra or missing
-        lines fail; a final newline is not a line).
-    {"language": "python", "fn_name": "add", "inputs": [[1, 2], [2, 2]], "outputs": [3, 4]}
-        call-based (APPS / TACO / LiveCodeBench function-call problems): each input is the list of
-        arguments; ``fn_name`` is a top-level function or a method of class ``Solution``. The
-        return value is serialised in the sandbox and compared here by ``rewards._checks.same``
-        (tuples are lists, ``True`` is not ``1``, floats within 1e-9). One run for all cases; a
-        case that takes longer than ``wall_seconds`` fails it and every case after it.
-    {"language": "python", "test_code": "assert add(1, 2) == 3"}
-        assert-style: the test code runs after the program and scores 1.0 only when it runs to its
-        end and every assertion it executes holds.
+Tests come from the dataset column ``verification_info``, in the layouts of
+:mod:`rewards.code_rows` (stdin/stdout ``test_cases``, APPS/TACO ``input_output``, call-based
+``fn_name``, assert-style ``test_code``); the row's ``language`` key names its language, else the
+reward's ``language`` does. Stdin/stdout: one run per case; a case passes when the program exits 0
+and its output matches (``compare``: ``lines`` by default, or ``tokens`` with a float tolerance,
+set per reward or per row). Call-based (APPS / TACO / LiveCodeBench function-call problems): each
+input is the list of arguments; ``fn_name`` is a top-level function or a method of class
+``Solution``; the return value is serialised in the sandbox and compared here by
+``rewards._checks.same`` (tuples are lists, ``True`` is not ``1``, floats within 1e-9). One run for
+all cases; a case that takes longer than ``wall_seconds`` fails it and every case after it.
+Assert-style: the test code runs after the program and scores 1.0 only when it runs to its end and
+every assertion it executes holds.
 
 ``code_execution`` scores the share of tests passed (assert-style code counts as one test);
-``code_execution_binary`` 1.0 only when all pass. A completion without a code block scores 0.0.
+``code_execution_binary`` 1.0 only when all pass. A completion without a code block, or whose
+program does not compile, scores 0.0; one whose tests the *service* could not run scores ``None``.
+
+Each completion gets one outcome, counted per batch (``CodeExecution.last_outcomes``, the running
+``CodeExecution.totals``, and TRL's metrics ``code/<outcome>`` as the batch's share when the
+trainer passes ``log_metric``): ``no_code``, ``compile_error``, ``timeout``, ``runtime_error``,
+``wrong_answer`` (the first three, in that order, win over a wrong answer in another case),
+``passed`` (every test), ``service_error``.
+
+Backends (``backend=``): ``local`` (default; :mod:`rewards.sandbox` on this machine) or a sandbox
+service: ``sandbox_fusion`` or ``piston`` with ``url=`` (:mod:`rewards.code_backends`: retries,
+back-off, a time-out per request). Services run stdin/stdout tests only.
 
 Threat model (the program is written by a policy that is paid for passing): a verdict never
-comes from the program's exit status or from anything it prints or writes. For call-based and
-assert-style tests a harness (``rewards._harness``) loads the program and reports what it
-observes over a separate pipe, one line per result, each signed with a per-run key that is
+comes from the program's exit status or from anything it prints or writes, except stdin/stdout
+tests, where the expected output never enters the sandbox and the exit status must also be 0 (so
+exiting early with status 0 passes only when the output printed so far is already right). For
+call-based and assert-style tests a harness (``rewards._harness``) loads the program and reports
+what it observes over a separate pipe, one line per result, each signed with a per-run key that is
 delivered on stdin, kept on the harness's main thread and never given to the program's thread;
 the parent accepts a report only when every line is signed and in sequence and the harness says
 the checks ran to their end. So early exits (``sys.exit``, ``os._exit``, ``SystemExit``,
@@ -40,115 +52,40 @@ code (``assert f(x) == g(x)``, ``assert is_valid(f(x))``) are evaluated with the
 same interpreter, so a program that deliberately patches the modules the test code uses or walks
 the interpreter's frames into the harness could make them pass; write such tests as literal
 comparisons or call-based cases when it matters. The sandbox's own guarantees (no network, no
-host files or processes, bounded memory, disk, processes and time) are in ``rewards.sandbox``.
+host files or processes, bounded memory, disk, processes and time, compilers included) are in
+``rewards.sandbox``; a remote service's are its own.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
-from collections.abc import Mapping
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from rewards import _checks, sandbox
+from rewards.code_backends import BACKENDS, Backend, LocalBackend, Prepared, Run
+from rewards.code_rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
+from rewards.languages import CompileLimits, Language, fence_tags, get_language
 from rewards.registry import register
 from rewards.text import completion_text
 
-LANGUAGES = {"python": ("py", "python", "python3")}
-_FENCE = re.compile(r"```([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.S)
+logger = logging.getLogger(__name__)
+
+_FENCE = re.compile(r"```([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
 HARNESS = (Path(__file__).parent / "_harness.py").read_text()
+OUTCOMES = ("no_code", "compile_error", "timeout", "runtime_error", "wrong_answer", "passed", "service_error")
+_SEVERITY = ("timeout", "runtime_error", "wrong_answer")  # which failing case names a completion's outcome
 
 
-def extract_code(text: str, language: str = "python") -> str | None:
-    """The last fenced block tagged with ``language`` (or untagged), or None."""
-    tags = LANGUAGES[language]
+def extract_code(text: str, language: str | Language = "python") -> str | None:
+    """The last fenced block tagged for ``language`` (a name, an alias, or untagged), or None."""
+    tags = fence_tags(language if isinstance(language, Language) else get_language(language))
     blocks = [body for tag, body in _FENCE.findall(text) if tag.lower() in tags or tag == ""]
     return blocks[-1] if blocks else None
-
-
-@dataclass(frozen=True)
-class Tests:
-    language: str
-    cases: tuple[tuple[str, str], ...] = ()  # stdin/stdout
-    fn_name: str | None = None  # call-based
-    inputs: tuple = ()
-    outputs: tuple = ()
-    test_code: str | None = None  # assert-style, rewritten by rewards._checks.rewrite_tests
-    checks: tuple[_checks.Check, ...] = ()
-
-    @property
-    def count(self) -> int:
-        if self.fn_name is not None:
-            return len(self.inputs)
-        return len(self.cases) if self.test_code is None else 1
-
-
-def parse_tests(info, row: int) -> Tests:
-    """Validate one ``verification_info`` value; errors name the row and what is wrong."""
-    where = f"verification_info of row {row}"
-    if isinstance(info, str):
-        try:
-            info = json.loads(info)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{where} is not valid JSON: {err}") from None
-    if not isinstance(info, Mapping):
-        raise ValueError(f"{where} must be a mapping, got {type(info).__name__}")
-    language = info.get("language", "python")
-    if language not in LANGUAGES:
-        raise ValueError(f"{where}: language {language!r} is not supported; supported: {sorted(LANGUAGES)}")
-    given = [k for k in ("test_cases", "test_code", "fn_name") if info.get(k) is not None]
-    if len(given) != 1:
-        raise ValueError(f"{where} needs exactly one of 'test_cases', 'test_code' and 'fn_name' "
-                         f"(with 'inputs' and 'outputs'), got {given or 'none'}")
-    if given == ["test_code"]:
-        return _assert_style(info["test_code"], language, where)
-    if given == ["fn_name"]:
-        return _call_based(info, language, where)
-    cases = info["test_cases"]
-    if not isinstance(cases, list) or not cases:
-        raise ValueError(f"{where}: 'test_cases' must be a non-empty list")
-    parsed = []
-    for j, case in enumerate(cases):
-        if not isinstance(case, Mapping) or not isinstance(case.get("input", ""), str) or not isinstance(case.get("output"), str):
-            raise ValueError(f"{where}: test case {j} needs text 'output' (and optional text 'input'), got {case!r}")
-        parsed.append((case.get("input", ""), case["output"]))
-    return Tests(language, cases=tuple(parsed))
-
-
-def _assert_style(code, language: str, where: str) -> Tests:
-    if not isinstance(code, str) or not code.strip():
-        raise ValueError(f"{where}: 'test_code' must be non-empty text")
-    try:
-        rewritten, checks = _checks.rewrite_tests(code)
-    except SyntaxError as err:
-        raise ValueError(f"{where}: 'test_code' is not valid Python: {err}") from None
-    return Tests(language, test_code=rewritten, checks=checks)
-
-
-def _call_based(info: Mapping, language: str, where: str) -> Tests:
-    name, inputs, outputs = info["fn_name"], info.get("inputs"), info.get("outputs")
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"{where}: 'fn_name' must be a Python identifier, got {name!r}")
-    if not isinstance(inputs, list) or not isinstance(outputs, list) or not inputs or len(inputs) != len(outputs):
-        raise ValueError(f"{where}: call-based tests need non-empty lists 'inputs' and 'outputs' of equal length")
-    for j, args in enumerate(inputs):
-        if not isinstance(args, list):
-            raise ValueError(f"{where}: inputs[{j}] must be the list of arguments, got {args!r}")
-    return Tests(language, fn_name=name, inputs=tuple(inputs), outputs=tuple(_checks.normalise(o) for o in outputs))
-
-
-def _lines(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.split("\n")]
-    while lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def outputs_match(got: str, expected: str) -> bool:
-    return _lines(got) == _lines(expected)
 
 
 def _call_passes(payloads: list[str], tests: Tests) -> int:
@@ -163,9 +100,13 @@ def _call_passes(payloads: list[str], tests: Tests) -> int:
             return 0
         if kind == "r":
             try:
-                passed += _checks.same(_checks.decode(value), tests.outputs[i])
+                got = _checks.decode(value)
             except (ValueError, RecursionError):
                 return 0
+            expected = tests.outputs[i]
+            passed += _checks.same(got, expected) or (
+                tests.unwrap_single and isinstance(expected, list) and len(expected) == 1
+                and _checks.same(got, expected[0]))
     return passed
 
 
@@ -191,80 +132,156 @@ def _test_code_passes(payloads: list[str], tests: Tests) -> bool:
     return True
 
 
+def _harness_outcome(payloads: list[str], passed: int, tests: Tests) -> str:
+    if passed == tests.count:
+        return "passed"
+    kinds = {line.partition(" ")[0] for line in payloads}
+    return "timeout" if "t" in kinds else "runtime_error" if kinds & {"e", "x"} else "wrong_answer"
+
+
 class CodeExecution:
-    """Share of tests passed by the last code block of the completion, run in the sandbox."""
+    """Share of tests passed by the last code block of the completion, run in a sandbox."""
 
     def __init__(self, language: str = "python", concurrency: int = 2, wall_seconds: float = 5.0,
                  memory_bytes: int = 1 << 30, isolation: str = "namespaces", binary: bool = False,
-                 python_executable: str | None = None):
-        if language not in LANGUAGES:
-            raise ValueError(f"language {language!r} is not supported; supported: {sorted(LANGUAGES)}")
+                 python_executable: str | None = None, compare: str = "lines", backend: str | Backend = "local",
+                 url: str | None = None, compile_seconds: float = 30.0, request_timeout: float = 30.0,
+                 retries: int = 2, backoff: float = 0.5):
+        self.language = get_language(language).name  # for rows that do not name theirs
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-        self.language, self.concurrency, self.isolation, self.binary = language, concurrency, isolation, binary
+        if compare not in ("lines", "tokens"):
+            raise ValueError(f"compare must be 'lines' or 'tokens', got {compare!r}")
+        self.concurrency, self.isolation, self.binary, self.compare = concurrency, isolation, binary, compare
         self.wall_seconds = wall_seconds
         self.limits = sandbox.Limits(wall_seconds=wall_seconds, cpu_seconds=max(1, int(wall_seconds) + 1),
                                      memory_bytes=memory_bytes, total_memory_bytes=memory_bytes)
         self.python_executable = python_executable
+        self.local = LocalBackend(self.limits, CompileLimits(wall_seconds=compile_seconds), isolation, python_executable)
+        if isinstance(backend, Backend):
+            self.backend = backend
+        elif backend == "local":
+            if url is not None:
+                raise ValueError("url is for the remote backends ('sandbox_fusion', 'piston'), not 'local'")
+            self.backend = self.local
+        elif backend in BACKENDS:
+            if url is None:
+                raise ValueError(f"backend {backend!r} needs url='http://host:port'")
+            self.backend = BACKENDS[backend](url, timeout=request_timeout, retries=retries, backoff=backoff,
+                                             run_seconds=wall_seconds, compile_seconds=compile_seconds,
+                                             memory_mb=memory_bytes >> 20)
+        else:
+            raise ValueError(f"backend must be one of {sorted(BACKENDS)} or a Backend, got {backend!r}")
+        self.last_outcomes: list[str] = []
+        self.totals: Counter[str] = Counter()
 
-    def _python(self) -> tuple[str, tuple[str, ...]]:
-        python = self.python_executable or sandbox.default_python()
-        return python, sandbox.interpreter_paths(python)
-
-    def _stdin_case(self, code: str, stdin: str, expected: str) -> int:
-        python, paths = self._python()
-        result = sandbox.run({"solution.py": code}, [python, "-I", "solution.py"], stdin=stdin, limits=self.limits,
-                             isolation=self.isolation, read_only=paths)
-        return int(result.ok and outputs_match(result.stdout, expected))
-
-    def _harnessed(self, code: str, tests: Tests) -> int:
-        """Run call-based or assert-style tests under the harness; the number of tests passed."""
-        python, paths = self._python()
+    # -- running -------------------------------------------------------------------------------
+    def _harnessed(self, prepared: Prepared, tests: Tests) -> tuple[int, str]:
+        """Run call-based or assert-style tests under the harness: (tests passed, outcome)."""
+        tools = self.local.toolchain(prepared.language)
         key = os.urandom(32)
-        spec = {"key": key.hex(), "program": code, "case_seconds": self.wall_seconds,
+        spec = {"key": key.hex(), "program": prepared.code, "case_seconds": self.wall_seconds,
                 "mode": "call" if tests.fn_name else "test", "fn_name": tests.fn_name,
                 "inputs": list(tests.inputs), "test_code": tests.test_code}
         calls = max(1, len(tests.inputs))
         limits = sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds * (calls + 1) + 2,
                                    "cpu_seconds": self.limits.cpu_seconds * calls})
-        result = sandbox.run({"harness.py": HARNESS}, [python, "-I", "harness.py"], stdin=json.dumps(spec),
-                             limits=limits, isolation=self.isolation, channel=True, read_only=paths)
+        result = sandbox.run({"harness.py": HARNESS}, [tools.run[0], "-I", "harness.py"], stdin=json.dumps(spec),
+                             limits=limits, isolation=self.isolation, channel=True, read_only=tools.read_only)
         payloads = _checks.signed_lines(result.channel, key)
+        if result.timed_out:
+            return 0, "timeout"
         if not payloads or payloads[-1] != "end" or result.truncated:
-            return 0
-        return _call_passes(payloads, tests) if tests.fn_name else int(_test_code_passes(payloads, tests))
+            return 0, "runtime_error"
+        passed = _call_passes(payloads, tests) if tests.fn_name else int(_test_code_passes(payloads, tests))
+        return passed, _harness_outcome(payloads, passed, tests)
 
-    def _jobs(self, code: str, tests: Tests):
-        if tests.fn_name is not None or tests.test_code is not None:
-            return [(self._harnessed, (code, tests))]
-        return [(self._stdin_case, (code, stdin, expected)) for stdin, expected in tests.cases]
+    def _stdin_case(self, prepared: Prepared, stdin: str, expected: str, compare: str) -> tuple[int, str]:
+        run: Run = self.backend.execute(prepared, stdin)
+        if run.status != "ok":
+            return 0, run.status
+        return (1, "passed") if outputs_match(run.stdout, expected, compare) else (0, "wrong_answer")
 
-    def __call__(self, completions, verification_info) -> list[float]:
-        all_tests = [parse_tests(info, i) for i, info in enumerate(verification_info)]  # fail before running
-        codes = [extract_code(completion_text(c), self.language) for c in completions]
-        jobs, owner = [], []
-        for i, (code, tests) in enumerate(zip(codes, all_tests, strict=True)):
-            if code is not None:
-                for job in self._jobs(code, tests):
-                    jobs.append(job)
-                    owner.append(i)
+    def _prepare(self, tests: Tests, code: str) -> Prepared | Run:
+        backend = self.local if tests.harnessed else self.backend  # harnessed rows are local only
+        try:
+            return backend.prepare(get_language(tests.language), code)
+        except sandbox.SandboxUnavailable:
+            raise
+        except OSError as err:
+            return Run("service_error" if backend.remote else "runtime_error", detail=str(err))
+
+    def __call__(self, completions, verification_info, log_metric=None) -> list[float | None]:
+        all_tests = [parse_tests(info, i, self.language) for i, info in enumerate(verification_info)]
+        if self.backend.remote and any(t.harnessed for t in all_tests):
+            raise RowFormatError(f"the {self.backend.name} backend runs stdin/stdout tests only; call-based and "
+                                 "assert-style rows need backend='local'")
+        codes = [extract_code(completion_text(c), t.language) for c, t in zip(completions, all_tests, strict=True)]
+        todo = [i for i, code in enumerate(codes) if code is not None]
         with ThreadPoolExecutor(self.concurrency) as pool:
-            passed = list(pool.map(lambda job: job[0](*job[1]), jobs))
-        counts = [0] * len(completions)
-        for i, n in zip(owner, passed):
-            counts[i] += n
-        scores = [n / t.count for n, t in zip(counts, all_tests)]
-        return [float(s == 1.0) for s in scores] if self.binary else scores
+            prepared = dict(zip(todo, pool.map(lambda i: self._prepare(all_tests[i], codes[i]), todo)))
+            jobs, owner = [], []
+            for i, ready in prepared.items():
+                tests = all_tests[i]
+                if isinstance(ready, Run):
+                    continue
+                if tests.harnessed:
+                    jobs.append((self._harnessed, (ready, tests)))
+                    owner.append(i)
+                    continue
+                compare = tests.compare or self.compare
+                for stdin, expected in tests.cases:
+                    jobs.append((self._stdin_case, (ready, stdin, expected, compare)))
+                    owner.append(i)
+            results = list(pool.map(lambda job: job[0](*job[1]), jobs))
+        passed, seen = [0] * len(completions), [[] for _ in completions]
+        for i, (n, outcome) in zip(owner, results):
+            passed[i] += n
+            seen[i].append(outcome)
+        outcomes = []
+        for i, tests in enumerate(all_tests):
+            ready = prepared.get(i)
+            if codes[i] is None:
+                outcomes.append("no_code")
+            elif isinstance(ready, Run):
+                outcomes.append(ready.status)
+            elif "service_error" in seen[i]:
+                outcomes.append("service_error")
+            elif passed[i] == tests.count:
+                outcomes.append("passed")
+            else:
+                outcomes.append(next(o for o in _SEVERITY if o in seen[i]))
+        self._record(outcomes, log_metric)
+        scores = []
+        for n, outcome, tests in zip(passed, outcomes, all_tests):
+            if outcome == "service_error":
+                scores.append(None)
+            elif self.binary:
+                scores.append(float(outcome == "passed"))
+            else:
+                scores.append(n / tests.count if outcome not in ("no_code", "compile_error") else 0.0)
+        return scores
+
+    def _record(self, outcomes: list[str], log_metric) -> None:
+        self.last_outcomes = outcomes
+        self.totals.update(outcomes)
+        counts = Counter(outcomes)
+        if counts["service_error"]:
+            logger.warning("code reward: the %s service failed on %d of %d completions (scored None)",
+                           self.backend.name, counts["service_error"], len(outcomes))
+        if log_metric is not None and outcomes:
+            for name in OUTCOMES:
+                log_metric(f"code/{name}", counts[name] / len(outcomes))
 
 
 @register("code_execution")
 class CodeExecutionShare(CodeExecution):
-    """Share of tests passed by the completion's last code block, run in the local sandbox."""
+    """Share of tests passed by the completion's last code block, run in a sandbox (local or a service)."""
 
 
 @register("code_execution_binary")
 class CodeExecutionBinary(CodeExecution):
-    """1.0 when the completion's last code block passes every test in the local sandbox, else 0.0."""
+    """1.0 when the completion's last code block passes every test in a sandbox (local or a service), else 0.0."""
 
     def __init__(self, **kwargs):
         super().__init__(binary=True, **kwargs)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 import os
 import resource
@@ -159,14 +160,17 @@ def namespaces_available() -> bool:
     return support()["isolation"] is not None
 
 
-def run(files: dict[str, str], argv: list[str], stdin: str | None = None, limits: Limits = Limits(),
-        isolation: str = "namespaces", channel: bool = False, read_only: tuple[str, ...] = ()) -> Result:
-    """Write ``files`` into a fresh working directory and run ``argv`` there, isolated and bounded.
+def run(files: dict[str, str | bytes], argv: list[str], stdin: str | None = None, limits: Limits = Limits(),
+        isolation: str = "namespaces", channel: bool = False, read_only: tuple[str, ...] = (),
+        executables: tuple[str, ...] = (), channel_bytes: int = 4 << 20) -> Result:
+    """Write ``files`` (text or bytes) into a fresh working directory and run ``argv`` there,
+    isolated and bounded. The names in ``executables`` are written with mode 755.
 
     ``isolation``: "namespaces" (default; refuses to run where unavailable) or "process" (an
     explicit opt-in to a weaker mode: limits and a process group only, network reachable).
     ``channel``: pass the program an extra pipe; its write end's descriptor number is in
-    ``$SANDBOX_CHANNEL_FD`` and what it writes comes back in ``Result.channel``.
+    ``$SANDBOX_CHANNEL_FD`` and what it writes (up to ``channel_bytes``) comes back in
+    ``Result.channel``.
     ``read_only``: extra host paths the program may read (e.g. an interpreter's prefix).
     """
     if isolation not in ("namespaces", "process"):
@@ -174,11 +178,39 @@ def run(files: dict[str, str], argv: list[str], stdin: str | None = None, limits
     if isolation == "process":
         logger.warning("code sandbox running WITHOUT namespaces: the program can reach the network and "
                        "write wherever the current user can")
-        return _run_process(files, argv, stdin, limits, channel)
+        return _run_process(_as_bytes(files), argv, stdin, limits, channel, executables, channel_bytes)
     info = support()
     if info["isolation"] is None:
         raise SandboxUnavailable(f"cannot isolate programs here: {info['error']}")
-    return _run_isolated(files, argv, stdin, limits, channel, read_only)
+    return _run_isolated(_as_bytes(files), argv, stdin, limits, channel, read_only, executables, channel_bytes)
+
+
+def _as_bytes(files: dict[str, str | bytes]) -> dict[str, bytes]:
+    return {name: data if isinstance(data, bytes) else data.encode() for name, data in files.items()}
+
+
+def _reachable_by_sandbox_user(path: str) -> bool:
+    """Whether ``nobody`` can reach ``path`` (every directory above it searchable by others)."""
+    parent = os.path.dirname(os.path.realpath(path))
+    while True:
+        if not os.stat(parent).st_mode & stat.S_IXOTH:
+            return False
+        if parent in ("/", ""):
+            return True
+        parent = os.path.dirname(parent)
+
+
+def _stage(path: str) -> str:
+    """An empty directory (or file) a held path is bound onto inside a run's own namespace."""
+    base = os.path.dirname(_mountpoint())
+    stage = os.path.join(base, "held", hashlib.sha256(path.encode()).hexdigest()[:16])
+    if not os.path.lexists(stage):
+        os.makedirs(os.path.dirname(stage), mode=0o755, exist_ok=True)
+        if os.path.isdir(path):
+            os.makedirs(stage, mode=0o755, exist_ok=True)
+        else:
+            open(stage, "a").close()
+    return stage
 
 
 def _rlimits(limits: Limits) -> tuple[tuple[int, int], ...]:
@@ -187,12 +219,15 @@ def _rlimits(limits: Limits) -> tuple[tuple[int, int], ...]:
             (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, limits.processes))
 
 
-def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only) -> Result:
+def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, executables=(),
+                  channel_bytes: int = 4 << 20) -> Result:
     bounds = _bounds.RunBounds(limits.total_memory_bytes, limits.processes)
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     chan_r, chan_w = os.pipe() if channel else (None, None)
     ro, links = _isolate.host_layout(tuple(read_only))
-    plan = _isolate.Plan(mountpoint=_mountpoint(), files={n: t.encode() for n, t in files.items()},
+    held = tuple((p, _stage(p)) for p in ro if p not in _isolate.READ_ONLY and not _reachable_by_sandbox_user(p)) \
+        if os.geteuid() == 0 else ()
+    plan = _isolate.Plan(mountpoint=_mountpoint(), files=files, executables=frozenset(executables), held=held,
                          disk_bytes=limits.disk_bytes, report_fd=report_w, read_only=ro, symlinks=links,
                          become=(SANDBOX_UID, SANDBOX_GID) if os.geteuid() == 0 else None,
                          rlimits=_rlimits(limits), cgroup_files=bounds.join_files, cap_last=_cap_last())
@@ -216,12 +251,12 @@ def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only) 
         os.close(chan_w)
     report = _read_all(report_r).decode(errors="replace").split()
     bounds.start(int(report[1]) if report[:1] == ["P"] else 0)
-    return _collect(proc, stdin, limits, start, bounds, chan_r)
+    return _collect(proc, stdin, limits, start, bounds, chan_r, channel_bytes)
 
 
-def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r) -> Result:
+def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r, channel_bytes: int = 4 << 20) -> Result:
     out, err = _Capped(proc.stdout, limits.output_bytes), _Capped(proc.stderr, limits.output_bytes)
-    chan = _Capped(os.fdopen(chan_r, "rb", buffering=0), 4 << 20) if chan_r is not None else None
+    chan = _Capped(os.fdopen(chan_r, "rb", buffering=0), channel_bytes) if chan_r is not None else None
     if stdin is not None:
         threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
     timed_out = False
@@ -245,14 +280,16 @@ def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r) -> Resul
                   bool(out.dropped or err.dropped or (chan and chan.dropped)), seconds, exceeded, channel)
 
 
-def _run_process(files, argv, stdin, limits: Limits, channel: bool) -> Result:
+def _run_process(files, argv, stdin, limits: Limits, channel: bool, executables=(),
+                 channel_bytes: int = 4 << 20) -> Result:
     """The weaker, opt-in mode: a temporary directory, rlimits and a process group."""
     workdir = tempfile.mkdtemp(prefix=f"grpo-ext-run-{os.getpid()}-")
     chan_r, chan_w = os.pipe() if channel else (None, None)
     try:
-        for name, text in files.items():
-            with open(os.path.join(workdir, name), "w") as f:
-                f.write(text)
+        for name, data in files.items():
+            with open(os.path.join(workdir, name), "wb") as f:
+                f.write(data)
+            os.chmod(os.path.join(workdir, name), 0o755 if name in executables else 0o644)
         rlimits = _rlimits(limits)
         env = dict(ENV, HOME=workdir, TMPDIR=workdir)
         if channel:
@@ -265,7 +302,7 @@ def _run_process(files, argv, stdin, limits: Limits, channel: bool) -> Result:
             pass_fds=(chan_w,) if channel else ())
         if chan_w is not None:
             os.close(chan_w)
-        return _collect(proc, stdin, limits, start, None, chan_r)
+        return _collect(proc, stdin, limits, start, None, chan_r, channel_bytes)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -57,3 +57,4 @@ def main(model_path: str, out: str, algo: str) -> None:
 
 if __name__ == "__main__":
     main(*sys.argv[1:4])
+    recipe.exit_process()
