@@ -23,7 +23,7 @@ from datasets import Dataset, load_dataset
 
 from rewards.math import gold_answer
 
-PROMPT_COLUMNS = ("question", "problem", "prompt")
+PROMPT_COLUMNS = ("question", "problem", "prompt", "description")
 _LOCAL_TYPES = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
 
 

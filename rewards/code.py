@@ -78,7 +78,7 @@ logger = logging.getLogger(__name__)
 _FENCE = re.compile(r"```([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
 HARNESS = (Path(__file__).parent / "_harness.py").read_text()
 OUTCOMES = ("no_code", "compile_error", "timeout", "runtime_error", "wrong_answer", "passed", "service_error")
-_SEVERITY = ("timeout", "runtime_error", "wrong_answer")  # which failing case names a completion's outcome
+_SEVERITY = ("compile_error", "timeout", "runtime_error", "wrong_answer")  # the first one seen names the outcome
 
 
 def extract_code(text: str, language: str | Language = "python") -> str | None:
@@ -213,9 +213,12 @@ class CodeExecution:
 
     def __call__(self, completions, verification_info, log_metric=None) -> list[float | None]:
         all_tests = [parse_tests(info, i, self.language) for i, info in enumerate(verification_info)]
-        if self.backend.remote and any(t.harnessed for t in all_tests):
-            raise RowFormatError(f"the {self.backend.name} backend runs stdin/stdout tests only; call-based and "
-                                 "assert-style rows need backend='local'")
+        if self.backend.remote:
+            if any(t.harnessed for t in all_tests):
+                raise RowFormatError(f"the {self.backend.name} backend runs stdin/stdout tests only; call-based and "
+                                     "assert-style rows need backend='local'")
+            for language in {t.language for t in all_tests}:
+                self.backend.service_language(get_language(language))  # an unsupported one fails before any run
         codes = [extract_code(completion_text(c), t.language) for c, t in zip(completions, all_tests, strict=True)]
         todo = [i for i, code in enumerate(codes) if code is not None]
         with ThreadPoolExecutor(self.concurrency) as pool:

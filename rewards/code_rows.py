@@ -27,7 +27,9 @@ column layouts of the common datasets (detected by :func:`detect_layout`):
 - ``verification_info`` (open-r1's code sets; the canonical form above),
 - ``input_output`` (APPS, TACO), with an optional ``language`` column,
 - ``test_cases`` or ``tests`` (a list of ``{"input", "output"}``, or its JSON text), with an
-  optional ``language`` column.
+  optional ``language`` column;
+- ``public_tests`` (DeepMind's CodeContests: ``public_tests``, ``private_tests`` and
+  ``generated_tests``, each ``{"input": [...], "output": [...]}``; all of them are the tests).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from dataclasses import dataclass
 from rewards import _checks
 from rewards.languages import UnknownLanguageError, get_language
 
-LAYOUTS = ("verification_info", "input_output", "test_cases", "tests")
+LAYOUTS = ("verification_info", "input_output", "test_cases", "tests", "public_tests")
+CONTEST_SPLITS = ("public_tests", "private_tests", "generated_tests")  # CodeContests' columns
 COMPARISONS = ("lines", "tokens")
 FLOAT_TOLERANCE = 1e-6
 STDIN_TYPES = ("stdin", "stdin_stdout", "stdio")
@@ -229,10 +232,23 @@ def convert_row(row: Mapping, layout: str, index: int, language: str = "python")
         parse_tests(info, index)
         return row["verification_info"] if isinstance(row["verification_info"], str) else json.dumps(info)
     lang = row.get("language") or language
-    key = "input_output" if layout == "input_output" else "test_cases"
-    info = {"language": lang, key: _load(row[layout], f"{layout} of row {index}")}
+    if layout == "public_tests":
+        info = {"language": lang, "test_cases": _contest_cases(row, index)}
+    else:
+        key = "input_output" if layout == "input_output" else "test_cases"
+        info = {"language": lang, key: _load(row[layout], f"{layout} of row {index}")}
     parse_tests(info, index)
     return json.dumps(info)
+
+
+def _contest_cases(row: Mapping, index: int) -> list[dict]:
+    cases = []
+    for split in CONTEST_SPLITS:
+        tests = _load(row.get(split) or {"input": [], "output": []}, f"{split} of row {index}")
+        if not isinstance(tests, Mapping) or len(tests.get("input") or []) != len(tests.get("output") or []):
+            raise RowFormatError(f"{split} of row {index} needs lists 'input' and 'output' of equal length")
+        cases += [{"input": i, "output": o} for i, o in zip(tests["input"] or [], tests["output"] or [])]
+    return cases
 
 
 def convert_dataset(data, language: str = "python"):
@@ -247,5 +263,5 @@ def convert_dataset(data, language: str = "python"):
     except UnknownLanguageError as err:
         raise RowFormatError(str(err)) from None
     rows = [convert_row(row, layout, i, language) for i, row in enumerate(data)]
-    drop = [c for c in (layout, "verification_info") if c in data.column_names]
+    drop = [c for c in dict.fromkeys((layout, "verification_info", *CONTEST_SPLITS)) if c in data.column_names]
     return data.remove_columns(drop).add_column("verification_info", rows)

@@ -79,6 +79,45 @@ def verdict_attacks(isolation: str = "namespaces") -> list[tuple[str, str, float
     return [(name, text, score) for (name, text), score in zip(hacks.items(), scores)]
 
 
+# a program per built-in language that prints "ok": compiled and run in the sandbox by the check
+SAMPLES = {
+    "python": 'print("ok")',
+    "cpp": '#include <iostream>\nint main() { std::cout << "ok" << std::endl; }',
+    "c": '#include <stdio.h>\nint main(void) { puts("ok"); return 0; }',
+    "java": 'public class Main { public static void main(String[] a) { System.out.println("ok"); } }',
+    "javascript": 'console.log("ok");',
+    "rust": 'fn main() { println!("ok"); }',
+}
+
+
+def language_checks(isolation: str = "namespaces") -> list[tuple[str, bool, str]]:
+    """(language, works, detail) for every registered language: its sample compiled and run in the
+    sandbox (a language without a sample is only looked up)."""
+    from rewards import languages
+    from rewards.code_backends import LocalBackend, Run
+
+    backend = LocalBackend(sandbox.Limits(wall_seconds=20, cpu_seconds=20), isolation=isolation)
+    rows = []
+    for name, language in sorted(languages.available().items()):
+        try:
+            tools = language.toolchain()
+        except languages.LanguageUnavailable as err:
+            rows.append((name, False, str(err)))
+            continue
+        if name not in SAMPLES:
+            rows.append((name, True, f"{tools.run[0]} found (no sample program to run)"))
+            continue
+        start = time.monotonic()
+        ready = backend.prepare(language, SAMPLES[name])
+        run = ready if isinstance(ready, Run) else backend.execute(ready, "")
+        seconds = time.monotonic() - start
+        works = run.status == "ok" and run.stdout.strip() == "ok"
+        tool = (tools.compile or tools.run)[0]
+        rows.append((name, works, f"{tool} ({seconds:.1f} s to build and run)" if works
+                     else f"{tool}: {run.status} {run.detail.strip()[-300:]}"))
+    return rows
+
+
 def run_checks(print_fn=print, isolation: str = "namespaces") -> bool:
     """Print the machine's isolation and the live attacks; True when everything was contained.
     ``isolation="process"`` attacks the weaker opt-in mode instead (to see what it does not stop)."""
@@ -109,6 +148,9 @@ def run_checks(print_fn=print, isolation: str = "namespaces") -> bool:
         os.environ.pop("SECRET_PROBE", None)
         server.close()
     print_fn("all attacks contained" if ok else "SOME ATTACKS WERE NOT CONTAINED")
+    print_fn("languages (a sample compiled and run in the sandbox):")
+    for name, works, detail in language_checks(isolation):
+        print_fn(f"  {'works' if works else 'UNAVAILABLE':13s}  {name:11s} {detail}")
     return ok
 
 
