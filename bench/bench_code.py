@@ -3,6 +3,17 @@ as root and rootless (an unprivileged user; started as root, the script re-runs 
 ``nobody`` through ``setpriv`` with the system Python).
 
     python bench/bench_code.py [--runs 100]
+    python bench/bench_code.py --language cpp [--programs 40 --cases 4]
+    python bench/bench_code.py --language python
+
+With ``--language``: one program (read two numbers, print their sum) in that language, measured
+four ways in the same run: "plain" compiles it with the same command in a temporary directory and
+runs it with ``subprocess.run`` (no isolation; the floor); "sandbox" compiles and runs it with
+``LocalBackend`` (compile in the sandbox, artifacts over the side channel, a fresh sandbox per
+run); then whole reward batches (``--programs`` completions x ``--cases`` tests, ``concurrency`` =
+cores) through ``code_execution`` with the local backend and with a Piston and a SandboxFusion
+stand-in (tests/code_services.py: HTTP on this machine, running programs in the same sandbox;
+these services compile in every request, so a remote batch compiles once per test case).
 
 Both sides run the same trivial program (``print(sum(range(10)))``) from a file with the same
 interpreter. "plain" writes the file to a temporary directory and calls subprocess.run;
@@ -75,13 +86,107 @@ def rootless(runs: int) -> dict | None:
     return json.loads(proc.stdout)
 
 
+SUM_PROGRAMS = {
+    "python": "a, b = map(int, input().split())\nprint(a + b)",
+    "cpp": "#include <iostream>\nint main() { long a, b; std::cin >> a >> b; std::cout << a + b << '\\n'; }",
+    "c": "#include <stdio.h>\nint main(void) { long a, b; scanf(\"%ld %ld\", &a, &b); printf(\"%ld\\n\", a + b); return 0; }",
+    "java": "import java.util.*;\npublic class Main { public static void main(String[] x) { Scanner s = new Scanner(System.in);"
+            " System.out.println(s.nextLong() + s.nextLong()); } }",
+    "javascript": "const [a, b] = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\nconsole.log(a + b);",
+    "rust": "use std::io::Read;\nfn main() { let mut s = String::new(); std::io::stdin().read_to_string(&mut s).unwrap();"
+            " let v: Vec<i64> = s.split_whitespace().map(|x| x.parse().unwrap()).collect(); println!(\"{}\", v[0] + v[1]); }",
+}
+
+
+def plain_compile_and_run(language, code: str) -> float:
+    """The floor: the same commands in a temporary directory, no isolation."""
+    tools = language.toolchain()
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, language.source).write_text(code)
+        if tools.compile:
+            subprocess.run(list(tools.compile), cwd=d, capture_output=True, check=True, timeout=60)
+        out = subprocess.run(list(tools.run), cwd=d, input="2 3\n", capture_output=True, text=True, timeout=20)
+    assert out.stdout.strip() == "5", out
+    return time.perf_counter() - start
+
+
+def sandbox_compile_and_run(language, code: str) -> float:
+    from rewards.code_backends import LocalBackend
+
+    backend = LocalBackend(sandbox.Limits(wall_seconds=20, cpu_seconds=20))
+    start = time.perf_counter()
+    ready = backend.prepare(language, code)
+    run = backend.execute(ready, "2 3\n")
+    assert run.status == "ok" and run.stdout.strip() == "5", (ready, run)
+    return time.perf_counter() - start
+
+
+def reward_batch(language, code: str, programs: int, cases: int, backend: str, url: str | None) -> float:
+    from rewards.code import CodeExecution
+
+    info = {"language": language.name, "test_cases": [{"input": f"{i} {i}\n", "output": f"{2 * i}\n"}
+                                                      for i in range(cases)]}
+    # a comment makes every program distinct, as a policy's samples are
+    completions = [f"```{language.name}\n{_commented(language.name, code, k)}\n```" for k in range(programs)]
+    reward = CodeExecution(backend=backend, url=url, wall_seconds=10, concurrency=os.cpu_count() or 1,
+                           request_timeout=120)
+    start = time.perf_counter()
+    scores = reward(completions=completions, verification_info=[info] * programs)
+    assert scores == [1.0] * programs, (scores, reward.last_outcomes)
+    return time.perf_counter() - start
+
+
+def _commented(name: str, code: str, k: int) -> str:
+    return code + (f"\n# sample {k}" if name == "python" else f"\n// sample {k}")
+
+
+def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
+    from rewards.languages import get_language
+    from tests.code_services import StandIn
+
+    language = get_language(name)
+    code = SUM_PROGRAMS[language.name]
+    rows = []
+    for label, fn in (("plain compile + run (no isolation)", plain_compile_and_run),
+                      ("sandbox compile + run (LocalBackend)", sandbox_compile_and_run)):
+        fn(language, code)  # warm the file cache
+        times = sorted(fn(language, code) for _ in range(runs))
+        rows.append((label, statistics.median(times), times[int(0.95 * (len(times) - 1))]))
+    base = rows[0][1]
+    print(f"\n{language.name}: {runs} compile-and-run cycles of one program, one at a time\n")
+    print("| runner | median (ms) | p95 (ms) | overhead median (ms) |")
+    print("|---|---|---|---|")
+    for label, median, p95 in rows:
+        print(f"| {label} | {median * 1e3:.0f} | {p95 * 1e3:.0f} | {(median - base) * 1e3:+.0f} |")
+    print(f"\n{language.name}: a reward batch of {programs} distinct programs x {cases} tests, "
+          f"concurrency {os.cpu_count()}\n")
+    print("| backend | batch (s) | programs/s | test runs/s |")
+    print("|---|---|---|---|")
+    seconds = reward_batch(language, code, programs, cases, "local", None)
+    print(f"| local sandbox | {seconds:.1f} | {programs / seconds:.1f} | {programs * cases / seconds:.1f} |")
+    for api in ("piston", "sandbox_fusion"):
+        if api == "sandbox_fusion" and language.name == "c":
+            continue  # SandboxFusion has no C
+        with StandIn(api) as service:
+            seconds = reward_batch(language, code, programs, cases, api, service.url)
+        print(f"| {api} stand-in (HTTP, same machine) | {seconds:.1f} | {programs / seconds:.1f} "
+              f"| {programs * cases / seconds:.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--language", help="measure compile-and-run and reward batches in this language")
+    parser.add_argument("--programs", type=int, default=40, help="--language: completions per reward batch")
+    parser.add_argument("--cases", type=int, default=4, help="--language: tests per completion")
     parser.add_argument("--json", action="store_true", help="print this user's measurements as JSON (internal)")
     args = parser.parse_args()
     if not sandbox.namespaces_available():
         raise SystemExit(f"the sandbox is unavailable here: {sandbox.support()['error']}")
+    if args.language:
+        measure_language(args.language, min(args.runs, 30), args.programs, args.cases)
+        return
     here = measure(args.runs)
     if args.json:
         print(json.dumps(here))

@@ -98,10 +98,14 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
         out = []
         for spec in specs if isinstance(specs, list) else [specs]:
             if isinstance(spec, dict) or (isinstance(spec, str) and rewards.registry.is_spec(spec)):
+                reward = rewards.resolve(spec)
+                if getattr(getattr(reward, "fn", reward), "bounds_itself", False):  # code execution: sandboxed, batch-wide
+                    out.append(reward)
+                    continue
                 if self.reward_runner is None:
                     self.reward_runner = RewardRunner(args.reward_num_workers, args.reward_timeout,
                                                       args.reward_timeout_value)
-                out.append(self.reward_runner.wrap(rewards.resolve(spec)))
+                out.append(self.reward_runner.wrap(reward))
             else:
                 out.append(spec)  # a callable, or a reward model's id for TRL to load
         return out

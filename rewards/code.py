@@ -140,7 +140,15 @@ def _harness_outcome(payloads: list[str], passed: int, tests: Tests) -> str:
 
 
 class CodeExecution:
-    """Share of tests passed by the last code block of the completion, run in a sandbox."""
+    """Share of tests passed by the last code block of the completion, run in a sandbox.
+
+    ``bounds_itself``: every program runs under its own time and memory limits (locally) or a
+    request time-out (services), so the trainers call it on the whole batch in the trainer's
+    process rather than one completion at a time in the reward pool: programs of the whole batch
+    run ``concurrency`` at a time and the batch's outcomes reach TRL's metrics.
+    """
+
+    bounds_itself = True
 
     def __init__(self, language: str = "python", concurrency: int = 2, wall_seconds: float = 5.0,
                  memory_bytes: int = 1 << 30, isolation: str = "namespaces", binary: bool = False,

@@ -157,6 +157,20 @@ def test_code_recipe_runs_programs_in_the_sandbox(tmp_path):
     assert metrics["steps"] == 2 and "pass rate" in metrics["after"]
 
 
+def test_cpp_code_config_runs_on_a_code_contests_file(tmp_path):
+    """The shipped C++ config, on the local CodeContests-layout example, with the tiny model: the
+    layout is converted, the rows are C++, and the reward compiles what the model writes."""
+    out = tmp_path / "out"
+    _run([sys.executable, "recipes/grpo_code.py", "--config", "recipes/configs/grpo_qwen2.5-0.5b_code_cpp.yaml",
+          "--model_name_or_path", "builtin:tiny", "--dtype", "float32", "--dataset_name",
+          str(ROOT / "tests/data/code_contests_cpp.jsonl"), "--dataset_test_split", "train", "--output_dir", str(out),
+          "--max_steps", "1", "--per_device_train_batch_size", "4", "--num_generations", "2",
+          "--gradient_accumulation_steps", "1", "--max_completion_length", "8", "--eval_size", "2",
+          "--logging_steps", "1", "--save_strategy", "no"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 1 and metrics["after"]["n"] == 2
+
+
 @pytest.mark.slow
 def test_resume_after_a_stop(tmp_path):
     """Stop a run (SIGKILL) once its step-2 checkpoint exists; resuming ends at the same step count
