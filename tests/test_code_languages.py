@@ -36,6 +36,19 @@ def test_every_kind_of_program_scores_what_it_earned(reward, language):
     assert got == EXPECTED
 
 
+@pytest.mark.parametrize("language", ["cpp", "c", "java", "javascript", "python"])
+def test_compiled_languages_work_rootless(language):
+    """As an ordinary user (uid 65534 started with setpriv): compile, run, and a compile error, the
+    same scores as root. (Rust is left out: this machine's toolchain lives under /root, which an
+    ordinary user cannot read; an ordinary user's own rustup works the same way.)"""
+    from tests.sandbox_modes import Runner
+
+    kinds = ["correct", "partial", "compile_error"]
+    scores = Runner("rootless").score([completion(language, k) for k in kinds],
+                                      [verification_info(language)] * len(kinds), wall_seconds=3)
+    assert scores == [EXPECTED[k][0] for k in kinds]
+
+
 def test_binary_reward_and_metrics_through_the_registry():
     seen = {}
     reward = rewards.get("code_execution_binary", wall_seconds=2)
@@ -46,6 +59,19 @@ def test_binary_reward_and_metrics_through_the_registry():
     assert scores == [1.0, 0.0, 0.0, 0.0, 0.0]
     assert seen == {"code/no_code": 0.2, "code/compile_error": 0.2, "code/timeout": 0.2, "code/runtime_error": 0.0,
                     "code/wrong_answer": 0.2, "code/passed": 0.2, "code/service_error": 0.0}
+
+
+@pytest.mark.parametrize("program", [
+    "#include </dev/zero>\nint main() {}",  # the preprocessor reads forever: bounded by memory and time
+    "char big[1 << 30] = {1};\nint main() { return big[5]; }",  # a 1 GiB binary: over the file and disk bounds
+    "#include </etc/shadow>\nint main() {}",  # a host secret: not readable by the sandbox user
+    "#include </root/.bashrc>\nint main() {}",  # not in the sandbox at all
+])
+def test_compile_time_attacks_are_compile_errors(program):
+    reward = CodeExecution(wall_seconds=2, compile_seconds=5)
+    info = {"language": "cpp", "test_cases": [{"input": "", "output": ""}]}  # an empty output would pass
+    assert reward(completions=[f"```cpp\n{program}\n```"], verification_info=[info]) == [0.0]
+    assert reward.last_outcomes == ["compile_error"]
 
 
 def test_a_crash_is_a_runtime_error():
@@ -278,3 +304,24 @@ def test_service_configuration_errors():
         remote(completions=["x"], verification_info=[{"fn_name": "f", "inputs": [[1]], "outputs": [1]}])
     with pytest.raises(ValueError, match="has no 'c'"):
         remote(completions=[completion("c", "correct")], verification_info=[verification_info("c")])
+
+
+def test_the_trainer_logs_code_outcomes(tmp_path):
+    """Named in the trainer's reward_funcs, the code reward runs on the whole batch in the trainer's
+    process (not one completion at a time in the reward pool) and its outcomes reach TRL's logs."""
+    from datasets import Dataset
+
+    from grpo_ext import GRPOConfig, GRPOTrainer
+    from tests.tiny_setup import common_args, tiny_model_path
+
+    rows = Dataset.from_dict({"prompt": [f"Print {i}." for i in range(4)],
+                              "verification_info": [json.dumps(verification_info("cpp"))] * 4})
+    trainer = GRPOTrainer(tiny_model_path(), reward_funcs=["code_execution(wall_seconds=2)"],
+                          args=GRPOConfig(**common_args(str(tmp_path), max_steps=1)), train_dataset=rows)
+    assert trainer.reward_runner is None and isinstance(trainer.reward_funcs[0].fn, CodeExecution)
+    trainer.train()
+    logged = trainer.state.log_history[0]
+    # six random tokens hold no code block: every completion is "no_code"
+    assert logged["code/no_code"] == 1.0
+    assert all(logged[f"code/{name}"] == 0.0 for name in ("compile_error", "timeout", "runtime_error",
+                                                          "wrong_answer", "passed", "service_error"))
