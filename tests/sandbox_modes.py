@@ -104,7 +104,9 @@ def clean_host():
         time.sleep(0.05)
     left = sandbox_processes()
     assert left == [], f"a sandboxed process outlived its run: {left}"
-    assert leftovers() == before, "a run left a directory or a control group behind"
+    after = leftovers()
+    assert after == before, (f"a run left a directory or a control group behind: new {sorted(set(after) - set(before))}, "
+                             f"gone {sorted(set(before) - set(after))}")
 
 
 def as_dict(result: sandbox.Result) -> dict:
