@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from rewards._mathobjects import Equation, Matrix, Percent, Relation, Seq
+from rewards.math.objects import Equation, Matrix, Percent, Relation, Seq
 
 RTOL = 1e-6
 PRECISION = 30  # digits for evalf

@@ -1,12 +1,8 @@
-r"""Math answers: extraction from a completion and equivalence checking with sympy.
-
-``extract_answer(text)`` finds the answer a completion commits to, in priority order:
-``<answer>`` tags, the last ``\boxed{}`` / ``\fbox{}``, ``####``, "answer is" / "answer:", the last
-number. Text inside ``<think>`` never counts; an unclosed ``<think>`` means no answer yet.
+r"""The math reward: extract (``rewards.math.extraction``), normalise, parse, compare, bounded.
 
 ``verify(completion, gold)`` extracts, normalises and parses both sides with the parser in
-``rewards._mathparse`` (never ``sympify``/``eval`` on model text) and compares them as described
-in ``rewards._mathcompare``. Every check runs in a worker process with a hard wall-clock limit
+``rewards.math.parse`` (never ``sympify``/``eval`` on model text) and compares them as described
+in ``rewards.math.compare``. Every check runs in a worker process with a hard wall-clock limit
 (``timeout``), so it cannot hang a training step; a check over its limit counts as wrong.
 
 Registered as ``math_accuracy``: 1.0 / 0.0, or ``None`` when the gold answer cannot be parsed.
@@ -19,7 +15,8 @@ import re
 from dataclasses import dataclass
 
 from rewards._bounded import BoundedCrash, BoundedTimeout, run_bounded
-from rewards._latex_norm import match_brace, normalize
+from rewards.math.extraction import extract_answer, gold_answer
+from rewards.math.normalise import normalize
 from rewards.registry import register
 from rewards.text import completion_text
 
@@ -27,88 +24,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 2.0  # seconds per check, wall clock
 MAX_ANSWER_CHARS = 1000  # an extracted answer longer than this is compared as text only
-
 _CHOICE = re.compile(r"\(?([A-E])\)?(?:[.:]|\s|$).*", re.S)
-_ANSWER_IS = re.compile(r"answer\s*(?:is|:|=)\s*:?\s*((?:[^\n.]|\.(?=\S))+)", re.I)
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
-_MATH_SPAN = re.compile(r"\$\$?([^$]{1,500})\$\$?|\\\((.{1,500}?)\\\)|\\\[(.{1,500}?)\\\]", re.S)
-_SHORT_BOXED = re.compile(r"\\boxed\s+([^\s$]+)")
-
-
-def _strip_think(text: str) -> str | None:
-    close = text.rfind("</think>")
-    if close >= 0:
-        return text[close + len("</think>") :]
-    if "<think>" in text:
-        return None  # still thinking: nothing has been committed to
-    return text
-
-
-def _last_boxed(text: str) -> str | None:
-    i = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if i < 0:
-        return None
-    brace = text.find("{", i)
-    gap = text[i + 5 : brace] if brace >= 0 else ""
-    if brace >= 0 and gap.strip() in ("", "d", "x"):  # \boxed{ and \fbox{ (the "d"/"x" of the names)
-        end = match_brace(text, brace)
-        return text[brace + 1 : end - 1] if end > 0 else None
-    m = _SHORT_BOXED.match(text, i)
-    return m.group(1) if m else None
-
-
-def _answer_is(text: str) -> str | None:
-    last = None
-    for last in _ANSWER_IS.finditer(text):
-        pass
-    return last.group(1).strip() if last else None
-
-
-def _after_hashes(text: str) -> str | None:
-    """GSM8K style: the rest of the line after the last ``####``."""
-    if "####" not in text:
-        return None
-    tail = text.rsplit("####", 1)[1].strip()
-    return tail.splitlines()[0] if tail else None
-
-
-def extract_answer(text: str) -> str | None:
-    """The answer a completion commits to, as raw text, or None."""
-    body = _strip_think(text)
-    if body is None:
-        return None
-    close = body.rfind("</answer>")
-    open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
-    if open_ >= 0:
-        inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
-        return (_last_boxed(inner) or _answer_is(inner) or inner).strip() or None
-    for finder in (_last_boxed, _after_hashes, _answer_is):
-        found = finder(body)
-        if found:
-            return found.strip()
-    return _last_math_or_number(body)
-
-
-def _last_math_or_number(text: str) -> str | None:
-    """Whichever comes last: a ``$...$`` / ``\\(...\\)`` span or a plain number."""
-    best, best_end = None, -1
-    for m in _MATH_SPAN.finditer(text):
-        best, best_end = next(g for g in m.groups() if g is not None), m.end()
-    for m in _NUMBER.finditer(text):
-        if m.end() > best_end:
-            best, best_end = m.group(0).rstrip(","), m.end()
-    return best.strip() if best else None
-
-
-def gold_answer(gold: str) -> str:
-    """The answer part of a gold solution: its ``\\boxed{}`` or ``####`` part, or all of it."""
-    gold = str(gold)
-    if "\\boxed" in gold or "\\fbox" in gold:
-        return _last_boxed(gold) or gold
-    if "####" in gold:
-        return gold.rsplit("####", 1)[1].strip()
-    return gold.strip()
-
 
 def _choice(text: str, strict: bool) -> str | None:
     text = normalize(text)
@@ -133,7 +49,7 @@ class Check:
 
 
 def _parse(text: str):
-    from rewards._mathparse import ParseError, parse  # sympy is imported in the worker only
+    from rewards.math.parse import ParseError, parse  # sympy is imported in the worker only
 
     try:
         return parse(normalize(text)), ""
@@ -143,7 +59,7 @@ def _parse(text: str):
 
 def _check(completion: str, gold: str) -> Check:
     """Runs in the worker: extract, normalise, parse and compare."""
-    from rewards._mathcompare import equivalent
+    from rewards.math.compare import equivalent
 
     gold_text = gold_answer(gold)
     answer = extract_answer(completion)

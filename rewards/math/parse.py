@@ -6,7 +6,7 @@ nesting) by raising :class:`TooLarge` or :class:`ParseError`. Callers run it in 
 (``rewards._bounded``), so even an unforeseen slow path cannot hang training.
 
 Results: a sympy expression; a sympy set (intervals, unions); or one of the small containers
-of ``rewards._mathobjects`` (sequences, equations, matrices, percentages).
+of ``rewards.math.objects`` (sequences, equations, matrices, percentages).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 
 import sympy as sp
 
-from rewards._mathobjects import (  # noqa: F401 (ParseError, TooLarge and the containers are re-exported)
+from rewards.math.objects import (  # noqa: F401 (ParseError, TooLarge and the containers are re-exported)
     Equation, Matrix, ParseError, Percent, Relation, Seq, TooLarge, arith, as_set, binomial, factorial, number,
     power, scalar,
 )
