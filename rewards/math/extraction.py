@@ -1,9 +1,24 @@
 r"""Where a completion's answer is: the text it commits to, before any parsing.
 
 ``extract_answer(text)`` finds the answer a completion commits to, in priority order:
-``<answer>`` tags, the last ``\boxed{}`` / ``\fbox{}``, ``####``, "answer is" / "answer:", the last
-number. Text inside ``<think>`` never counts; an unclosed ``<think>`` means no answer yet.
-``gold_answer(gold)`` cuts a gold solution to its answer (its ``\boxed{}`` or ``####`` part).
+
+1. ``<answer>`` tags (inside them, the rules below apply to their content);
+2. ``\boxed{}`` / ``\fbox{}``: the boxes' contents. Boxes that say the same thing count once;
+   boxes that say different things are *several answers*, joined into one list ("a, b"), which
+   only a gold list or set of the same size can match (so hedging, ``\boxed{3}`` then
+   ``\boxed{4}``, scores 0 against a single gold value);
+3. ``####`` (GSM8K), to the end of its line;
+4. the last "answer is" / "answer:" / "answer =" (so Minerva's ``Final Answer: The final answer is
+   $7.78$. I hope it is correct.`` gives ``$7.78$``), to the end of its sentence;
+5. otherwise the last sentence's math: its ``$...$`` / ``\(...\)`` spans when they are joined only
+   by "and", "or" and commas (several spans are several answers, as in 2.), else the last math
+   span or bare expression in the text (``\frac{10}{9}``, ``4 4/9``, ``\sqrt{3}/2``), never digits
+   glued to a word (``AZYUK2A``).
+
+Text inside ``<think>`` never counts; an unclosed ``<think>`` means no answer yet. A doubled
+backslash before a letter (``\\frac``, from JSON-escaped data) is read as one, in completions and
+golds. ``gold_answer(gold)`` cuts a gold solution to its answer: its boxes (several boxes are a
+list), its ``####`` part, or all of it.
 """
 
 from __future__ import annotations
@@ -12,10 +27,21 @@ import re
 
 from rewards.math.normalise import match_brace
 
-_ANSWER_IS = re.compile(r"answer\s*(?:is|:|=)\s*:?\s*((?:[^\n.]|\.(?=\S))+)", re.I)
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+_ANSWER_MARK = re.compile(r"answer\s*(?:is\b|:|=)\s*:?\s*", re.I)
+_SENTENCE = re.compile(r"(?:[^\n.]|\.(?=\S))+")
 _MATH_SPAN = re.compile(r"\$\$?([^$]{1,500})\$\$?|\\\((.{1,500}?)\\\)|\\\[(.{1,500}?)\\\]", re.S)
 _SHORT_BOXED = re.compile(r"\\boxed\s+([^\s$]+)")
+_ESCAPED = re.compile(r"(?<!\\)\\\\(?=[A-Za-z])")
+_JOINER = re.compile(r"\s*(?:,|;|,?\s*\band\b|,?\s*\bor\b)?\s*", re.I)
+# a bare expression: LaTeX commands, numbers, operators, brackets and lone letters, with spaces between
+_EXPR = re.compile(r"(?:\\[A-Za-z]+|\d+(?:\.\d+)?|[{}()\[\]^_+\-*/=!|<>]|(?<![A-Za-z])[A-Za-z](?![A-Za-z])"
+                   r"|\s(?=[\\\d{}()\[\]^_+\-*/=|<>]|[A-Za-z](?![A-Za-z])))+")
+
+
+def unescape(text: str) -> str:
+    r"""``\\frac`` -> ``\frac``: a doubled backslash before a letter (JSON-escaped data); a row
+    break ``\\`` before a space or a digit stays."""
+    return _ESCAPED.sub(r"\\", text)
 
 
 def _strip_think(text: str) -> str | None:
@@ -27,24 +53,57 @@ def _strip_think(text: str) -> str | None:
     return text
 
 
-def _last_boxed(text: str) -> str | None:
-    i = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if i < 0:
+def _boxes(text: str) -> list[str]:
+    """The contents of every ``\\boxed{}`` / ``\\fbox{}`` (and ``\\boxed 5``), in order."""
+    out, pos = [], 0
+    while True:
+        starts = [i for i in (text.find("\\boxed", pos), text.find("\\fbox", pos)) if i >= 0]
+        if not starts:
+            return out
+        i = min(starts)
+        brace = text.find("{", i)
+        gap = text[i + 5 : brace] if brace >= 0 else ""
+        if brace >= 0 and gap.strip() in ("", "d", "x"):  # \boxed{ and \fbox{ (the "d"/"x" of the names)
+            end = match_brace(text, brace)
+            if end < 0:
+                return out
+            out.append(text[brace + 1 : end - 1])
+            pos = end
+            continue
+        m = _SHORT_BOXED.match(text, i)
+        if m:
+            out.append(m.group(1))
+        pos = i + 5
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s{}$]", "", text).lower()
+
+
+def _one_or_list(answers: list[str]) -> str | None:
+    """One answer, or several different ones joined as a list (duplicates counted once)."""
+    distinct, seen = [], set()
+    for a in (a.strip() for a in answers):
+        if a and _squash(a) not in seen:
+            seen.add(_squash(a))
+            distinct.append(a)
+    if not distinct:
         return None
-    brace = text.find("{", i)
-    gap = text[i + 5 : brace] if brace >= 0 else ""
-    if brace >= 0 and gap.strip() in ("", "d", "x"):  # \boxed{ and \fbox{ (the "d"/"x" of the names)
-        end = match_brace(text, brace)
-        return text[brace + 1 : end - 1] if end > 0 else None
-    m = _SHORT_BOXED.match(text, i)
-    return m.group(1) if m else None
+    return distinct[0] if len(distinct) == 1 else ", ".join(distinct)
+
+
+def _boxed(text: str) -> str | None:
+    return _one_or_list(_boxes(text))
 
 
 def _answer_is(text: str) -> str | None:
     last = None
-    for last in _ANSWER_IS.finditer(text):
+    for last in _ANSWER_MARK.finditer(text):
         pass
-    return last.group(1).strip() if last else None
+    if last is None:
+        return None
+    m = _SENTENCE.match(text, last.end())
+    return m.group(0).strip() if m else None
 
 
 def _after_hashes(text: str) -> str | None:
@@ -57,37 +116,47 @@ def _after_hashes(text: str) -> str | None:
 
 def extract_answer(text: str) -> str | None:
     """The answer a completion commits to, as raw text, or None."""
-    body = _strip_think(text)
+    body = _strip_think(unescape(text))
     if body is None:
         return None
     close = body.rfind("</answer>")
     open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
     if open_ >= 0:
         inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
-        return (_last_boxed(inner) or _answer_is(inner) or inner).strip() or None
-    for finder in (_last_boxed, _after_hashes, _answer_is):
+        return (_boxed(inner) or _answer_is(inner) or inner).strip() or None
+    for finder in (_boxed, _after_hashes, _answer_is):
         found = finder(body)
         if found:
             return found.strip()
-    return _last_math_or_number(body)
+    return _last_math(body)
 
 
-def _last_math_or_number(text: str) -> str | None:
-    """Whichever comes last: a ``$...$`` / ``\\(...\\)`` span or a plain number."""
+def _last_math(text: str) -> str | None:
+    """The last sentence's joined math spans, or the last math span or bare expression."""
+    spans = list(_MATH_SPAN.finditer(text))
     best, best_end = None, -1
-    for m in _MATH_SPAN.finditer(text):
-        best, best_end = next(g for g in m.groups() if g is not None), m.end()
-    for m in _NUMBER.finditer(text):
-        if m.end() > best_end:
-            best, best_end = m.group(0).rstrip(","), m.end()
+    if spans:
+        group = [spans[-1]]
+        for m in reversed(spans[:-1]):  # spans joined only by connectives belong together
+            if not _JOINER.fullmatch(text[m.end() : group[0].start()]):
+                break
+            group.insert(0, m)
+        best = _one_or_list([next(g for g in m.groups() if g is not None) for m in group])
+        best_end = spans[-1].end()
+    for m in _EXPR.finditer(text):
+        found = re.sub(r"^(?:[A-Za-z]\s+)+(?=[\d\\(])", "", m.group(0).strip().rstrip(".,;"))  # "a 3" -> "3"
+        start, end = m.start() + len(m.group(0)) - len(m.group(0).lstrip()), m.start() + len(m.group(0).rstrip())
+        glued = (start > 0 and text[start - 1].isalpha()) or (end < len(text) and text[end].isalnum())
+        if m.end() > best_end and not glued and re.search(r"\d|\\[A-Za-z]", found) and found not in ("-", "="):
+            best, best_end = found, m.end()
     return best.strip() if best else None
 
 
 def gold_answer(gold: str) -> str:
-    """The answer part of a gold solution: its ``\\boxed{}`` or ``####`` part, or all of it."""
-    gold = str(gold)
+    """The answer part of a gold solution: its boxes, its ``####`` part, or all of it."""
+    gold = unescape(str(gold))
     if "\\boxed" in gold or "\\fbox" in gold:
-        return _last_boxed(gold) or gold
+        return _boxed(gold) or gold
     if "####" in gold:
         return gold.rsplit("####", 1)[1].strip()
     return gold.strip()
