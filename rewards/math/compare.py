@@ -68,8 +68,9 @@ def expr_equal(a, b) -> bool:
     return agreed >= 2
 
 
-def _proportional(d1, d2) -> bool:
-    """d1 = c * d2 for a non-zero constant c (the same equation up to rearrangement)."""
+def _proportional(d1, d2, positive: bool = False) -> bool:
+    """d1 = c * d2 for a non-zero (``positive``: positive) constant c (the same equation or
+    inequality up to rearrangement)."""
     symbols = sorted(d1.free_symbols | d2.free_symbols, key=str)
     if not symbols or len(symbols) > len(_POINTS[0]):
         return expr_equal(d1, d2)
@@ -79,14 +80,36 @@ def _proportional(d1, d2) -> bool:
         if v1 is None or v2 is None or v2 == 0:
             continue
         ratios.append(sp.N(v1 / v2, PRECISION))
-    return len(ratios) >= 2 and ratios[0] != 0 and all(_number_close(r, ratios[0]) for r in ratios)
+    return (len(ratios) >= 2 and ratios[0] != 0 and (not positive or bool(ratios[0] > 0))
+            and all(_number_close(r, ratios[0]) for r in ratios))
 
 
 def _solution_value(x):
-    """``x = 3`` -> 3 (an equation solving for one symbol); anything else unchanged."""
-    if isinstance(x, Equation) and isinstance(x.lhs, sp.Symbol):
+    """``x = 3`` -> 3, ``(p, q) = (3, 2)`` -> (3, 2), ``m + n = 17`` -> 17: a labelled answer's
+    value is its last side; anything else unchanged."""
+    if isinstance(x, Equation):
         return x.rhs
     return x
+
+
+def _relation_key(r: Relation):
+    """A one-operator relation as (positive side, strict): ``a < b`` and ``b > a`` both give b - a."""
+    if len(r.ops) != 1 or not all(isinstance(e, sp.Expr) for e in r.exprs):
+        return None
+    (a, b), op = r.exprs, r.ops[0]
+    if op == "!=":
+        return a - b, "!="
+    return (b - a if op in ("<", "<=") else a - b), op in ("<", ">")
+
+
+def _relations_equal(x: Relation, y: Relation) -> bool:
+    """The same inequality up to rearrangement: positive sides proportional by a positive factor."""
+    kx, ky = _relation_key(x), _relation_key(y)
+    if kx is None or ky is None or kx[1] != ky[1]:
+        return False
+    if kx[1] == "!=":
+        return _proportional(kx[0], ky[0])
+    return _proportional(kx[0], ky[0], positive=True)
 
 
 def _as_interval(x):
@@ -105,6 +128,8 @@ def _relation_set(r: Relation):
         return None
     k = syms[0]
     lo, hi, lo_open, hi_open = -sp.oo, sp.oo, True, True
+    if "!=" in ops:
+        return None
     for i, op in enumerate(ops):
         left, right = exprs[i], exprs[i + 1]
         if k not in (i, i + 1):
@@ -180,6 +205,8 @@ def equivalent(answer, gold) -> bool:
         return equivalent(answer.items[0], gold)
     if isinstance(gold, Seq) and len(gold.items) == 1:
         return equivalent(answer, gold.items[0])
+    if isinstance(answer, Relation) and isinstance(gold, Relation) and _relations_equal(answer, gold):
+        return True
     if isinstance(answer, (sp.Set, Seq, Relation)) or isinstance(gold, (sp.Set, Seq, Relation)):
         a, g = _as_interval(answer), _as_interval(gold)
         return a is not None and g is not None and _sets_equal(a, g)

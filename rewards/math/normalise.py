@@ -14,7 +14,8 @@ MATH_WORDS = frozenset(
     "pi sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh ln log exp sqrt inf infinity oo "
     "and or i e".split()
 )
-_TEXT_COMMANDS = ("text", "textbf", "textit", "textrm", "mathrm", "mathbf", "mathit", "mbox", "operatorname", "mathsf")
+_TEXT_COMMANDS = ("text", "textbf", "textit", "textrm", "textnormal", "textsf", "mathrm", "mathbf", "mathit", "mbox",
+                  "operatorname", "mathsf")
 _REMOVE = (
     r"\displaystyle", r"\textstyle", r"\left.", r"\right.", r"\left", r"\right", r"\bigl", r"\bigr",
     r"\Bigl", r"\Bigr", r"\big", r"\Big", r"\!", r"\,", r"\;", r"\:", r"\quad", r"\qquad", "{,}",
@@ -23,7 +24,7 @@ _REMOVE = (
 _REPLACE = {
     r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\cfrac": r"\frac", r"\dbinom": r"\binom", r"\tbinom": r"\binom",
     r"\%": "%", "^{\\circ}": "°", "^\\circ": "°", r"\degree": "°", r"\lvert": "|", r"\rvert": "|",
-    r"\vert": "|", r"\lbrace": r"\{", r"\rbrace": r"\}", r"\fbox": r"\boxed",
+    r"\vert": "|", r"\lbrace": r"\{", r"\rbrace": r"\}", r"\fbox": r"\boxed", r"\approx": "=",
     "\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00f7": "/", "\u03c0": r"\pi ",
     "\u221e": r"\infty ", "\u221a": r"\sqrt", "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ",
     "\u222a": r"\cup ", "\u2205": r"\emptyset ", "\u00a0": " ", "~": " ",
@@ -32,6 +33,8 @@ _UNIT_TAIL = re.compile(r"(?:(?<=[\d}\)\]°%.])|\s)\s*([a-zA-Z]{2,}\.?|[a-zA-Z]{
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _THOUSANDS_SPACE = re.compile(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _MIXED = re.compile(r"(-?)(\d+)\s+(\d+)\s*/\s*(\d+)")
+_ARRAY = re.compile(r"\\begin\{array\}\{[^{}]*\}")  # a matrix written as an array: drop its column spec
+_BRACKETED_MATRIX = re.compile(r"\[\s*(\\begin\{pmatrix\}.*\\end\{pmatrix\})\s*\]", re.S)
 _CONNECTIVES = re.compile(r"\s+(?:and|or)\s+|\s*\\(?:text)?(?:and|or)\b\s*")
 
 
@@ -84,6 +87,8 @@ def normalize(s: str) -> str:
     for cmd in ("boxed", "fbox"):
         s = unwrap_command(s, cmd)
     s = s.replace("\\[", "").replace("\\]", "").replace("\\(", "").replace("\\)", "")
+    s = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1,", s)  # 11,\! 111,\! 100: thousands written with \!
+    s = _ARRAY.sub(r"\\begin{pmatrix}", s).replace("\\end{array}", "\\end{pmatrix}")
     for old in _REMOVE:
         s = s.replace(old, "")
     for old, new in _REPLACE.items():
@@ -92,7 +97,8 @@ def normalize(s: str) -> str:
     for cmd in _TEXT_COMMANDS:
         s = unwrap_command(s, cmd, sep=" ")
     s = re.sub(r"\\?\{\s*([^{}]*?)\s*\\choose\s*([^{}]*?)\s*\}", r"\\binom{\1}{\2}", s)
-    s = _CONNECTIVES.sub(",", s)
+    s = _CONNECTIVES.sub(",", s).replace(";", ",")  # "(1, 2); (3, 4)": a semicolon separates answers too
+    s = _BRACKETED_MATRIX.sub(r"\1", s)  # \left[ \begin{array} ... \right] is one matrix
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
     s = strip_units(s)
     s = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", s)  # "x \in [2, 5]" -> "[2, 5]"

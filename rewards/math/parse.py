@@ -36,7 +36,8 @@ _INVERSE = {"sin": sp.asin, "cos": sp.acos, "tan": sp.atan}
 _CONSTS = {"pi": sp.pi, "infty": sp.oo, "infinity": sp.oo, "inf": sp.oo, "oo": sp.oo, "emptyset": sp.S.EmptySet,
            "varnothing": sp.S.EmptySet, "imath": sp.I}
 _RELATIONS = {"<": "<", ">": ">", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=", "geq": ">=",
-              "geqslant": ">=", "lt": "<", "gt": ">"}
+              "geqslant": ">=", "lt": "<", "gt": ">", "ne": "!=", "neq": "!="}
+_EQUALS = ("=",)  # a chain of these is its last side (normalise turns \approx into =)
 _MULS = {"*", "\\cdot", "\\times", "\\ast"}
 _DIVS = {"/", "\\div"}
 _ATOM_START = {"(", "[", "{", "\\{", "|", "°"}
@@ -112,11 +113,12 @@ class Parser:
         exprs, ops = [self.expr()], []
         while True:
             tok = self.peek()
-            if tok == "=":
-                self.take()
-                rhs = self.expr()
+            if tok in _EQUALS:
                 if ops:
                     raise ParseError("mixed = and inequalities")
+                while self.peek() in _EQUALS:  # "x = 5 + 5 + 1 = 11": the first side and the last
+                    self.take()
+                    rhs = self.expr()
                 return Equation(exprs[0], rhs)
             op = _RELATIONS.get(tok.lstrip("\\")) if tok and (tok in "<>" or tok.startswith("\\")) else None
             if op is None:
