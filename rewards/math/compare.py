@@ -25,8 +25,42 @@ _POINTS = (  # values given to free symbols, one tuple per probe; generic ration
 )
 
 
+MIN_DECIMAL_DIGITS = 4  # a decimal this precise may stand for a value it rounds or truncates
+
+
+def _decimal_places(x) -> int | None:
+    """k when ``x`` is a decimal with k places (a rational whose denominator is 10**k), else None."""
+    if not x.is_Rational or x.q == 1:
+        return None
+    q, k = int(x.q), 0
+    while q % 10 == 0:
+        q, k = q // 10, k + 1
+    while q % 2 == 0 or q % 5 == 0:  # 1/4 = 0.25: denominators 2^a 5^b are decimals too
+        q, k = (q // 2 if q % 2 == 0 else q // 5), k + 1
+    return k if q == 1 else None
+
+
+def _rounds_to(decimal, value) -> bool:
+    """``decimal`` (at least MIN_DECIMAL_DIGITS significant digits) is ``value`` rounded or
+    truncated to its places: 0.3333 and 0.0833333333 stand for 1/3 and 1/12, 0.33 and 0.08 do not."""
+    k = _decimal_places(decimal)
+    if k is None or not value.is_number or value.is_Rational and _decimal_places(value) is not None and value.q <= 10**k:
+        return False
+    digits = str(abs(int(decimal * 10**k))).lstrip("0")
+    if len(digits) < MIN_DECIMAL_DIGITS:
+        return False
+    scaled = sp.N(value * 10**k, PRECISION + k)
+    if not scaled.is_real:
+        return False
+    target = int(decimal * 10**k)
+    truncated = int(sp.floor(abs(scaled))) * (1 if scaled >= 0 else -1)
+    return target in (truncated, int(sp.floor(scaled + sp.Rational(1, 2))))
+
+
 def _number_close(a, b) -> bool:
     if a == b:
+        return True
+    if _rounds_to(a, b) or _rounds_to(b, a):
         return True
     if a.is_Rational and b.is_Rational:
         return False
@@ -171,13 +205,25 @@ def _unordered_equal(xs, ys) -> bool:
     return True
 
 
+def _distinct(items: list) -> list:
+    out = []
+    for x in items:
+        if not any(equivalent(x, y) for y in out):
+            out.append(x)
+    return out
+
+
 def _seq_equal(a: Seq, b: Seq) -> bool:
+    """Tuples are ordered; a set is never a tuple; a bare list matches a tuple in order and a set
+    or another list in any order, each answer counted once."""
     ordered = {"tuple", "pair"}
-    if a.kind in ordered and b.kind in ordered:
-        return len(a.items) == len(b.items) and all(equivalent(x, y) for x, y in zip(a.items, b.items))
+    if "set" in (a.kind, b.kind) and (a.kind in ordered or b.kind in ordered):
+        return False
     items_a = [_solution_value(x) for x in a.items]
     items_b = [_solution_value(x) for x in b.items]
-    return _unordered_equal(items_a, items_b)
+    if a.kind in ordered or b.kind in ordered:
+        return len(items_a) == len(items_b) and all(equivalent(x, y) for x, y in zip(items_a, items_b))
+    return _unordered_equal(_distinct(items_a), _distinct(items_b))
 
 
 def equivalent(answer, gold) -> bool:

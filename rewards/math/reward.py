@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 2.0  # seconds per check, wall clock
 MAX_ANSWER_CHARS = 1000  # an extracted answer longer than this is compared as text only
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")  # never thousands (three digits follow those)
 _CHOICE = re.compile(r"\(?([A-E])\)?(?:[.:]|\s|$).*", re.S)
 
 def _choice(text: str, strict: bool) -> str | None:
@@ -59,6 +60,8 @@ def _parse(text: str):
 
 def _check(completion: str, gold: str) -> Check:
     """Runs in the worker: extract, normalise, parse and compare."""
+    from sympy import Expr
+
     from rewards.math.compare import equivalent
 
     gold_text = gold_answer(gold)
@@ -90,6 +93,8 @@ def _check(completion: str, gold: str) -> Check:
     if answer_obj is None:
         result.correct, result.reason = False, "cannot parse the answer"
         return result
+    if _DECIMAL_COMMA.fullmatch(normalize(answer)) and isinstance(gold_obj, Expr) and gold_obj.is_number:
+        answer_obj, _ = _parse(normalize(answer).replace(",", "."))  # "2,74" against a number: a decimal comma
     result.correct = bool(equivalent(answer_obj, gold_obj))
     result.reason = "equivalent" if result.correct else "not equivalent"
     return result
