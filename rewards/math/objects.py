@@ -114,7 +114,40 @@ def as_set(x):
     raise ParseError("union of something that is not a set")
 
 
+MAX_MATRIX_CELLS = 100  # matrix arithmetic in answers: small matrices only
+
+
+def _matrix_arith(a, b, op: str):
+    """Sums, differences, products (with scalars or matrices) and quotients by a scalar."""
+    def grid(x):
+        return sp.Matrix(x.rows) if isinstance(x, Matrix) else scalar(x)
+
+    x, y = grid(a), grid(b)
+    for m in (x, y):
+        if isinstance(m, sp.MatrixBase) and m.rows * m.cols > MAX_MATRIX_CELLS:
+            raise TooLarge("matrix too large for arithmetic")
+    both = isinstance(x, sp.MatrixBase) and isinstance(y, sp.MatrixBase)
+    if op in ("+", "-"):
+        if not both and x == 0 and op == "-":  # unary minus
+            out = -y
+        elif not both or x.shape != y.shape:
+            raise ParseError("a matrix plus a scalar, or matrices of different shapes")
+        else:
+            out = x + y if op == "+" else x - y
+    elif op == "*":
+        if both and x.cols != y.rows:
+            raise ParseError("matrix product of mismatched shapes")
+        out = x * y
+    elif op == "/" and not isinstance(y, sp.MatrixBase):
+        out = x / y
+    else:
+        raise ParseError(f"matrix {op!r} is not supported")
+    return Matrix(tuple(tuple(out.row(i)) for i in range(out.rows)))
+
+
 def arith(a, b, op: str):
+    if isinstance(a, Matrix) or isinstance(b, Matrix):
+        return _matrix_arith(a, b, op)
     a, b = scalar(a), scalar(b)
     if op == "+":
         return a + b
