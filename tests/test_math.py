@@ -13,10 +13,22 @@ from rewards._bounded import BoundedCrash, BoundedTimeout, BoundedWorker
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "math_cases.jsonl").open()]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c['category']}-{i}" for i, c in enumerate(CASES)])
+def _case(case):
+    if case.get("known_miss"):  # listed in the case file with the reason; strict: a fix shows up here
+        return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=case["known_miss"]))
+    return case
+
+
+@pytest.mark.parametrize("case", [_case(c) for c in CASES], ids=[f"{c['category']}-{i}" for i, c in enumerate(CASES)])
 def test_case_table(case):
     check = rm.explain(case["completion"], case["gold"])
     assert bool(check.correct) is case["expected"], check
+
+
+def test_case_table_size_and_held_out_cases():
+    """At least 500 cases; the held-out ones (written before the checker's fixes) are marked."""
+    assert len(CASES) >= 500
+    assert sum(bool(c.get("held_out")) for c in CASES) >= 130
 
 
 def test_case_table_covers_every_category_both_ways():

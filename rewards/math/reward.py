@@ -25,11 +25,20 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 2.0  # seconds per check, wall clock
 MAX_ANSWER_CHARS = 1000  # an extracted answer longer than this is compared as text only
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")  # never thousands (three digits follow those)
-_CHOICE = re.compile(r"\(?([A-E])\)?(?:[.:]|\s|$).*", re.S)
+_CHOICE = re.compile(r"\(?([A-E])\)?(?:[.:,;]|\s|$).*", re.S)
+_LISTED_LETTERS = re.compile(r"(?<![A-Za-z])\(?([A-E])\)?(?![A-Za-z])")
+_LETTER_LIST = re.compile(r"\(?[A-E]\)?(?:\s*(?:,|/|\bor\b|\band\b)\s*(?:or\s+|and\s+)?\(?[A-E]\)?)+\.?")
 
 def _choice(text: str, strict: bool) -> str | None:
+    """The letter a multiple-choice answer names; None when it names none, or several (a hedge:
+    "A, B, C or D")."""
     text = normalize(text)
-    m = re.fullmatch(r"\(?([A-E])\)?", text) if strict else _CHOICE.fullmatch(text)
+    if strict:
+        m = re.fullmatch(r"\(?([A-E])\)?", text)
+        return m.group(1) if m else None
+    if len(set(_LISTED_LETTERS.findall(text))) > 1 and _LETTER_LIST.fullmatch(text):
+        return None
+    m = _CHOICE.fullmatch(text)
     return m.group(1) if m else None
 
 
