@@ -2,6 +2,9 @@
 
     python bench/bench_math.py [--cases tests/data/math_cases.jsonl] [--repeat 3]
 
+Per kind of case (the file's ``category``), and for the held-out cases: correct verdicts, false
+positives, false negatives and the slowest single case, for both checkers; then cases per second.
+
 Both checkers see the same (completion, gold) pairs from the case file. math-verify is installed
 with the ``dev`` extra for this benchmark only; the library never imports it. The process (and the
 worker process that rewards.math starts) is pinned to CPU 0. The adversarial inputs at the end are
@@ -43,19 +46,28 @@ def math_verify_check(completion: str, gold: str) -> bool:
 
 
 def run(check, cases, repeat: int):
-    """(correct count, cases per second, slowest single case in s)."""
+    """Per case (verdict, seconds of its slowest repeat); and cases per second over all repeats."""
     for c in cases[:3]:
         check(c["completion"], c["gold"])  # warm up: imports, worker start
-    correct, slowest, start = 0, 0.0, time.perf_counter()
+    verdicts, slowest = [None] * len(cases), [0.0] * len(cases)
+    start = time.perf_counter()
     for _ in range(repeat):
-        correct = 0
-        for c in cases:
+        for i, c in enumerate(cases):
             t = time.perf_counter()
-            got = check(c["completion"], c["gold"])
-            slowest = max(slowest, time.perf_counter() - t)
-            correct += got == c["expected"]
-    elapsed = time.perf_counter() - start
-    return correct, repeat * len(cases) / elapsed, slowest
+            try:
+                verdicts[i] = bool(check(c["completion"], c["gold"]))
+            except Exception:  # the peer may raise; a raise is a "no"
+                verdicts[i] = False
+            slowest[i] = max(slowest[i], time.perf_counter() - t)
+    return verdicts, slowest, repeat * len(cases) / (time.perf_counter() - start)
+
+
+def tally(cases, verdicts, slowest, pick) -> dict:
+    rows = [(c, v, t) for c, v, t in zip(cases, verdicts, slowest) if pick(c)]
+    return {"n": len(rows), "correct": sum(v == c["expected"] for c, v, _ in rows),
+            "fp": sum(v and not c["expected"] for c, v, _ in rows),
+            "fn": sum(c["expected"] and not v for c, v, _ in rows),
+            "slowest": max((t for _, _, t in rows), default=0.0)}
 
 
 def adversarial(check):
@@ -78,30 +90,30 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
     cases = [json.loads(line) for line in open(args.cases)]
-    checkers = {"rewards.math.verify": ours.verify, "math-verify 0.9.0": math_verify_check}
-    rows = []
+    checkers = {"ours": ours.verify, "math-verify": math_verify_check}
+    results, adversarial_rows = {}, {}
     for name, check in checkers.items():
-        correct, rate, slowest = run(check, cases, args.repeat)
-        adv_times, _ = adversarial(check)
-        rows.append((name, correct, rate, slowest, sum(adv_times), max(adv_times)))
-    print(f"\n{len(cases)} cases x {args.repeat}, one core (CPU 0)\n")
-    print("| checker | correct | accuracy | cases/s | slowest case (s) | adversarial total (s) | adversarial max (s) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, correct, rate, slowest, adv_total, adv_max in rows:
-        print(f"| {name} | {correct}/{len(cases)} | {correct / len(cases):.1%} | {rate:.0f} | {slowest:.3f} "
-              f"| {adv_total:.2f} | {adv_max:.2f} |")
-    print(f"\nthroughput ratio: {rows[0][2] / rows[1][2]:.1f}x")
-    by_cat: dict[str, list[int]] = {}
-    for c in cases:
-        by_cat.setdefault(c["category"], [0, 0, 0])
-    for name, check in checkers.items():
-        col = 1 if name.startswith("rewards") else 2
-        for c in cases:
-            by_cat[c["category"]][col] += check(c["completion"], c["gold"]) == c["expected"]
-    counts = {cat: sum(1 for c in cases if c["category"] == cat) for cat in by_cat}
-    print("\n| category | cases | ours | math-verify |\n|---|---|---|---|")
-    for cat, (_, a, b) in by_cat.items():
-        print(f"| {cat} | {counts[cat]} | {a} | {b} |")
+        results[name] = run(check, cases, args.repeat)
+        times, _ = adversarial(check)
+        adversarial_rows[name] = (sum(times), max(times))
+    kinds = list(dict.fromkeys(c["category"] for c in cases))
+    groups = [(k, lambda c, k=k: c["category"] == k) for k in kinds]
+    groups += [("held out (written before the fixes)", lambda c: bool(c.get("held_out"))), ("all", lambda c: True)]
+    print(f"\n{len(cases)} cases x {args.repeat}, one core (CPU 0); FP: a wrong answer scored right, "
+          "FN: a right answer scored wrong; slowest: one case, seconds\n")
+    print("| kind | cases | ours correct | math-verify correct | ours FP | math-verify FP | ours FN | math-verify FN "
+          "| ours slowest | math-verify slowest |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, pick in groups:
+        a, b = (tally(cases, *results[n][:2], pick) for n in checkers)
+        bold = "**" if label == "all" else ""
+        print(f"| {bold}{label}{bold} | {a['n']} | {a['correct']} | {b['correct']} | {a['fp']} | {b['fp']} | {a['fn']} "
+              f"| {b['fn']} | {a['slowest']:.3f} | {b['slowest']:.3f} |")
+    rate = {n: results[n][2] for n in checkers}
+    print("\n| checker | cases/s | adversarial inputs: total (s) | adversarial max (s) |\n|---|---|---|---|")
+    for name in checkers:
+        print(f"| {name} | {rate[name]:.0f} | {adversarial_rows[name][0]:.2f} | {adversarial_rows[name][1]:.2f} |")
+    print(f"\nthroughput ratio (ours / math-verify): {rate['ours'] / rate['math-verify']:.1f}x")
 
 
 if __name__ == "__main__":
