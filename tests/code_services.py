@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from rewards import sandbox
@@ -80,6 +79,7 @@ class StandIn:
         self.api, self.fail, self.fail_first, self.hang = api, fail, fail_first, hang
         self.requests = 0
         self._lock = threading.Lock()
+        self._closed = threading.Event()  # a held request ends with the stand-in, running nothing
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -93,8 +93,8 @@ class StandIn:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path != PATHS[owner.api]:
                     return self._send(404, {"message": f"no route {self.path}"})
-                if owner.hang:
-                    time.sleep(owner.hang)
+                if owner.hang and owner._closed.wait(owner.hang):
+                    return  # closed while holding the request: no program runs after the test
                 if owner.fail or number <= owner.fail_first:
                     return self._send(500, {"message": "internal server error"})
                 code, reply = REPLIES[owner.api](json.loads(body))
@@ -120,5 +120,6 @@ class StandIn:
         return self
 
     def __exit__(self, *exc) -> None:
+        self._closed.set()
         self.server.shutdown()
         self.server.server_close()
