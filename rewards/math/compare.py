@@ -1,12 +1,12 @@
 """Equivalence of two parsed answers, the way a grader of MATH / GSM8K answers would judge it.
 
-- Rationals compare exactly; other numbers with a *relative* tolerance (so 1/2004! and 1/2006!,
-  both tiny, stay different).
+- Rationals compare exactly (except long decimals, below); other numbers with a *relative*
+  tolerance (so 1/2004! and 1/2006!, both tiny, stay different).
 - Expressions with free symbols compare by evaluation at fixed generic points (several points, all
   must agree): fast, and it never calls ``simplify`` on model output.
 - ``x = 3`` matches ``3``; two equations match when ``lhs - rhs`` differ by a non-zero constant factor.
-- Unordered for sets and bare answer lists, ordered for tuples; ``(a, b)`` matches an ordered pair
-  or an open interval; intervals compare endpoints and open/closed ends; matrices element-wise.
+- ``(a, b)`` matches an ordered pair or an open interval; intervals compare endpoints and
+  open/closed ends; matrices element-wise.
 - A percentage ``p%`` matches ``p`` and ``p/100``.
 - A decimal of at least 4 significant digits matches a value it is the rounding or truncation of
   (``0.3333`` is 1/3, ``0.33`` is not); a value exact at the decimal's places must equal it.
