@@ -58,7 +58,6 @@ from rewards.languages import CompileLimits, Language
 logger = logging.getLogger(__name__)
 
 _BASH = "/bin/bash"  # packs the artifacts (bash, as dash cannot redirect to a descriptor above 9)
-STATUSES = ("ok", "compile_error", "runtime_error", "timeout", "service_error")
 
 
 @dataclass(frozen=True)

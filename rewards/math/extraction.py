@@ -76,7 +76,9 @@ def _boxes(text: str) -> list[str]:
         pos = i + 5
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """Text with spaces, braces and dollars removed, lower case: answers that differ only in these
+    say the same thing."""
     return re.sub(r"[\s{}$]", "", text).lower()
 
 
@@ -84,8 +86,8 @@ def _one_or_list(answers: list[str]) -> str | None:
     """One answer, or several different ones joined as a list (duplicates counted once)."""
     distinct, seen = [], set()
     for a in (a.strip() for a in answers):
-        if a and _squash(a) not in seen:
-            seen.add(_squash(a))
+        if a and squash(a) not in seen:
+            seen.add(squash(a))
             distinct.append(a)
     if not distinct:
         return None

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from rewards._bounded import BoundedCrash, BoundedTimeout, run_bounded
-from rewards.math.extraction import extract_answer, gold_answer
+from rewards.math.extraction import extract_answer, gold_answer, squash
 from rewards.math.normalise import normalize
 from rewards.registry import register
 from rewards.text import completion_text
@@ -40,10 +40,6 @@ def _choice(text: str, strict: bool) -> str | None:
         return None
     m = _CHOICE.fullmatch(text)
     return m.group(1) if m else None
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[\s{}]", "", text).lower()
 
 
 @dataclass
@@ -86,7 +82,7 @@ def _check(completion: str, gold: str) -> Check:
     if answer is None:
         result.correct, result.reason = (False, "no answer found") if gold_text else (None, "empty gold")
         return result
-    if normalize(answer) == normalize(gold_text) or _squash(normalize(answer)) == _squash(normalize(gold_text)):
+    if normalize(answer) == normalize(gold_text) or squash(normalize(answer)) == squash(normalize(gold_text)):
         result.correct, result.reason = True, "same text after normalisation"
         return result
     if len(answer) > MAX_ANSWER_CHARS:
