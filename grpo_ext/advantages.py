@@ -27,6 +27,17 @@ out (no reward, no discount, no value there); a masked token's advantage is 0.
 
 Standard deviations are unbiased (n - 1), as TRL's; eps defaults to 1e-4, as TRL's. Outside the
 mask advantages are 0.
+
+**Zero variance, one rule.** A group is *constant* when its scorable sequence returns are equal
+within ``ZERO_VARIANCE_TOL * max(1, |largest|)`` (or it has fewer than two): :func:`constant_groups`.
+Weighted rewards summed in float32 differ in their last bits (``1.0 * 1 + 0.2 * 1`` twice can
+give a group standard deviation of ~1e-7, not 0), so an exact test would miss them. The group
+baselines (``grpo``, ``dr_grpo``, ``batch_std``, ``rloo``, ``opo``; ``reinforce_pp_baseline``
+and ``normalize_then_sum`` per reward, before their batch whitening) use each member's own ``G_0``
+as the baseline of a constant group, so its outcome advantage is exactly 0 (per-token KL returns,
+if any, remain); the metrics
+``advantages/zero_variance_groups`` and ``frac_reward_zero_std`` and the ``zero_variance``
+dynamic-sampling filter use the same function.
 """
 
 from __future__ import annotations
@@ -98,6 +109,33 @@ def nanstd(x: torch.Tensor, dim: int | None = None, keepdim: bool = False) -> to
     return std if keepdim or dim is None else std.squeeze(dim)
 
 
+ZERO_VARIANCE_TOL = 1e-6
+
+
+def constant_groups(grouped: torch.Tensor) -> torch.Tensor:
+    """``[n, G] -> bool [n]``: the groups whose scorable (non-NaN) values are all equal within
+    ``ZERO_VARIANCE_TOL * max(1, |largest|)``, or that have fewer than two scorable values. The one
+    "zero variance" rule of metrics, filters and advantage modes (see the module docstring)."""
+    nan = torch.isnan(grouped)
+    high = torch.where(nan, -torch.inf, grouped).amax(dim=1)
+    low = torch.where(nan, torch.inf, grouped).amin(dim=1)
+    scale = torch.where(nan, 0.0, grouped.abs()).amax(dim=1).clamp(min=1.0)
+    return ((~nan).sum(dim=1) < 2) | (high - low <= ZERO_VARIANCE_TOL * scale)
+
+
+def _group_baseline(g0: torch.Tensor, size: int) -> torch.Tensor:
+    """``[N]``: the group mean of ``g0``, or for a constant group each member's own ``g0``."""
+    constant = constant_groups(_grouped(g0, size)).repeat_interleave(size)
+    return torch.where(constant, g0, _group_mean(g0, size))
+
+
+def _group_std(g0: torch.Tensor, size: int) -> torch.Tensor:
+    """``[N]``: the group standard deviation of ``g0``, 0 for a constant group."""
+    grouped = _grouped(g0, size)
+    std = torch.where(constant_groups(grouped), 0.0, nanstd(grouped, dim=1))
+    return std.repeat_interleave(size)
+
+
 def _mask(batch: Batch) -> torch.Tensor:
     """The mask in the rewards' floating dtype (at least float32)."""
     return batch.mask.to(torch.promote_types(batch.rewards.dtype, torch.float32))
@@ -160,22 +198,22 @@ def _group_mean(x: torch.Tensor, size: int) -> torch.Tensor:
 def grpo(batch: Batch) -> torch.Tensor:
     """Group z-score: (G - group mean) / (group std + eps)."""
     g, g0 = _returns(batch)
-    std = nanstd(_grouped(g0, batch.group_size), dim=1).repeat_interleave(batch.group_size)
-    return _finish((g - _group_mean(g0, batch.group_size)[:, None]) / (std[:, None] + batch.eps), batch)
+    std = _group_std(g0, batch.group_size)
+    return _finish((g - _group_baseline(g0, batch.group_size)[:, None]) / (std[:, None] + batch.eps), batch)
 
 
 @register("dr_grpo")
 def dr_grpo(batch: Batch) -> torch.Tensor:
     """Group mean baseline, no scaling (Dr. GRPO)."""
     g, g0 = _returns(batch)
-    return _finish(g - _group_mean(g0, batch.group_size)[:, None], batch)
+    return _finish(g - _group_baseline(g0, batch.group_size)[:, None], batch)
 
 
 @register("batch_std")
 def batch_std(batch: Batch) -> torch.Tensor:
     """Group mean baseline, scaled by the batch's reward std."""
     g, g0 = _returns(batch)
-    return _finish((g - _group_mean(g0, batch.group_size)[:, None]) / (nanstd(g0) + batch.eps), batch)
+    return _finish((g - _group_baseline(g0, batch.group_size)[:, None]) / (nanstd(g0) + batch.eps), batch)
 
 
 @register("rloo")
@@ -189,6 +227,7 @@ def rloo(batch: Batch) -> torch.Tensor:
     total = torch.nansum(grouped, dim=1, keepdim=True)
     others = (valid.sum(1, keepdim=True) - valid.long()).clamp(min=1)
     baseline = ((total - torch.nan_to_num(grouped)) / others).view(-1)
+    baseline = torch.where(constant_groups(grouped).repeat_interleave(batch.group_size), g0, baseline)
     return _finish(g - baseline[:, None], batch)
 
 
@@ -210,7 +249,7 @@ def reinforce_pp(batch: Batch) -> torch.Tensor:
 @register("reinforce_pp_baseline")
 def reinforce_pp_baseline(batch: Batch) -> torch.Tensor:
     """REINFORCE++ with the group mean reward subtracted first."""
-    centred = batch.rewards - _group_mean(batch.rewards, batch.group_size)
+    centred = batch.rewards - _group_baseline(batch.rewards, batch.group_size)
     g, _ = _returns(batch, centred)
     return _finish(_whiten(g, batch.mask, batch.eps), batch)
 
@@ -223,7 +262,9 @@ def opo(batch: Batch) -> torch.Tensor:
     grouped = _grouped(g0, batch.group_size)
     weights = torch.where(torch.isnan(grouped), torch.zeros_like(lengths), lengths)
     baseline = torch.nansum(grouped * weights, 1) / weights.sum(1).clamp(min=1e-8)
-    return _finish(g - baseline.repeat_interleave(batch.group_size)[:, None], batch)
+    baseline = torch.where(constant_groups(grouped).repeat_interleave(batch.group_size), g0,
+                           baseline.repeat_interleave(batch.group_size))
+    return _finish(g - baseline[:, None], batch)
 
 
 @register("passk")
@@ -277,7 +318,9 @@ def normalize_then_sum(batch: Batch) -> torch.Tensor:
     grouped = batch.per_func.view(-1, batch.group_size, f)
     mean = torch.nanmean(grouped, dim=1, keepdim=True)
     std = nanstd(grouped, dim=1, keepdim=True) if batch.group_size > 1 else torch.zeros_like(mean)
-    combined = (((grouped - mean) / (std + batch.eps)).view(n, f) * batch.weights.to(grouped.dtype)).nansum(dim=1)
+    constant = constant_groups(grouped.transpose(1, 2).reshape(-1, batch.group_size)).view(-1, 1, f)  # [n/G, 1, F]
+    centred = torch.where(constant, 0.0, grouped - mean)
+    combined = ((centred / (std + batch.eps)).view(n, f) * batch.weights.to(grouped.dtype)).nansum(dim=1)
     combined = torch.where(torch.isnan(batch.rewards), torch.full_like(combined, float("nan")), combined)
     spread = nanstd(combined) if n > 1 else torch.zeros(())
     adv = (combined - torch.nanmean(combined)) / (spread + batch.eps)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import torch
 
 from grpo_ext._registry import Registry, first_line
+from grpo_ext.advantages import constant_groups
 
 # rollout keys that exist only until the advantages are made
 INTERNAL = ("_per_func", "_token_rewards", "_prompts", "_completions")
@@ -77,10 +78,11 @@ def available() -> dict[str, str]:
 
 @register("zero_variance")
 def zero_variance(rewards: torch.Tensor, per_func: torch.Tensor) -> torch.Tensor:
-    """Drop groups whose scorable rewards are all equal (or that have none): zero advantage (DAPO)."""
-    low = torch.where(rewards.isnan(), torch.inf, rewards).amin(dim=1)
-    high = torch.where(rewards.isnan(), -torch.inf, rewards).amax(dim=1)
-    return ~(high > low)
+    """Drop groups whose scorable rewards are all equal (or that have fewer than two): zero advantage (DAPO).
+
+    "Equal" is :func:`grpo_ext.advantages.constant_groups`: within 1e-6 of the largest, so weighted
+    rewards whose float32 sums differ in the last bits count as equal."""
+    return constant_groups(rewards)
 
 
 @register("first_reward_constant")

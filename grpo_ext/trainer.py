@@ -145,6 +145,7 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
         """TRL's generation and scoring, plus what the advantages need: this process's rows of the
         per-function rewards, the per-token KL reward (reward placement) and the critic's values."""
         output = super()._generate_and_score_completions(inputs)
+        self._relog_zero_std()
         mask = output["completion_mask"] * output.get("tool_mask", 1)
         local_b = mask.shape[0]
         start = self.accelerator.process_index * local_b
@@ -161,6 +162,23 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
                 self._kl_window += torch.tensor([chosen, 1.0])
         self._rollout_values(output)
         return output
+
+    def _relog_zero_std(self) -> None:
+        """TRL's ``frac_reward_zero_std`` tests the float std with ``isclose(std, 0)``, which misses
+        groups of equal weighted rewards (float32 std ~1e-7); log it by the one rule of
+        :func:`grpo_ext.advantages.constant_groups` instead (share of groups, this round)."""
+        mode = "train" if self.model.training else "eval"
+        group = self.num_generations if mode == "train" else self.num_generations_eval
+        logged = self._metrics[mode].get("frac_reward_zero_std")
+        if logged and group > 1:
+            logged[-1] = adv_modes.constant_groups(self._weighted_rewards().view(-1, group)).float().mean().item()
+
+    def _weighted_rewards(self) -> torch.Tensor:
+        """``[N_all]`` the weighted sum of the gathered per-function rewards; NaN where none scored."""
+        per_func = self._rewards_per_func
+        seq_rewards = (per_func * self.reward_weights.to(per_func.device)).nansum(dim=1)
+        seq_rewards[torch.isnan(per_func).all(dim=1)] = torch.nan
+        return seq_rewards
 
     def _rollout_values(self, output) -> None:
         """Critic values ``[B, T]`` of the sampled tokens into ``output["old_values"]`` (PPO); GRPO has none."""
@@ -209,8 +227,8 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
             metrics["advantages/min"].append(valid.min().item())
             metrics["advantages/max"].append(valid.max().item())
         if batch.group_size > 1:  # one completion per prompt (classic PPO) has no groups
-            group_std = adv_modes.nanstd(batch.rewards.view(-1, batch.group_size), dim=1)
-            metrics["advantages/zero_variance_groups"].append((group_std == 0).float().mean().item())
+            constant = adv_modes.constant_groups(batch.rewards.view(-1, batch.group_size))
+            metrics["advantages/zero_variance_groups"].append(constant.float().mean().item())
 
     # -- KL --------------------------------------------------------------------------------------
     def _get_per_token_logps_and_entropies(self, model, *args, **kwargs):
