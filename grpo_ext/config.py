@@ -6,17 +6,38 @@ registries here and resolved to callables once, when the trainer is built.
 
 from __future__ import annotations
 
+import logging
+import warnings
 from dataclasses import dataclass, field
 
+import torch
 import trl
 
 from grpo_ext import advantages, kl
+
+
+def _quiet_known_noise() -> None:
+    """Silence, narrowly, notices every run printed that say nothing about the run: TRL calls
+    transformers' deprecated ``(is_)gradient_checkpointing*`` methods on each generation, and
+    DeepSpeed announces on import that it fell back to the CPU on a machine without a GPU. (The
+    ``gradient_checkpointing`` field and ``pin_memory`` notices are fixed at their source in
+    :class:`GRPOConfig`.)"""
+    warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing(_enable|_disable)?` is deprecated",
+                            category=FutureWarning, module=r"transformers\.modeling_utils")
+    logging.getLogger("DeepSpeed").addFilter(
+        lambda record: not record.getMessage().startswith("Setting accelerator to CPU."))
+
+
+_quiet_known_noise()
 
 _SCALE_TO_MODE = {"group": "grpo", "none": "dr_grpo", "batch": "batch_std"}
 
 
 @dataclass
 class GRPOConfig(trl.GRPOConfig):
+    gradient_checkpointing: bool | None = field(default=None, metadata={
+        "help": "Deprecated alias of activation_checkpointing (transformers 5). Unset, activation checkpointing is "
+                "on, as TRL's default."})
     kl_estimator: str = field(
         default="k3",
         metadata={"help": "Per-token KL estimator between the policy and the reference: k1, k2, k3 (TRL's), "
@@ -83,6 +104,10 @@ class GRPOConfig(trl.GRPOConfig):
     )
 
     def __post_init__(self):
+        if self.gradient_checkpointing is None and self.activation_checkpointing is None:
+            self.activation_checkpointing = True  # TRL's default, under transformers 5's name (no FutureWarning)
+        if self.dataloader_pin_memory and not torch.accelerator.is_available():
+            self.dataloader_pin_memory = False  # nothing to pin to (torch warns on every epoch otherwise)
         super().__post_init__()
         self.check_extensions()
 

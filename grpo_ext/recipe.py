@@ -10,6 +10,8 @@ import gc
 import json
 import logging
 import os
+import random
+import shutil
 import sys
 import time
 from contextlib import contextmanager
@@ -21,6 +23,8 @@ from accelerate import PartialState
 from tqdm.auto import tqdm
 
 from grpo_ext import arithmetic, data
+from grpo_ext import recipe_inputs as inputs
+from grpo_ext.recipe_inputs import InputError, user_errors  # noqa: F401 - the recipes' entry points
 from grpo_ext.tiny import FORMAT_TOKENS, build_tiny_model
 
 BUILTIN_DATASET = "builtin:arithmetic"
@@ -33,8 +37,11 @@ class RecipeArguments:
         "help": "Hub dataset name, a local file (json, jsonl, csv, parquet) or folder, or 'builtin:arithmetic'."})
     dataset_config: str | None = field(default=None, metadata={"help": "Dataset configuration name."})
     dataset_train_split: str = field(default="train", metadata={"help": "Split to train on."})
-    dataset_test_split: str = field(default="test", metadata={"help": "Split to evaluate on, before and after."})
-    eval_size: int = field(default=200, metadata={"help": "Test problems evaluated before and after (0: all)."})
+    dataset_test_split: str = field(default="test", metadata={
+        "help": "Split (or local file) to evaluate on, before and after. When it is the training split, or the "
+                "dataset is one local file, eval_size rows (at most a fifth) are held out of training instead; "
+                "metrics.json lists them."})
+    eval_size: int = field(default=200, metadata={"help": "Test problems evaluated before and after (0: all of a separate test split)."})
     eval_batch_size: int = field(default=64, metadata={"help": "Prompts per generation batch in evaluation."})
     system_prompt: str | None = field(default=None, metadata={"help": "System prompt; makes prompts conversational."})
     instruction: str | None = field(default=None, metadata={"help": "Text appended to every problem."})
@@ -46,8 +53,16 @@ class RecipeArguments:
     tiny_layers: int = field(default=2, metadata={"help": "builtin:tiny model depth."})
     reward_funcs: list[str] | None = field(default=None, metadata={
         "help": "Rewards by name: 'math_accuracy', 'soft_overlong(max_length=512, cache_length=128)', "
-                "'my_pkg.rewards:fn' (weights: --reward_weights). Named rewards run in worker processes."})
+                "'my_pkg.rewards:fn', or a reward model as 'model:ORG/NAME' (weights: --reward_weights). "
+                "Named rewards run in worker processes. Checked before any model work."})
+    reward_modules: list[str] | None = field(default=None, metadata={
+        "help": "Modules or .py files imported before the rewards resolve, so the rewards they register with "
+                "@rewards.register can be named in reward_funcs: 'my_pkg.rewards', './my_rewards.py' "
+                "(comma-separated). Installed packages can instead publish rewards under the entry-point group "
+                "grpo_ext.rewards."})
     push: bool = field(default=False, init=False, repr=False)  # --push_to_hub, done by the recipe itself
+    eval_source: str = field(default="", init=False, repr=False)  # which rows are evaluated (set by prepare)
+    eval_rows: list | None = field(default=None, init=False, repr=False)
 
 
 def parse(types: tuple, default_config: str | Path, argv: list[str] | None = None):
@@ -60,11 +75,22 @@ def parse(types: tuple, default_config: str | Path, argv: list[str] | None = Non
     if "--config" not in argv and not any(a.startswith("--config=") for a in argv) and "--help" not in argv:
         argv = ["--config", str(default_config), *argv]
     parser = TrlParser(types)
+    cpu_ddp = False
     if not torch.cuda.is_available():
         parser.set_defaults(bf16=False, fp16=False)
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # several CPU processes (accelerate launch, DeepSpeed)
             parser.set_defaults(ddp_backend="gloo")
-    return parser.parse_args_and_config(argv)
+            cpu_ddp = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true"
+            if cpu_ddp:  # accelerate's multi-GPU launch on CPU: without use_cpu each process thinks it is alone
+                parser.set_defaults(use_cpu=True)
+    try:
+        parsed = parser.parse_args_and_config(argv)
+    except ValueError as err:  # a config's own checks (GRPOConfig.__post_init__) or unknown arguments
+        raise InputError(str(err)) from None
+    inputs.check_launch()
+    if cpu_ddp:
+        PartialState(cpu=True, backend="gloo")  # first, so every later PartialState() sees all processes
+    return parsed
 
 
 def _is_local(name: str | None) -> bool:
@@ -87,11 +113,14 @@ def stay_offline_when_local(script: RecipeArguments, model_args, training_args) 
 
 
 def prepare(script: RecipeArguments, model_args, training_args, task: str = "math") -> tuple[str, object, object]:
-    """(model path, train dataset, test dataset): data loaded and checked before any training.
+    """(model path, train dataset, test dataset): rewards, weights and data checked before any model
+    work (see :mod:`grpo_ext.recipe_inputs`).
 
     ``builtin:tiny`` builds a small model and tokenizer in ``<output_dir>/initial-model``; with
     ``builtin:arithmetic`` it is then warmed up into ``<output_dir>/warmed-up`` (main process first,
-    the others reuse it)."""
+    the others reuse it). Both are reused by a later run only when the settings that made them match."""
+    inputs.import_reward_modules(script.reward_modules)
+    needed = inputs.check_rewards(script.reward_funcs, training_args.reward_weights)
     stay_offline_when_local(script, model_args, training_args)
     # transformers' Trainer would push the whole output folder (warm-up models, checkpoints) on every
     # save; the recipe pushes once, at the end, the files that make the model (see grpo_ext/hub.py)
@@ -100,34 +129,89 @@ def prepare(script: RecipeArguments, model_args, training_args, task: str = "mat
         raise ValueError("--push_to_hub needs --hub_model_id NAME (e.g. your-name/model-name)")
     if script.dataset_name == BUILTIN_DATASET:
         train, test = arithmetic.problems(training_args.seed)
+        if script.eval_size and len(test) > script.eval_size:
+            test = test.select(range(script.eval_size))
+        script.eval_rows = list(range(len(test)))
+        script.eval_source = f"{len(test)} held-out problems of {BUILTIN_DATASET} (never trained on)"
     else:
-        if task == "math":
-            normalise = data.normalise
-        else:
-            def normalise(dataset, system_prompt, instruction):
-                return data.normalise_code(dataset, system_prompt, instruction, script.code_language)
-        train = normalise(data.load(script.dataset_name, script.dataset_config, script.dataset_train_split),
-                          script.system_prompt, script.instruction)
-        test = normalise(data.load(script.dataset_name, script.dataset_config, script.dataset_test_split),
-                         script.system_prompt, script.instruction)
-    if script.eval_size and len(test) > script.eval_size:
-        test = test.select(range(script.eval_size))
+        train, test = _load_splits(script, training_args.seed, task)
+    inputs.check_columns(needed, train)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"evaluating on {script.eval_source}; training on {len(train)} rows", flush=True)
     path = model_args.model_name_or_path
     if path == BUILTIN_MODEL:
         path = _builtin_model(script, training_args, train)
     return path, train, test
 
 
+def _load_splits(script: RecipeArguments, seed: int, task: str):
+    """(train, test), normalised; the test rows held out of training when there is no separate
+    test split (one local file, or the test split is the training split)."""
+    name = script.dataset_name
+    inputs.check_local_file(name)
+    test_file = os.path.isfile(script.dataset_test_split)
+    if test_file:
+        inputs.check_local_file(script.dataset_test_split)
+    train = _normalised(name, script.dataset_config, script.dataset_train_split, script, task)
+    if not test_file and (os.path.isfile(name) or script.dataset_test_split == script.dataset_train_split):
+        return _hold_out(train, script, seed)
+    source = script.dataset_test_split if test_file else name
+    test = _normalised(source, script.dataset_config, script.dataset_test_split, script, task)
+    if script.eval_size and len(test) > script.eval_size:
+        test = test.select(range(script.eval_size))
+    script.eval_rows = list(range(len(test)))
+    script.eval_source = f"the first {len(test)} rows of {source} (split {script.dataset_test_split})"
+    return train, test
+
+
+def _normalised(name: str, config: str | None, split: str, script: RecipeArguments, task: str):
+    raw = data.load(name, config, split)
+    if len(raw) == 0:
+        raise InputError(f"--dataset_name {name} (split {split}) has no rows: give a dataset with problems in it")
+    if task == "math":
+        return data.normalise(raw, script.system_prompt, script.instruction)
+    return data.normalise_code(raw, script.system_prompt, script.instruction, script.code_language)
+
+
+def _hold_out(train, script: RecipeArguments, seed: int):
+    """Hold ``eval_size`` rows (at most a fifth, at least one) out of training, chosen by ``seed``."""
+    if len(train) < 2:
+        raise InputError(f"--dataset_name {script.dataset_name} has {len(train)} row: evaluation needs rows held out "
+                         "of training; give more rows or a separate --dataset_test_split (a split or a file)")
+    if not script.eval_size:
+        raise InputError("--eval_size 0 (every test row) needs a separate test split; this run holds test rows out "
+                         "of the training data: set --eval_size N or --dataset_test_split (a split or a file)")
+    n = max(1, min(script.eval_size, len(train) // 5))
+    rows = sorted(random.Random(seed).sample(range(len(train)), n))
+    held = set(rows)
+    script.eval_rows = rows
+    capped = f", --eval_size {script.eval_size} capped at a fifth" if n < script.eval_size else ""
+    script.eval_source = (f"{n} rows of {script.dataset_name} held out of training{capped} "
+                          f"(rows {_ranges(rows)}, counted from 0; metrics.json lists them)")
+    return train.select([i for i in range(len(train)) if i not in held]), train.select(rows)
+
+
+def _ranges(rows: list[int], shown: int = 8) -> str:
+    text = ", ".join(map(str, rows[:shown]))
+    return text + (f", ... ({len(rows)} in all)" if len(rows) > shown else "")
+
+
 def _builtin_model(script: RecipeArguments, training_args, train) -> str:
+    """The tiny model (and its warm-up), built once per output folder and rebuilt when a setting
+    that made it changed (each folder keeps its settings in ``grpo-ext-build.json``)."""
     out = Path(training_args.output_dir)
     initial, warmed = out / "initial-model", out / "warmed-up"
+    made = {"tiny_hidden_size": script.tiny_hidden_size, "tiny_layers": script.tiny_layers, "num_heads": 4,
+            "extra_tokens": list(FORMAT_TOKENS), "seed": training_args.seed}
+    warm = {**made, "dataset_name": script.dataset_name, "sft_warmup_steps": script.sft_warmup_steps}
     with PartialState().main_process_first():
-        if not (initial / "config.json").exists():
+        if not _reusable(initial, made):
             build_tiny_model(initial, hidden_size=script.tiny_hidden_size, num_layers=script.tiny_layers, num_heads=4,
                              extra_tokens=FORMAT_TOKENS, seed=training_args.seed)
+            _stamp(initial, made)
         if script.dataset_name != BUILTIN_DATASET or script.sft_warmup_steps == 0:
             return str(initial)
-        if not (warmed / "config.json").exists():
+        if not _reusable(warmed, warm):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             with _without_zero3_init():  # a plain, whole model on this process alone
@@ -138,7 +222,34 @@ def _builtin_model(script: RecipeArguments, training_args, train) -> str:
             if PartialState().is_main_process:
                 model.save_pretrained(warmed)
                 tokenizer.save_pretrained(warmed)
+                _stamp(warmed, warm)
     return str(warmed)
+
+
+BUILD_FILE = "grpo-ext-build.json"
+
+
+def _reusable(folder: Path, settings: dict) -> bool:
+    """Whether ``folder`` holds a model built with ``settings``; on the main process, a folder
+    built otherwise is removed (and said so) to be rebuilt. Other processes only read."""
+    main = PartialState().is_main_process
+    stamp = folder / BUILD_FILE
+    if stamp.exists() and json.loads(stamp.read_text()) == settings:
+        if main:
+            print(f"reusing {folder} (built with the same settings)", flush=True)
+        return True
+    if folder.exists() and main:
+        old = json.loads(stamp.read_text()) if stamp.exists() else "unknown settings"
+        changed = {k: v for k, v in settings.items() if not isinstance(old, dict) or old.get(k) != v}
+        print(f"rebuilding {folder}: it was built with {old if not isinstance(old, dict) else {k: old.get(k) for k in changed}}, "
+              f"this run asks for {changed}", flush=True)
+        shutil.rmtree(folder)
+    return False
+
+
+def _stamp(folder: Path, settings: dict) -> None:
+    if PartialState().is_main_process:
+        (folder / BUILD_FILE).write_text(json.dumps(settings, indent=1))
 
 
 @contextmanager
@@ -200,8 +311,12 @@ def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics
         trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
     after = evaluate(trainer, test, metrics, script.eval_batch_size, desc="test set, after RL")
     trainer.save_model(args.output_dir)
-    report = write_report(trainer, before, after, clock.seconds)
+    evaluated = {"source": script.eval_source, "rows": script.eval_rows}
+    report = write_report(trainer, before, after, clock.seconds,
+                          extra={"evaluated": evaluated, "processes": trainer.accelerator.num_processes})
     print_table(before, after, clock.seconds, trainer.state.global_step)
+    if script.eval_source and trainer.accelerator.is_main_process:
+        print(f"evaluated: {script.eval_source}")
     if trainer.accelerator.is_main_process:
         card = hub.model_card(args, model_args.model_name_or_path, script.dataset_name, report, script.reward_funcs)
         Path(args.output_dir, "README.md").write_text(card)
@@ -245,15 +360,16 @@ def reward_curve(trainer) -> list[dict]:
     return [{"step": h["step"], "reward": h["reward"]} for h in trainer.state.log_history if "reward" in h]
 
 
-def write_report(trainer, before: dict, after: dict, seconds: float) -> dict:
-    """``metrics.json`` and ``reward_curve.png`` in the output folder; returns the metrics."""
+def write_report(trainer, before: dict, after: dict, seconds: float, extra: dict | None = None) -> dict:
+    """``metrics.json`` and ``reward_curve.png`` in the output folder (with ``extra`` entries);
+    returns the metrics."""
     out = Path(trainer.args.output_dir)
     curve = reward_curve(trainer)
     metrics = {
         "before": {k: v for k, v in before.items() if k != "samples"},
         "after": {k: v for k, v in after.items() if k != "samples"},
         "steps": trainer.state.global_step, "seconds": round(seconds, 1), "reward_curve": curve,
-        "samples_after": after.get("samples", []),
+        "samples_after": after.get("samples", []), **(extra or {}),
     }
     if trainer.accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)

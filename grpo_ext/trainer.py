@@ -36,6 +36,7 @@ from grpo_ext.config import GRPOConfig
 from grpo_ext.dynamic import INTERNAL, DynamicSampler
 from grpo_ext.full_vocab import FullVocabKL, multimodal_inputs, refuse_multimodal  # noqa: F401 - re-exported
 from grpo_ext.losses import Normalizer, aggregate
+from grpo_ext.recipe_inputs import reward_model_id
 from grpo_ext.sampling import EpochRepeatSampler
 from rewards.runner import RewardRunner
 
@@ -97,7 +98,10 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
             return None
         out = []
         for spec in specs if isinstance(specs, list) else [specs]:
-            if isinstance(spec, dict) or (isinstance(spec, str) and rewards.registry.is_spec(spec)):
+            if isinstance(spec, str) and (model_id := reward_model_id(spec)) is not None:
+                out.append(model_id)  # 'model:ORG/NAME', a local folder or ORG/NAME: TRL loads the reward model
+                continue
+            if isinstance(spec, (dict, str)):  # a registry reward; an unknown name raises the registry's error
                 reward = rewards.resolve(spec)
                 if getattr(getattr(reward, "fn", reward), "bounds_itself", False):  # code execution: sandboxed, batch-wide
                     out.append(reward)
@@ -107,7 +111,7 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
                                                       args.reward_timeout_value)
                 out.append(self.reward_runner.wrap(reward))
             else:
-                out.append(spec)  # a callable, or a reward model's id for TRL to load
+                out.append(spec)  # a callable (or a model object) as TRL takes it
         return out
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):

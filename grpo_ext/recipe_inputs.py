@@ -1,0 +1,191 @@
+"""A recipe's inputs, checked before any model work: the launch, the user's reward modules, the
+reward names and weights, and the dataset files. Every problem is an :class:`InputError` whose
+message names the option, file or line and the fix; :func:`user_errors` prints it once and ends
+the process with status 2, without a traceback.
+
+Reward strings (``--reward_funcs``) resolve by one rule, :func:`reward_model_id`:
+
+| string | is |
+|---|---|
+| ``model:ORG/NAME`` or ``model:./folder`` | a reward model (TRL loads it) |
+| a registered name, ``name(key=value)``, ``package.module:function`` | a registry reward |
+| an existing local folder | a reward model |
+| ``ORG/NAME`` (one slash, no spaces) | a reward model on the Hub |
+| anything else | an error from the registry, with the closest names |
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import re
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import rewards
+
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+class InputError(ValueError):
+    """A recipe input that cannot work; the message says which and how to fix it."""
+
+
+@contextmanager
+def user_errors():
+    """Turn input errors (ours, the registry's, the dataset layouts') into one message on stderr
+    and exit status 2; anything else propagates with its traceback."""
+    from grpo_ext.data import DatasetFormatError
+
+    try:
+        yield
+    except (InputError, DatasetFormatError, rewards.RewardError) as err:
+        if int(os.environ.get("LOCAL_RANK", "0")) == 0:  # every process fails alike; say it once
+            print(f"\nerror: {err}\n", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(2)  # no interpreter teardown: nothing else (process groups, workers) prints
+
+
+def reward_model_id(spec: str) -> str | None:
+    """The reward model a ``--reward_funcs`` string names, or None for a registry reward (see the
+    module docstring). Raises the registry's error for a string that is neither."""
+    if spec.startswith("model:"):
+        return spec[len("model:"):]
+    if rewards.registry.is_spec(spec):
+        return None
+    if os.path.isdir(spec) or _HUB_ID.match(spec):
+        return spec
+    rewards.resolve(spec)  # an unknown name: the registry's error, with the closest names
+    return None
+
+
+def import_reward_modules(items: list[str] | None) -> list[str]:
+    """Import ``--reward_modules`` (dotted module names, or ``.py`` files) so the rewards they
+    register are known by name. Modules are found from the working directory too; a file is
+    imported under its own name and shipped to reward workers by value. Returns the names."""
+    names = []
+    if str(Path.cwd()) not in sys.path:
+        sys.path.append(str(Path.cwd()))  # `accelerate launch recipes/x.py` puts only recipes/ on the path
+    for item in (part.strip() for entry in items or [] for part in entry.split(",")):
+        if not item:
+            continue
+        if item.endswith(".py") or os.sep in item:
+            names.append(_import_file(Path(item)))
+            continue
+        try:
+            importlib.import_module(item)
+        except ImportError as err:
+            raise InputError(f"--reward_modules {item}: cannot import it ({err}). Give a module importable from "
+                             f"{Path.cwd()} (or on PYTHONPATH), or a file path such as ./my_rewards.py") from None
+        names.append(item)
+    return names
+
+
+def _import_file(path: Path) -> str:
+    import cloudpickle
+
+    if not path.is_file():
+        raise InputError(f"--reward_modules {path}: no such file (looked from {Path.cwd()})")
+    name = "grpo_ext_user_" + re.sub(r"\W", "_", path.stem)
+    spec = importlib.util.spec_from_file_location(name, path.resolve())
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    cloudpickle.register_pickle_by_value(module)  # reward workers cannot import it by name
+    return name
+
+
+def check_rewards(specs: list[str] | None, weights: list[float] | None) -> list[str]:
+    """Each ``--reward_funcs`` string resolves (or is a reward model) and ``--reward_weights``
+    has one weight per reward. Returns the columns the registry rewards need."""
+    if not specs:
+        raise InputError("--reward_funcs is empty: name at least one reward, e.g. --reward_funcs math_accuracy "
+                         "(`grpo-ext rewards list` shows them)")
+    columns = []
+    for spec in specs:
+        try:
+            model = reward_model_id(spec)
+            reward = None if model is not None else rewards.resolve(spec)
+        except rewards.RewardError as err:
+            raise InputError(f"--reward_funcs {spec}: {err} To load your own rewards, pass --reward_modules "
+                             "my_pkg.rewards (or ./my_rewards.py); for a reward model write model:ORG/NAME.") from None
+        if reward is not None:
+            columns += [c for c in getattr(getattr(reward, "params", None), "required", ()) if c not in columns]
+    if weights is not None and len(weights) != len(specs):
+        raise InputError(f"--reward_weights has {len(weights)} values {list(weights)} for {len(specs)} rewards "
+                         f"{list(specs)}: give one weight per reward, in the same order")
+    return columns
+
+
+def check_local_file(name: str) -> None:
+    """A local JSON/JSONL/CSV dataset file reads: a broken line is named with its number."""
+    path = Path(name)
+    if not path.is_file():
+        if path.suffix.lower() in (".json", ".jsonl", ".csv", ".parquet", ".txt") or name.startswith(("./", "/")):
+            raise InputError(f"--dataset_name {name}: no such file (looked from {Path.cwd()})")
+        return
+    if path.stat().st_size == 0:
+        raise InputError(f"--dataset_name {name}: the file is empty; it needs one problem per row")
+    if path.suffix.lower() not in (".json", ".jsonl"):
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{name}:{err.lineno}: not valid JSON ({err.msg}, column {err.colno}); fix that line") from None
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{name}:{number}: not valid JSON ({err.msg}, column {err.colno}); each line of a "
+                             "JSON Lines file must be one complete JSON object: fix or delete that line") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{name}:{number}: a JSON Lines row must be an object {{\"column\": value, ...}}, "
+                             f"got {type(row).__name__}")
+
+
+def check_columns(columns: list[str], dataset, option: str = "--dataset_name") -> None:
+    missing = [c for c in columns if c not in dataset.column_names]
+    if missing:
+        raise InputError(f"{option}: the rewards need the dataset columns {missing}, but the prepared dataset has "
+                         f"{dataset.column_names}; rename the columns or pick rewards that use these")
+
+
+def check_launch() -> None:
+    """Refuse a launch that asked for several processes and got one: ``accelerate launch
+    --num_processes 2`` without a config file (or ``--multi_gpu``) runs one process on a machine
+    without GPUs."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return
+    asked = _asked_processes(os.getppid())
+    if asked > 1:
+        raise InputError(
+            f"accelerate launch was asked for --num_processes {asked} but started one process (this one): without "
+            "a config file accelerate runs a single process when it finds fewer GPUs than that. For several "
+            "processes (CPU or GPU) add --config_file recipes/accelerate/multi_gpu.yaml (DDP) or a "
+            "recipes/accelerate/zero*.yaml (DeepSpeed); for one process drop --num_processes.")
+
+
+def _asked_processes(pid: int) -> int:
+    """``--num_processes`` of an ``accelerate launch`` command line (process ``pid``), else 0."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return 0
+    if not any(a.endswith("accelerate") for a in argv[:2]) or "launch" not in argv:
+        return 0
+    for i, arg in enumerate(argv):
+        if arg.endswith(".py") and i > 1:
+            break  # the training script: what follows are its own arguments
+        value = arg.split("=", 1)[1] if arg.startswith("--num_processes=") else (
+            argv[i + 1] if arg == "--num_processes" and i + 1 < len(argv) else None)
+        if value is not None and value.isdigit():
+            return int(value)
+    return 0
