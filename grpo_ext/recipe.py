@@ -156,7 +156,7 @@ def _load_splits(script: RecipeArguments, seed: int, task: str):
     if not test_file and (os.path.isfile(name) or script.dataset_test_split == script.dataset_train_split):
         return _hold_out(train, script, seed)
     source = script.dataset_test_split if test_file else name
-    test = _normalised(source, script.dataset_config, script.dataset_test_split, script, task)
+    test = _normalised(source, script.dataset_config, "test" if test_file else script.dataset_test_split, script, task)
     if script.eval_size and len(test) > script.eval_size:
         test = test.select(range(script.eval_size))
     script.eval_rows = list(range(len(test)))

@@ -73,7 +73,7 @@ def import_reward_modules(items: list[str] | None) -> list[str]:
         if not item:
             continue
         if item.endswith(".py") or os.sep in item:
-            names.append(_import_file(Path(item)))
+            names.append(_import_file(item))
             continue
         try:
             importlib.import_module(item)
@@ -84,11 +84,12 @@ def import_reward_modules(items: list[str] | None) -> list[str]:
     return names
 
 
-def _import_file(path: Path) -> str:
+def _import_file(item: str) -> str:
     import cloudpickle
 
+    path = Path(item)
     if not path.is_file():
-        raise InputError(f"--reward_modules {path}: no such file (looked from {Path.cwd()})")
+        raise InputError(f"--reward_modules {item}: no such file (looked from {Path.cwd()})")
     name = "grpo_ext_user_" + re.sub(r"\W", "_", path.stem)
     spec = importlib.util.spec_from_file_location(name, path.resolve())
     module = importlib.util.module_from_spec(spec)

@@ -168,7 +168,8 @@ def test_cpp_code_config_runs_on_a_code_contests_file(tmp_path):
           "--gradient_accumulation_steps", "1", "--max_completion_length", "8", "--eval_size", "2",
           "--logging_steps", "1", "--save_strategy", "no"])
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["steps"] == 1 and metrics["after"]["n"] == 2
+    # one file, test split = train split: one of its two rows is held out of training and evaluated
+    assert metrics["steps"] == 1 and metrics["after"]["n"] == 1 and len(metrics["evaluated"]["rows"]) == 1
 
 
 @pytest.mark.slow
