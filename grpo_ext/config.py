@@ -42,7 +42,7 @@ class GRPOConfig(trl.GRPOConfig):
         default="k3",
         metadata={"help": "Per-token KL estimator between the policy and the reference: k1, k2, k3 (TRL's), "
                           "low_var_kl, abs, k1+, k3+ (kN's value with k2's gradient) or full (exact, over the "
-                          "vocabulary). Used only when beta > 0. See the README's gradient table."},
+                          "vocabulary). Used only when beta > 0. See the gradient table in docs/trainer.md."},
     )
     kl_placement: str = field(
         default="loss",
@@ -50,7 +50,7 @@ class GRPOConfig(trl.GRPOConfig):
                           "kl_t joins the sequence reward (paid on the last token) and the advantage mode works "
                           "on the per-token returns (PPO / REINFORCE++ style). With std-scaled group modes (grpo) "
                           "a group whose task rewards are all equal is then trained on its z-scored KL returns "
-                          "alone; use dynamic_sampling (see the README's study)."},
+                          "alone; use dynamic_sampling (see docs/study.md)."},
     )
     kl_correction: str | None = field(
         default=None,
@@ -106,8 +106,10 @@ class GRPOConfig(trl.GRPOConfig):
     def __post_init__(self):
         if self.gradient_checkpointing is None and self.activation_checkpointing is None:
             self.activation_checkpointing = True  # TRL's default, under transformers 5's name (no FutureWarning)
-        if self.dataloader_pin_memory and not torch.accelerator.is_available():
+        if not torch.accelerator.is_available():  # a CPU-only machine: the same code runs, in float32
             self.dataloader_pin_memory = False  # nothing to pin to (torch warns on every epoch otherwise)
+            if self.bf16 is None and not self.fp16 and not self.use_cpu:
+                self.bf16 = False  # TRL's default (bf16 on) is refused by transformers without a GPU unless use_cpu
         super().__post_init__()
         self.check_extensions()
 
