@@ -232,3 +232,19 @@ def test_fewer_processes_than_asked_is_refused(tmp_path):
     assert proc.returncode != 0
     assert "error: accelerate launch was asked for --num_processes 2 but started one process" in proc.stderr
     assert "--config_file recipes/accelerate/multi_gpu.yaml" in proc.stderr
+
+
+def test_trainer_resolves_reward_strings_by_the_same_rule(tmp_path):
+    """The Python API: a misspelt name is the registry's error, not a Hub lookup; `model:` loads
+    a reward model."""
+    import torch
+
+    from grpo_ext import GRPOConfig, GRPOTrainer
+    from tests.tiny_setup import addition_dataset, common_args, tiny_model_path, tiny_reward_model_path
+
+    args = GRPOConfig(**common_args(str(tmp_path)))
+    with pytest.raises(rewards.registry.UnknownRewardError, match="Did you mean 'math_accuracy'"):
+        GRPOTrainer(tiny_model_path(), reward_funcs=["math_acuracy"], args=args, train_dataset=addition_dataset())
+    trainer = GRPOTrainer(tiny_model_path(), reward_funcs=["math_accuracy", f"model:{tiny_reward_model_path()}"],
+                          args=args, train_dataset=addition_dataset())
+    assert isinstance(trainer.reward_funcs[1], torch.nn.Module) and not isinstance(trainer.reward_funcs[0], torch.nn.Module)
