@@ -64,7 +64,7 @@ def worker(args) -> None:
     import yaml
 
     from grpo_ext import GRPOConfig, GRPOTrainer, arithmetic, recipe
-    import rewards
+    from grpo_ext import rewards
 
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rewards import math as ours  # noqa: E402
+from grpo_ext.rewards import math as ours  # noqa: E402
 
 ADVERSARIAL = [
     ("\\boxed{9^{9^{9^9}}}", "1"),

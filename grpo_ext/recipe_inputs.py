@@ -25,7 +25,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-import rewards
+from grpo_ext import rewards
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 

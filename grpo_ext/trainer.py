@@ -29,7 +29,7 @@ import torch
 import trl
 from trl.trainer.utils import RepeatSampler
 
-import rewards
+from grpo_ext import rewards
 from grpo_ext import advantages as adv_modes
 from grpo_ext import kl as kl_estimators
 from grpo_ext.config import GRPOConfig
@@ -38,7 +38,7 @@ from grpo_ext.full_vocab import FullVocabKL, multimodal_inputs, refuse_multimoda
 from grpo_ext.losses import Normalizer, aggregate
 from grpo_ext.recipe_inputs import reward_model_id
 from grpo_ext.sampling import EpochRepeatSampler
-from rewards.runner import RewardRunner
+from grpo_ext.rewards.runner import RewardRunner
 
 
 STATE_FILE = "grpo_ext_state.json"  # what a checkpoint needs beyond TRL's: adaptive beta, extra-prompt position

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from trl import ModelConfig, get_peft_config
 
-import rewards
+from grpo_ext import rewards
 from grpo_ext import GRPOConfig, GRPOTrainer, recipe
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "grpo_math_offline.yaml"

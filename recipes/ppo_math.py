@@ -12,7 +12,7 @@ from pathlib import Path
 
 from trl import ModelConfig
 
-import rewards
+from grpo_ext import rewards
 from grpo_ext import PPOConfig, PPOTrainer, recipe
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "ppo_math_offline.yaml"

@@ -59,7 +59,7 @@ class BoundedWorker:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         env = dict(os.environ, GRPO_EXT_IN_WORKER="1", PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        cmd = [sys.executable, "-m", "rewards._worker", str(to_child_r), str(from_child_w), str(self.memory_bytes or 0)]
+        cmd = [sys.executable, "-m", "grpo_ext.rewards._worker", str(to_child_r), str(from_child_w), str(self.memory_bytes or 0)]
         self._proc = subprocess.Popen(
             cmd, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, env=env, start_new_session=True
         )

@@ -66,12 +66,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from rewards import _checks, sandbox
-from rewards.code_backends import BACKENDS, Backend, LocalBackend, Prepared, Run
-from rewards.code_rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
-from rewards.languages import CompileLimits, Language, fence_tags, get_language
-from rewards.registry import register
-from rewards.text import completion_text
+from . import _checks, sandbox
+from .code_backends import BACKENDS, Backend, LocalBackend, Prepared, Run
+from .code_rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
+from .languages import CompileLimits, Language, fence_tags, get_language
+from .registry import register
+from .text import completion_text
 
 logger = logging.getLogger(__name__)
 

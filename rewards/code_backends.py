@@ -52,8 +52,8 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from rewards import languages, sandbox
-from rewards.languages import CompileLimits, Language
+from . import languages, sandbox
+from .languages import CompileLimits, Language
 
 logger = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rewards import _checks
-from rewards.languages import UnknownLanguageError, get_language
+from . import _checks
+from .languages import UnknownLanguageError, get_language
 
 LAYOUTS = ("verification_info", "input_output", "test_cases", "tests", "public_tests")
 CONTEST_SPLITS = ("public_tests", "private_tests", "generated_tests")  # CodeContests' columns

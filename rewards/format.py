@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from rewards.registry import register
-from rewards.text import completion_text
+from .registry import register
+from .text import completion_text
 
 
 @lru_cache(maxsize=64)

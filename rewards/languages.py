@@ -23,7 +23,7 @@ rust     rs                               rustc --edition 2021 -O      ./main
 
 Add one in a few lines::
 
-    from rewards.languages import Language, register_language
+    from .languages import Language, register_language
     register_language(Language("go", aliases=("golang",), source="main.go",
                                compile=("go", "build", "-o", "main", "main.go"), artifacts=("main",),
                                run=("./main",)))
@@ -42,7 +42,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rewards import sandbox
+from . import sandbox
 
 # Flags that let the JVM start under the sandbox's limits: few threads, a small heap and code cache.
 JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:ActiveProcessorCount=1",

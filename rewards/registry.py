@@ -339,7 +339,7 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-_BUILTIN_MODULES = ("rewards.math", "rewards.format", "rewards.shaping", "rewards.code")
+_BUILTIN_MODULES = ("grpo_ext.rewards.math", "grpo_ext.rewards.format", "grpo_ext.rewards.shaping", "grpo_ext.rewards.code")
 
 
 @functools.cache

@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rewards._bounded import DEFAULT_MEMORY_BYTES, BoundedCrash, BoundedTimeout, BoundedWorker
-from rewards.registry import TRAINER_ARGS, Reward, check_output
+from ._bounded import DEFAULT_MEMORY_BYTES, BoundedCrash, BoundedTimeout, BoundedWorker
+from .registry import TRAINER_ARGS, Reward, check_output
 
 logger = logging.getLogger(__name__)
 

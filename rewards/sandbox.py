@@ -45,7 +45,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from rewards import _bounds, _isolate
+from . import _bounds, _isolate
 
 logger = logging.getLogger(__name__)
 

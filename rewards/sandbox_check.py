@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rewards import sandbox
+from . import sandbox
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def attacks(port: int) -> list[Attack]:
 
 def verdict_attacks(isolation: str = "namespaces") -> list[tuple[str, str, float]]:
     """(name, completion, score) for early-exit hacks against ``code_execution``."""
-    from rewards.code import CodeExecution
+    from .code import CodeExecution
 
     info = {"language": "python", "test_code": "assert add(1, 2) == 3\nassert add(2, 2) == 4"}
     hacks = {"sys.exit(0) before the tests": "import sys\nsys.exit(0)",
@@ -93,8 +93,8 @@ SAMPLES = {
 def language_checks(isolation: str = "namespaces") -> list[tuple[str, bool, str]]:
     """(language, works, detail) for every registered language: its sample compiled and run in the
     sandbox (a language without a sample is only looked up)."""
-    from rewards import languages
-    from rewards.code_backends import LocalBackend, Run
+    from . import languages
+    from .code_backends import LocalBackend, Run
 
     backend = LocalBackend(sandbox.Limits(wall_seconds=20, cpu_seconds=20), isolation=isolation)
     rows = []

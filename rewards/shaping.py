@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 
-from rewards import math as math_reward
-from rewards.registry import register
-from rewards.text import completion_text
+from . import math as math_reward
+from .registry import register
+from .text import completion_text
 
 
 def _lengths(completions, completion_ids) -> list[int]:

@@ -15,9 +15,9 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from rewards import sandbox
-from rewards.code_backends import LocalBackend, Run
-from rewards.languages import CompileLimits, UnknownLanguageError, get_language
+from grpo_ext.rewards import sandbox
+from grpo_ext.rewards.code_backends import LocalBackend, Run
+from grpo_ext.rewards.languages import CompileLimits, UnknownLanguageError, get_language
 
 PATHS = {"sandbox_fusion": "/run_code", "piston": "/api/v2/execute"}
 

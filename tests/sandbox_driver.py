@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rewards import code, sandbox  # noqa: E402
+from grpo_ext.rewards import code, sandbox  # noqa: E402
 
 
 def main() -> None:

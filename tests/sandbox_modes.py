@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rewards import _bounds, code, sandbox
+from grpo_ext.rewards import _bounds, code, sandbox
 
 DRIVER = Path(__file__).with_name("sandbox_driver.py")
 NOBODY = 65534

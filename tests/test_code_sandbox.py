@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rewards import _bounds, sandbox
+from grpo_ext.rewards import _bounds, sandbox
 from sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture
 
 if not sandbox.namespaces_available():

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-import rewards
+from grpo_ext import rewards
 
 THINK = "<think>reasoning</think>"
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 import trl
 
-import rewards
+from grpo_ext import rewards
 from grpo_ext import GRPOConfig, GRPOTrainer
 from grpo_ext import advantages as adv_modes
 from grpo_ext import kl as kl_estimators

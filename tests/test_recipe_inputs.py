@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from datasets import Dataset
 
-import rewards
+from grpo_ext import rewards
 from grpo_ext import recipe, recipe_inputs
 from grpo_ext.recipe_inputs import InputError
 
@@ -51,13 +51,13 @@ def test_unknown_reward_and_weights_are_named():
 def test_reward_modules_register_user_rewards(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "user_file_rewards.py").write_text(
-        "import rewards\n\n@rewards.register('i18_from_file')\ndef short(completions):\n"
+        "from grpo_ext import rewards\n\n@rewards.register('i18_from_file')\ndef short(completions):\n"
         "    return [float(len(c) < 5) for c in completions]\n")
     package = tmp_path / "i18_user_pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "scoring.py").write_text(
-        "import rewards\n\n@rewards.register('i18_from_package')\ndef has_x(completions):\n"
+        "from grpo_ext import rewards\n\n@rewards.register('i18_from_package')\ndef has_x(completions):\n"
         "    return [float('x' in c) for c in completions]\n")
     try:
         names = recipe_inputs.import_reward_modules(["i18_user_pkg.scoring,./user_file_rewards.py"])
@@ -197,7 +197,7 @@ def test_user_reward_module_used_by_name_from_a_recipe(tmp_path):
     """The user's own module, beside their work, registers a reward; the recipe names it. It runs
     in the reward workers (shipped by value): every step's reward is its constant 0.5."""
     (tmp_path / "my_rewards.py").write_text(
-        "import rewards\n\n@rewards.register('half_credit')\ndef half_credit(completions):\n"
+        "from grpo_ext import rewards\n\n@rewards.register('half_credit')\ndef half_credit(completions):\n"
         "    \"\"\"0.5 for every completion.\"\"\"\n    return [0.5] * len(completions)\n")
     out = tmp_path / "out"
     proc = _recipe("--output_dir", str(out), "--reward_modules", "./my_rewards.py", "--reward_funcs", "half_credit",

@@ -3,8 +3,8 @@ import sys
 
 import pytest
 
-import rewards
-from rewards.registry import MissingColumnError, RewardError, RewardSignatureError, UnknownRewardError
+from grpo_ext import rewards
+from grpo_ext.rewards.registry import MissingColumnError, RewardError, RewardSignatureError, UnknownRewardError
 
 
 @pytest.fixture

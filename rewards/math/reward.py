@@ -14,11 +14,11 @@ import logging
 import re
 from dataclasses import dataclass
 
-from rewards._bounded import BoundedCrash, BoundedTimeout, run_bounded
-from rewards.math.extraction import extract_answer, gold_answer, squash
-from rewards.math.normalise import normalize
-from rewards.registry import register
-from rewards.text import completion_text
+from .._bounded import BoundedCrash, BoundedTimeout, run_bounded
+from .extraction import extract_answer, gold_answer, squash
+from .normalise import normalize
+from ..registry import register
+from ..text import completion_text
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Check:
 
 
 def _parse(text: str):
-    from rewards.math.parse import ParseError, parse  # sympy is imported in the worker only
+    from .parse import ParseError, parse  # sympy is imported in the worker only
 
     try:
         return parse(normalize(text)), ""
@@ -67,7 +67,7 @@ def _check(completion: str, gold: str) -> Check:
     """Runs in the worker: extract, normalise, parse and compare."""
     from sympy import Expr
 
-    from rewards.math.compare import equivalent
+    from .compare import equivalent
 
     gold_text = gold_answer(gold)
     answer = extract_answer(completion)
