@@ -89,7 +89,7 @@ def _tiny_model() -> str:
 def run_python(body: str, scratch: Path, name: str) -> None:
     for model in HUB_MODELS:
         body = re.sub(rf"([\"']){re.escape(model)}\1", repr(_tiny_model()), body)
-    script = scratch / f"block_{re.sub(r'\W', '_', name)}.py"
+    script = scratch / ("block_" + re.sub(r"\W", "_", name) + ".py")
     script.write_text(body)
     _run([PYTHON, str(script)], scratch, _env(scratch), timeout=300)
 
