@@ -96,8 +96,21 @@ class Critic(nn.Module):
 
     @classmethod
     def from_pretrained(cls, path: str, **kwargs) -> Critic:
-        """A critic from a transformers model folder, or from a folder written by :meth:`save`."""
-        critic = cls(AutoModel.from_pretrained(path, **kwargs))
+        """A critic from a transformers model folder, or from a folder written by :meth:`save`.
+
+        A causal LM's folder also holds its LM head, which the critic's backbone does not have:
+        it is skipped as expected, without transformers' load report of an "unexpected" key."""
+        from transformers import AutoConfig
+        from transformers.models.auto.modeling_auto import MODEL_MAPPING
+
+        backbone_cls = MODEL_MAPPING[type(AutoConfig.from_pretrained(path))]
+        saved = backbone_cls._keys_to_ignore_on_load_unexpected
+        backbone_cls._keys_to_ignore_on_load_unexpected = [*(saved or []), r"^lm_head\."]
+        try:
+            backbone = AutoModel.from_pretrained(path, **kwargs)
+        finally:
+            backbone_cls._keys_to_ignore_on_load_unexpected = saved
+        critic = cls(backbone)
         head_file = os.path.join(path, "value_head.safetensors")
         if os.path.exists(head_file):
             critic.head.load_state_dict(safetensors.torch.load_file(head_file))
