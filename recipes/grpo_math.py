@@ -4,12 +4,14 @@
     accelerate launch recipes/grpo_math.py --config recipes/configs/grpo_qwen2.5-0.5b_gsm8k.yaml
     accelerate launch --config_file recipes/accelerate/zero2.yaml recipes/grpo_math.py --config <yaml>
     accelerate launch recipes/grpo_math.py --max_steps 50 --kl_estimator k3+ --push_to_hub --hub_model_id me/model
+    accelerate launch recipes/grpo_math.py --reward_modules ./my_rewards.py --reward_funcs math_accuracy my_reward
 
 Without --config it runs recipes/configs/grpo_math_offline.yaml (other flags override it): it
 builds a small model and a character-level tokenizer locally (grpo_ext/tiny.py), warms it up on
 350 addition problems (grpo_ext/arithmetic.py), measures greedy accuracy on 50 held-out
 problems, trains with GRPO and the math_accuracy and answer_format rewards, and measures again.
 The output folder gets the model, metrics.json, reward_curve.png and a model card (README.md).
+Rewards, weights and data are checked before any model work (grpo_ext/recipe_inputs.py).
 `--help` lists every option with its documentation.
 """
 
