@@ -164,7 +164,7 @@ def test_cpp_code_config_runs_on_a_code_contests_file(tmp_path):
     _run([sys.executable, "recipes/grpo_code.py", "--config", "recipes/configs/grpo_qwen2.5-0.5b_code_cpp.yaml",
           "--model_name_or_path", "builtin:tiny", "--dtype", "float32", "--dataset_name",
           str(ROOT / "tests/data/code_contests_cpp.jsonl"), "--dataset_test_split", "train", "--output_dir", str(out),
-          "--max_steps", "1", "--per_device_train_batch_size", "4", "--num_generations", "2",
+          "--max_steps", "1", "--per_device_train_batch_size", "2", "--num_generations", "2",
           "--gradient_accumulation_steps", "1", "--max_completion_length", "8", "--eval_size", "2",
           "--logging_steps", "1", "--save_strategy", "no"])
     metrics = json.loads((out / "metrics.json").read_text())
