@@ -139,6 +139,8 @@ def check_local_file(name: str) -> None:
         except json.JSONDecodeError as err:
             raise InputError(f"{name}:{err.lineno}: not valid JSON ({err.msg}, column {err.colno}); fix that line") from None
         return
+    if not text.strip():
+        raise InputError(f"--dataset_name {name}: the file has no rows (only blank lines); it needs one problem per line")
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue

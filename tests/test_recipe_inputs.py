@@ -84,6 +84,9 @@ def test_broken_jsonl_line_is_named(tmp_path):
     path.write_text('{"question": "1+1?", "answer": "2"}\n[1, 2]\n')
     with pytest.raises(InputError, match=r"problems.jsonl:2: a JSON Lines row must be an object"):
         recipe_inputs.check_local_file(str(path))
+    path.write_text("\n  \n")
+    with pytest.raises(InputError, match="the file has no rows"):
+        recipe_inputs.check_local_file(str(path))
     path.write_text("")
     with pytest.raises(InputError, match="the file is empty"):
         recipe_inputs.check_local_file(str(path))
