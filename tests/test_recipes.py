@@ -146,7 +146,7 @@ def test_code_recipe_runs_programs_in_the_sandbox(tmp_path):
     if not sandbox.namespaces_available():
         pytest.skip("the code sandbox needs root and unshare")
     rows = [{"question": f"Print {i}.", "verification_info": {"language": "python", "test_cases": [
-        {"input": "", "output": f"{i}\n"}]}} for i in range(8)]
+        {"input": "", "output": f"{i}\n"}]}} for i in range(9)]  # one held out for evaluation, 8 to train
     path = _write_jsonl(tmp_path / "code.jsonl", rows)
     _run([sys.executable, "recipes/grpo_code.py", "--model_name_or_path", "builtin:tiny", "--dataset_name", path,
           "--dataset_test_split", "train", "--output_dir", str(tmp_path / "out"), "--max_steps", "2",
