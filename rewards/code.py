@@ -66,9 +66,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from rewards import _checks, sandbox
+from rewards import _checks, judge, sandbox
 from rewards.code_backends import BACKENDS, Backend, LocalBackend, Prepared, Run
 from rewards.code_rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
+from rewards.judge_rows import is_judged
 from rewards.languages import CompileLimits, Language, fence_tags, get_language
 from rewards.registry import register
 from rewards.text import completion_text
@@ -77,7 +78,8 @@ logger = logging.getLogger(__name__)
 
 _FENCE = re.compile(r"```([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
 HARNESS = (Path(__file__).parent / "_harness.py").read_text()
-OUTCOMES = ("no_code", "compile_error", "timeout", "runtime_error", "wrong_answer", "passed", "service_error")
+OUTCOMES = ("no_code", "compile_error", "timeout", "runtime_error", "wrong_answer", "passed", "service_error",
+            "judge_error")
 _SEVERITY = ("compile_error", "timeout", "runtime_error", "wrong_answer")  # the first one seen names the outcome
 
 
@@ -220,6 +222,10 @@ class CodeExecution:
             return Run("service_error" if backend.remote else "runtime_error", detail=str(err))
 
     def __call__(self, completions, verification_info, log_metric=None) -> list[float | None]:
+        if any(map(is_judged, verification_info)):  # checkers, interactors, subtasks, graders: rewards.judge
+            scores, outcomes = judge.score_batch(self, completions, verification_info)
+            self._record(outcomes, log_metric)
+            return scores
         all_tests = [parse_tests(info, i, self.language) for i, info in enumerate(verification_info)]
         if self.backend.remote:
             if any(t.harnessed for t in all_tests):
@@ -277,6 +283,9 @@ class CodeExecution:
         self.last_outcomes = outcomes
         self.totals.update(outcomes)
         counts = Counter(outcomes)
+        if counts["judge_error"]:
+            logger.warning("code reward: a checker or interactor failed on %d of %d completions (scored None)",
+                           counts["judge_error"], len(outcomes))
         if counts["service_error"]:
             logger.warning("code reward: the %s service failed on %d of %d completions (scored None)",
                            self.backend.name, counts["service_error"], len(outcomes))

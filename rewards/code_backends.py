@@ -110,9 +110,10 @@ class LocalBackend(Backend):
             changes["processes"] = max(self.limits.processes, language.processes)
         return replace(self.limits, **changes)
 
-    def prepare(self, language: Language, code: str) -> Prepared | Run:
+    def prepare(self, language: Language, code: str, files: dict | None = None) -> Prepared | Run:
+        """``files``: more files the program is compiled and run with (a grader, ``testlib.h``)."""
         tools = self.toolchain(language)
-        files = {language.source: code}
+        files = {**(files or {}), language.source: code}
         if tools.compile is None:
             return Prepared(language, code, files)
         c = self.compile_limits

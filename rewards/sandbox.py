@@ -162,7 +162,8 @@ def namespaces_available() -> bool:
 
 def run(files: dict[str, str | bytes], argv: list[str], stdin: str | None = None, limits: Limits = Limits(),
         isolation: str = "namespaces", channel: bool = False, read_only: tuple[str, ...] = (),
-        executables: tuple[str, ...] = (), channel_bytes: int = 4 << 20) -> Result:
+        executables: tuple[str, ...] = (), channel_bytes: int = 4 << 20,
+        stdio: tuple[int, int] | None = None) -> Result:
     """Write ``files`` (text or bytes) into a fresh working directory and run ``argv`` there,
     isolated and bounded. The names in ``executables`` are written with mode 755.
 
@@ -172,17 +173,21 @@ def run(files: dict[str, str | bytes], argv: list[str], stdin: str | None = None
     ``$SANDBOX_CHANNEL_FD`` and what it writes (up to ``channel_bytes``) comes back in
     ``Result.channel``.
     ``read_only``: extra host paths the program may read (e.g. an interpreter's prefix).
+    ``stdio``: (read fd, write fd) to use as the program's stdin and stdout instead of ``stdin``
+    and a captured stdout (two programs talking through pipes); the run closes both, and
+    ``Result.stdout`` is then empty.
     """
     if isolation not in ("namespaces", "process"):
         raise ValueError(f"isolation must be 'namespaces' or 'process', got {isolation!r}")
     if isolation == "process":
         logger.warning("code sandbox running WITHOUT namespaces: the program can reach the network and "
                        "write wherever the current user can")
-        return _run_process(_as_bytes(files), argv, stdin, limits, channel, executables, channel_bytes)
+        return _run_process(_as_bytes(files), argv, stdin, limits, channel, executables, channel_bytes, stdio)
     info = support()
     if info["isolation"] is None:
+        _close(stdio or ())
         raise SandboxUnavailable(f"cannot isolate programs here: {info['error']}")
-    return _run_isolated(_as_bytes(files), argv, stdin, limits, channel, read_only, executables, channel_bytes)
+    return _run_isolated(_as_bytes(files), argv, stdin, limits, channel, read_only, executables, channel_bytes, stdio)
 
 
 def _as_bytes(files: dict[str, str | bytes]) -> dict[str, bytes]:
@@ -219,8 +224,21 @@ def _rlimits(limits: Limits) -> tuple[tuple[int, int], ...]:
             (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, limits.processes))
 
 
+def _stdio(stdin, stdio) -> tuple:
+    """Popen's stdin and stdout: the given descriptors, or a pipe for text in and for the output."""
+    if stdio is not None:
+        return stdio
+    return subprocess.PIPE if stdin is not None else subprocess.DEVNULL, subprocess.PIPE
+
+
+def _close(fds) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
 def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, executables=(),
-                  channel_bytes: int = 4 << 20) -> Result:
+                  channel_bytes: int = 4 << 20, stdio=None) -> Result:
     bounds = _bounds.RunBounds(limits.total_memory_bytes, limits.processes)
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     chan_r, chan_w = os.pipe() if channel else (None, None)
@@ -233,12 +251,13 @@ def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, 
                          rlimits=_rlimits(limits), cgroup_files=bounds.join_files, cap_last=_cap_last())
     env = dict(ENV, SANDBOX_CHANNEL_FD=str(chan_w)) if channel else ENV
     start = time.monotonic()
+    std_in, std_out = _stdio(stdin, stdio)
     try:
         proc = subprocess.Popen(
-            argv, cwd="/", env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            argv, cwd="/", env=env, stdin=std_in, stdout=std_out, stderr=subprocess.PIPE, start_new_session=True,
             preexec_fn=_isolate.preexec(plan), pass_fds=(chan_w,) if channel else ())
     except (subprocess.SubprocessError, OSError) as err:
+        _close(stdio or ())
         os.close(report_w)
         why = _read_all(report_r).decode(errors="replace").strip()
         for fd in (chan_r, chan_w):
@@ -247,6 +266,7 @@ def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, 
         bounds.close()
         raise SandboxUnavailable(f"the sandbox could not start: {why or err}") from None
     os.close(report_w)
+    _close(stdio or ())
     if chan_w is not None:
         os.close(chan_w)
     report = _read_all(report_r).decode(errors="replace").split()
@@ -281,7 +301,7 @@ def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r, channel_
 
 
 def _run_process(files, argv, stdin, limits: Limits, channel: bool, executables=(),
-                 channel_bytes: int = 4 << 20) -> Result:
+                 channel_bytes: int = 4 << 20, stdio=None) -> Result:
     """The weaker, opt-in mode: a temporary directory, rlimits and a process group."""
     workdir = tempfile.mkdtemp(prefix=f"grpo-ext-run-{os.getpid()}-")
     chan_r, chan_w = os.pipe() if channel else (None, None)
@@ -295,11 +315,14 @@ def _run_process(files, argv, stdin, limits: Limits, channel: bool, executables=
         if channel:
             env["SANDBOX_CHANNEL_FD"] = str(chan_w)
         start = time.monotonic()
-        proc = subprocess.Popen(
-            argv, cwd=workdir, env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-            preexec_fn=lambda: [resource.setrlimit(r, (v, v)) for r, v in rlimits],
-            pass_fds=(chan_w,) if channel else ())
+        std_in, std_out = _stdio(stdin, stdio)
+        try:
+            proc = subprocess.Popen(
+                argv, cwd=workdir, env=env, stdin=std_in, stdout=std_out, stderr=subprocess.PIPE,
+                start_new_session=True, preexec_fn=lambda: [resource.setrlimit(r, (v, v)) for r, v in rlimits],
+                pass_fds=(chan_w,) if channel else ())
+        finally:
+            _close(stdio or ())
         if chan_w is not None:
             os.close(chan_w)
         return _collect(proc, stdin, limits, start, None, chan_r, channel_bytes)
@@ -321,7 +344,8 @@ class _Capped:
     def __init__(self, pipe, cap: int):
         self.data, self.dropped = bytearray(), 0
         self.thread = threading.Thread(target=self._read, args=(pipe, cap), daemon=True)
-        self.thread.start()
+        if pipe is not None:  # None: the output went to a descriptor of the caller's (run(..., stdio=...))
+            self.thread.start()
 
     def _read(self, pipe, cap: int) -> None:
         with pipe:
@@ -331,7 +355,8 @@ class _Capped:
                 self.dropped += max(0, len(chunk) - room)
 
     def bytes(self) -> bytes:
-        self.thread.join(timeout=5)
+        if self.thread.ident is not None:
+            self.thread.join(timeout=5)
         return bytes(self.data)
 
     def text(self) -> str:
