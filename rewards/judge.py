@@ -93,7 +93,7 @@ class Judge:
         else:
             entry = next(n for n, _ in problem.grader.files if n.endswith(".py"))
             language = replace(language, source=source, compile=("python", "-I", "-m", "py_compile", source),
-                               run=("python", "-I", entry))
+                               run=("python", "-E", "-s", entry))  # not -I: the grader imports the contestant from its folder
         return self.local.prepare(language, code, files=files)
 
     def jury(self, program: Program) -> Prepared | str:
