@@ -10,7 +10,7 @@ A row is judged when its ``verification_info`` has any of ``checker``, ``interac
                     answer (given to the checker or interactor only; optional for interactive
                     problems), ``name`` optional (subtasks may name their tests);
 ``checker``         ``{"builtin": "float", "abs_tol": 1e-6, "rel_tol": 1e-6}`` (see
-                    :mod:`rewards.checkers`), or a program: ``{"language": "cpp", "source": str,
+                    :mod:`rewards.code.checkers`), or a program: ``{"language": "cpp", "source": str,
                     "files": {"testlib.h": str, ...}, "protocol": "testlib" | "cms",
                     "points_max": 1.0}``; without one, outputs are compared line by line;
 ``interactor``      a program (as above, protocol testlib): it and the contestant's program run at
@@ -47,7 +47,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .checkers import BUILTIN, OPTIONS, PROTOCOLS
-from .code_rows import RowFormatError
+from .rows import RowFormatError
 from .languages import UnknownLanguageError, get_language
 
 JUDGE_KEYS = ("checker", "interactor", "subtasks", "grader")

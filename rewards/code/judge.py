@@ -1,15 +1,15 @@
-"""Scoring judged code problems (:mod:`rewards.judge_rows`) in the sandbox: special judges,
+"""Scoring judged code problems (:mod:`rewards.code.judge_rows`) in the sandbox: special judges,
 interactors, subtasks and graders. The code rewards call it for a batch that holds judged rows.
 
-Per test, the contestant's program runs in its own sandbox (:mod:`rewards.sandbox`) with only the
+Per test, the contestant's program runs in its own sandbox (:mod:`rewards.code.sandbox`) with only the
 test's input on stdin. Then, depending on the problem:
 
 - **checker program**: a *second* sandbox holds the checker (compiled once per batch, in the
   sandbox, with the files its row gives, such as ``testlib.h``), the test input, the contestant's
   captured output and the jury's answer; its exit status (and points) is the verdict
-  (:mod:`rewards.checkers`). The jury's answer and the checker never enter the contestant's
+  (:mod:`rewards.code.checkers`). The jury's answer and the checker never enter the contestant's
   sandbox, and the contestant's output is only ever data to the checker;
-- **built-in checker**: the output is compared here (:data:`rewards.checkers.BUILTIN`);
+- **built-in checker**: the output is compared here (:data:`rewards.code.checkers.BUILTIN`);
 - **interactor**: the interactor and the contestant run at once, each in its own sandbox (own
   namespaces, files, /proc and bounds), connected by two pipes only: the interactor's stdout is
   the contestant's stdin and the contestant's stdout the interactor's stdin. The interactor alone
@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 
 from . import sandbox
 from .checkers import Verdict, builtin_verdict, cms_verdict, testlib_verdict
-from .code_backends import LocalBackend, Prepared, Run
+from .backends import LocalBackend, Prepared, Run
 from .judge_rows import Problem, Program, parse_problem
 from .languages import get_language
 
@@ -241,10 +241,10 @@ def score_batch(reward, completions, verification_info) -> tuple[list[float | No
     """(scores, outcomes) of a code reward's batch that holds judged rows. Its plain stdin/stdout
     rows are read as problems with the built-in ``lines`` checker (``float`` at 1e-6 for
     ``compare: tokens``); call-based and assert-style rows cannot share a batch with judged rows."""
-    from .code import extract_code  # code.py calls this module: import at use
-    from .code_rows import FLOAT_TOLERANCE, RowFormatError, parse_tests
+    from .reward import extract_code  # reward.py calls this module: import at use
+    from .rows import FLOAT_TOLERANCE, RowFormatError, parse_tests
     from .judge_rows import is_judged
-    from .text import completion_text
+    from ..text import completion_text
 
     if reward.backend.remote:
         raise RowFormatError(f"the {reward.backend.name} backend cannot run checkers, interactors or graders; "

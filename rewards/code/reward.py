@@ -2,18 +2,18 @@
 
 The program is the last fenced code block tagged for the row's language (its name or an alias:
 ```` ```cpp ````, ```` ```c++ ````, ```` ```js ````, ```` ```rs ```` ...; see
-:mod:`rewards.languages`) or untagged. Languages: Python, C++, C, Java (``public class Main``),
-JavaScript, Rust, and any registered with :func:`rewards.languages.register_language`.
+:mod:`rewards.code.languages`) or untagged. Languages: Python, C++, C, Java (``public class Main``),
+JavaScript, Rust, and any registered with :func:`rewards.code.languages.register_language`.
 
 Tests come from the dataset column ``verification_info``, in the layouts of
-:mod:`rewards.code_rows` (stdin/stdout ``test_cases``, APPS/TACO ``input_output``, call-based
+:mod:`rewards.code.rows` (stdin/stdout ``test_cases``, APPS/TACO ``input_output``, call-based
 ``fn_name``, assert-style ``test_code``); the row's ``language`` key names its language, else the
 reward's ``language`` does. Stdin/stdout: one run per case; a case passes when the program exits 0
 and its output matches (``compare``: ``lines`` by default, or ``tokens`` with a float tolerance,
 set per reward or per row). Call-based (APPS / TACO / LiveCodeBench function-call problems): each
 input is the list of arguments; ``fn_name`` is a top-level function or a method of class
 ``Solution``; the return value is serialised in the sandbox and compared here by
-``rewards._checks.same`` (tuples are lists, ``True`` is not ``1``, floats within 1e-9). One run for
+``rewards.code._checks.same`` (tuples are lists, ``True`` is not ``1``, floats within 1e-9). One run for
 all cases; a case that takes longer than ``wall_seconds`` fails it and every case after it.
 Assert-style: the test code runs after the program and scores 1.0 only when it runs to its end and
 every assertion it executes holds.
@@ -28,15 +28,15 @@ trainer passes ``log_metric``): ``no_code``, ``compile_error``, ``timeout``, ``r
 ``wrong_answer`` (the first three, in that order, win over a wrong answer in another case),
 ``passed`` (every test), ``service_error``.
 
-Backends (``backend=``): ``local`` (default; :mod:`rewards.sandbox` on this machine) or a sandbox
-service: ``sandbox_fusion`` or ``piston`` with ``url=`` (:mod:`rewards.code_backends`: retries,
+Backends (``backend=``): ``local`` (default; :mod:`rewards.code.sandbox` on this machine) or a sandbox
+service: ``sandbox_fusion`` or ``piston`` with ``url=`` (:mod:`rewards.code.backends`: retries,
 back-off, a time-out per request). Services run stdin/stdout tests only.
 
 Threat model (the program is written by a policy that is paid for passing): a verdict never
 comes from the program's exit status or from anything it prints or writes, except stdin/stdout
 tests, where the expected output never enters the sandbox and the exit status must also be 0 (so
 exiting early with status 0 passes only when the output printed so far is already right). For
-call-based and assert-style tests a harness (``rewards._harness``) loads the program and reports
+call-based and assert-style tests a harness (``rewards.code._harness``) loads the program and reports
 what it observes over a separate pipe, one line per result, each signed with a per-run key that is
 delivered on stdin, kept on the harness's main thread and never given to the program's thread;
 the parent accepts a report only when every line is signed and in sequence and the harness says
@@ -53,7 +53,7 @@ same interpreter, so a program that deliberately patches the modules the test co
 the interpreter's frames into the harness could make them pass; write such tests as literal
 comparisons or call-based cases when it matters. The sandbox's own guarantees (no network, no
 host files or processes, bounded memory, disk, processes and time, compilers included) are in
-``rewards.sandbox``; a remote service's are its own.
+``rewards.code.sandbox``; a remote service's are its own.
 """
 
 from __future__ import annotations
@@ -66,13 +66,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from rewards import _checks, judge, sandbox
-from rewards.code_backends import BACKENDS, Backend, LocalBackend, Prepared, Run
-from rewards.code_rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
-from rewards.judge_rows import is_judged
-from rewards.languages import CompileLimits, Language, fence_tags, get_language
-from rewards.registry import register
-from rewards.text import completion_text
+from . import _checks, judge, sandbox
+from .backends import BACKENDS, Backend, LocalBackend, Prepared, Run
+from .judge_rows import is_judged
+from .rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
+from .languages import CompileLimits, Language, fence_tags, get_language
+from ..registry import register
+from ..text import completion_text
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ class CodeExecution:
             return Run("service_error" if backend.remote else "runtime_error", detail=str(err))
 
     def __call__(self, completions, verification_info, log_metric=None) -> list[float | None]:
-        if any(map(is_judged, verification_info)):  # checkers, interactors, subtasks, graders: rewards.judge
+        if any(map(is_judged, verification_info)):  # checkers, interactors, subtasks, graders: rewards.code.judge
             scores, outcomes = judge.score_batch(self, completions, verification_info)
             self._record(outcomes, log_metric)
             return scores
