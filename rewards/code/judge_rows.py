@@ -15,7 +15,7 @@ A row is judged when its ``verification_info`` has any of ``checker``, ``interac
                     "points_max": 1.0}``; without one, outputs are compared line by line;
 ``interactor``      a program (as above, protocol testlib): it and the contestant's program run at
                     once, each one's stdout the other's stdin; its exit status is the verdict;
-``subtasks``        ``[{"name": str, "points": number > 0, "tests": [index or name, ...]}, ...]``:
+``subtasks``        ``[{"name": str, "points": number >= 0, "tests": [index or name, ...]}, ...]``:
                     a subtask scores its points times the lowest score of its tests (all its tests
                     passed: all its points); the row scores the points earned over the points in all;
                     every test must belong to a subtask;
@@ -176,8 +176,8 @@ def _subtasks(specs, names: tuple[str, ...], where: str) -> tuple[Subtask, ...]:
     for k, spec in enumerate(specs):
         points = spec.get("points") if isinstance(spec, Mapping) else None
         tests = spec.get("tests") if isinstance(spec, Mapping) else None
-        if not isinstance(points, (int, float)) or isinstance(points, bool) or not 0 < points < math.inf:
-            raise RowFormatError(f"{where}: subtask {k} needs 'points' > 0, got {points!r}")
+        if not isinstance(points, (int, float)) or isinstance(points, bool) or not 0 <= points < math.inf:
+            raise RowFormatError(f"{where}: subtask {k} needs 'points' >= 0, got {points!r}")
         if not isinstance(tests, list) or not tests:
             raise RowFormatError(f"{where}: subtask {k} needs a non-empty list 'tests' (indices or names)")
         chosen = []
@@ -189,6 +189,8 @@ def _subtasks(specs, names: tuple[str, ...], where: str) -> tuple[Subtask, ...]:
             chosen.append(i)
         covered.update(chosen)
         out.append(Subtask(str(spec.get("name", k)), float(points), tuple(dict.fromkeys(chosen))))
+    if sum(s.points for s in out) <= 0:
+        raise RowFormatError(f"{where}: the subtasks' points add up to 0; give at least one subtask points > 0")
     if len(covered) != len(names):
         missing = [names[i] for i in range(len(names)) if i not in covered]
         raise RowFormatError(f"{where}: tests {missing[:5]} belong to no subtask; add them to one or drop them")

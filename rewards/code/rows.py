@@ -29,7 +29,11 @@ column layouts of the common datasets (detected by :func:`detect_layout`):
 - ``test_cases`` or ``tests`` (a list of ``{"input", "output"}``, or its JSON text), with an
   optional ``language`` column;
 - ``public_tests`` (DeepMind's CodeContests: ``public_tests``, ``private_tests`` and
-  ``generated_tests``, each ``{"input": [...], "output": [...]}``; all of them are the tests).
+  ``generated_tests``, each ``{"input": [...], "output": [...]}``; all of them are the tests);
+- ``official_tests`` (open-r1/codeforces: tests with the row's checker; see
+  :func:`rewards.code.judge_rows.from_codeforces`).
+
+Rows with a checker, an interactor, subtasks or a grader are read by :mod:`rewards.code.judge_rows`.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from dataclasses import dataclass
 from . import _checks
 from .languages import UnknownLanguageError, get_language
 
-LAYOUTS = ("verification_info", "input_output", "test_cases", "tests", "public_tests")
+LAYOUTS = ("verification_info", "input_output", "test_cases", "tests", "public_tests", "official_tests")
 CONTEST_SPLITS = ("public_tests", "private_tests", "generated_tests")  # CodeContests' columns
 COMPARISONS = ("lines", "tokens")
 FLOAT_TOLERANCE = 1e-6
@@ -227,9 +231,13 @@ def detect_layout(columns) -> str | None:
 
 def convert_row(row: Mapping, layout: str, index: int, language: str = "python") -> str:
     """One row's tests as canonical ``verification_info`` JSON text (checked by :func:`parse_tests`)."""
+    from .judge_rows import from_codeforces, is_judged, parse_problem  # judged rows: checkers, subtasks...
+
+    if layout == "official_tests":
+        return json.dumps(from_codeforces(row, index, language))
     if layout == "verification_info":
         info = _load(row["verification_info"], f"verification_info of row {index}")
-        parse_tests(info, index)
+        (parse_problem if is_judged(info) else parse_tests)(info, index)
         return row["verification_info"] if isinstance(row["verification_info"], str) else json.dumps(info)
     lang = row.get("language") or language
     if layout == "public_tests":
