@@ -5,6 +5,7 @@ as root and rootless (an unprivileged user; started as root, the script re-runs 
     python bench/bench_code.py [--runs 100]
     python bench/bench_code.py --language cpp [--programs 40 --cases 4]
     python bench/bench_code.py --language python
+    python bench/bench_code.py --judges [--runs 20 --programs 16]
 
 With ``--language``: one program (read two numbers, print their sum) in that language, measured
 four ways in the same run: "plain" compiles it with the same command in a temporary directory and
@@ -174,16 +175,89 @@ def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
               f"| {programs * cases / seconds:.1f} |")
 
 
+JUDGE_NOTE = """With ``--judges``: the cost of one test under each kind of judge (tests/judge_problems.py:
+"proper divisor" with a C++ or Python testlib-style checker, "guess the number" with a Python or C++
+interactor, seven questions), the contestant compiled once, one test at a time; then reward batches
+of ``--programs`` completions x 4 tests, ``concurrency`` = cores, through ``code_execution``."""
+
+
+def _judge_cases() -> list:
+    from rewards.code.judge_rows import parse_problem
+    from tests.judge_problems import SOLUTIONS, checker_info, interactive_info, source
+
+    cpp_search = ("#include <cstdio>\n#include <cstring>\nint main() { int lo = 1, hi = 100; char r[4];\n"
+                  "  while (true) { int m = (lo + hi) / 2; std::printf(\"? %d\\n\", m); std::fflush(stdout);\n"
+                  "    if (std::scanf(\"%3s\", r) != 1) return 1;\n"
+                  "    if (!std::strcmp(r, \"=\")) { std::printf(\"! %d\\n\", m); return 0; }\n"
+                  "    if (!std::strcmp(r, \"<\")) hi = m - 1; else lo = m + 1; } }")
+    plain = {k: v for k, v in checker_info().items() if k != "checker"}
+    python_checker = dict(checker_info(), checker={"language": "python", "source": (
+        "import sys\nn = int(open(sys.argv[1]).read())\nd = int(open(sys.argv[2]).read())\n"
+        "sys.exit(0 if 1 < d < n and n % d == 0 else 1)")})
+    right = SOLUTIONS["checker"]["right"]
+    smallest = "n = int(input())\nprint(next(k for k in range(2, n) if n % k == 0))"  # the jury's own answers
+    cases = [("plain output comparison (lines, no checker)", plain, "python", smallest, 1),
+             ("built-in checker (float)", dict(plain, checker={"builtin": "float"}), "python", smallest, 1),
+             ("checker program, Python (testlib exit codes)", python_checker, "python", right, 2),
+             ("checker program, C++ (testlib-style header)", checker_info(), "python", right, 2),
+             ("interactor, Python <-> Python, 7 questions", interactive_info("python"), "python",
+              SOLUTIONS["interactive"]["right"], 2),
+             ("interactor, C++ <-> C++, 7 questions", dict(interactive_info("cpp"), language="cpp"), "cpp", cpp_search, 2)]
+    assert source  # the problems' files are read from tests/data/judges
+    return [(label, parse_problem(info, 0), info, language, code, runs) for label, info, language, code, runs in cases]
+
+
+def measure_judges(runs: int, programs: int) -> None:
+    from rewards.code.judge import Judge
+    from rewards.code.reward import CodeExecution
+
+    reward = CodeExecution(wall_seconds=5)
+    judge = Judge(reward.local)
+    print(f"\n{JUDGE_NOTE}\n\n{runs} tests per judge, one at a time ({sandbox.support()['as']}, "
+          f"{sandbox.support()['bounds']})\n")
+    print("| judge | sandboxed runs per test | median (ms) | p95 (ms) |")
+    print("|---|---|---|---|")
+    cases = _judge_cases()
+    for label, problem, _, _, code, per_test in cases:
+        prepared = judge.prepare(problem, code)
+        first = judge.test(problem, prepared, 0)  # compiles the jury's program once
+        assert first.score == 1.0, (label, first)
+        times = []
+        for k in range(runs):
+            start = time.perf_counter()
+            result = judge.test(problem, prepared, k % problem.count)
+            times.append(time.perf_counter() - start)
+            assert result.score == 1.0, (label, result)
+        times.sort()
+        print(f"| {label} | {per_test} | {statistics.median(times) * 1e3:.0f} | "
+              f"{times[int(0.95 * (len(times) - 1))] * 1e3:.0f} |")
+    print(f"\nreward batches: {programs} distinct completions x 4 tests, concurrency {os.cpu_count()}\n")
+    print("| judge | batch (s) | completions/s | tests/s |")
+    print("|---|---|---|---|")
+    for label, problem, info, language, code, _ in cases:
+        batch = CodeExecution(wall_seconds=5, concurrency=os.cpu_count() or 1)
+        completions = [f"```{language}\n{_commented(language, code, k)}\n```" for k in range(programs)]
+        start = time.perf_counter()
+        scores = batch(completions=completions, verification_info=[info] * programs)
+        seconds = time.perf_counter() - start
+        assert scores == [1.0] * programs, (label, scores, batch.last_outcomes)
+        print(f"| {label} | {seconds:.1f} | {programs / seconds:.1f} | {programs * problem.count / seconds:.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--language", help="measure compile-and-run and reward batches in this language")
     parser.add_argument("--programs", type=int, default=40, help="--language: completions per reward batch")
     parser.add_argument("--cases", type=int, default=4, help="--language: tests per completion")
+    parser.add_argument("--judges", action="store_true", help="measure checkers and interactors (see JUDGE_NOTE)")
     parser.add_argument("--json", action="store_true", help="print this user's measurements as JSON (internal)")
     args = parser.parse_args()
     if not sandbox.namespaces_available():
         raise SystemExit(f"the sandbox is unavailable here: {sandbox.support()['error']}")
+    if args.judges:
+        measure_judges(min(args.runs, 40), args.programs)
+        return
     if args.language:
         measure_language(args.language, min(args.runs, 30), args.programs, args.cases)
         return
