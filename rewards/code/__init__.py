@@ -11,6 +11,8 @@ One job per module:
 - ``sandbox_check``: attacks run against the sandbox (``grpo-ext rewards check-sandbox``);
 - ``backends``: where programs run (this machine, or a sandbox service over HTTP);
 - ``reward``: ``CodeExecution`` and the registered ``code_execution`` / ``code_execution_binary``.
+- ``judge_rows``, ``judge_datasets``, ``checkers``, ``judge``: judged problems (a checker, an interactor, subtasks, a
+  grader): their rows, the verdicts and checker library, and running them (docs/judges.md).
 
 The design, threat model and measured costs are in docs/code.md. The old flat module paths
 (``rewards.code_rows``, ``rewards.sandbox``, ...) still import, as the same module objects.

@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -44,6 +45,7 @@ from .languages import get_language
 logger = logging.getLogger(__name__)
 
 JURY_SECONDS = 10.0  # wall clock of one checker run, and the interactor's margin over the contestant's
+JURY_CACHE = 256  # compiled jury programs kept (the least recently used beyond it are dropped)
 _BASH = "/bin/bash"
 # runs the jury program given as arguments, then hands its result file to the parent over the side channel
 _WITH_RESULT = '"$@"; status=$?; cat result.txt >&"$SANDBOX_CHANNEL_FD" 2>/dev/null; exit $status'
@@ -65,7 +67,8 @@ class Judge:
         self.jury_backend = LocalBackend(replace(local.limits, wall_seconds=jury_seconds,
                                                  cpu_seconds=int(jury_seconds) + 1),
                                          local.compile_limits, local.isolation, local.python_executable)
-        self._jury: dict[Program, Prepared | str] = {}
+        self._jury: OrderedDict[Program, Prepared | str] = OrderedDict()
+        self._compiling: dict[Program, threading.Lock] = {}  # one compile per program at a time
         self._lock = threading.Lock()
 
     # -- preparing --------------------------------------------------------------------------
@@ -97,16 +100,24 @@ class Judge:
         return self.local.prepare(language, code, files=files)
 
     def jury(self, program: Program) -> Prepared | str:
-        """The compiled jury program, or why it could not be compiled (once per program)."""
+        """The compiled jury program, or why it could not be compiled (compiled once while cached)."""
         with self._lock:
-            if program in self._jury:
-                return self._jury[program]
-        ready = self.jury_backend.prepare(get_language(program.language), program.source, files=dict(program.files))
-        if isinstance(ready, Run):
-            ready = f"the {program.language} jury program does not compile: {ready.detail[-500:]}"
-            logger.warning("code judge: %s", ready)
-        with self._lock:
-            self._jury[program] = ready
+            compiling = self._compiling.setdefault(program, threading.Lock())
+        with compiling:
+            with self._lock:
+                if program in self._jury:
+                    self._jury.move_to_end(program)
+                    return self._jury[program]
+            ready = self.jury_backend.prepare(get_language(program.language), program.source,
+                                              files=dict(program.files))
+            if isinstance(ready, Run):
+                ready = f"the {program.language} jury program does not compile: {ready.detail[-500:]}"
+                logger.warning("code judge: %s", ready)
+            with self._lock:
+                self._jury[program] = ready
+                while len(self._jury) > JURY_CACHE:
+                    dropped, _ = self._jury.popitem(last=False)
+                    self._compiling.pop(dropped, None)
         return ready
 
     # -- one test ---------------------------------------------------------------------------

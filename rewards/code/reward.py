@@ -26,7 +26,11 @@ Each completion gets one outcome, counted per batch (``CodeExecution.last_outcom
 ``CodeExecution.totals``, and TRL's metrics ``code/<outcome>`` as the batch's share when the
 trainer passes ``log_metric``): ``no_code``, ``compile_error``, ``timeout``, ``runtime_error``,
 ``wrong_answer`` (the first three, in that order, win over a wrong answer in another case),
-``passed`` (every test), ``service_error``.
+``passed`` (every test), ``service_error``, ``judge_error`` (a checker or interactor failed:
+scored ``None``).
+
+Rows with a ``checker``, an ``interactor``, ``subtasks`` or a ``grader`` are judged problems
+(:mod:`rewards.code.judge_rows`, scored by :mod:`rewards.code.judge`; docs/judges.md).
 
 Backends (``backend=``): ``local`` (default; :mod:`rewards.code.sandbox` on this machine) or a sandbox
 service: ``sandbox_fusion`` or ``piston`` with ``url=`` (:mod:`rewards.code.backends`: retries,

@@ -31,7 +31,7 @@ column layouts of the common datasets (detected by :func:`detect_layout`):
 - ``public_tests`` (DeepMind's CodeContests: ``public_tests``, ``private_tests`` and
   ``generated_tests``, each ``{"input": [...], "output": [...]}``; all of them are the tests);
 - ``official_tests`` (open-r1/codeforces: tests with the row's checker; see
-  :func:`rewards.code.judge_rows.from_codeforces`).
+  :func:`rewards.code.judge_datasets.from_codeforces`).
 
 Rows with a checker, an interactor, subtasks or a grader are read by :mod:`rewards.code.judge_rows`.
 """
@@ -231,7 +231,8 @@ def detect_layout(columns) -> str | None:
 
 def convert_row(row: Mapping, layout: str, index: int, language: str = "python") -> str:
     """One row's tests as canonical ``verification_info`` JSON text (checked by :func:`parse_tests`)."""
-    from .judge_rows import from_codeforces, is_judged, parse_problem  # judged rows: checkers, subtasks...
+    from .judge_datasets import from_codeforces  # judged rows: checkers, subtasks...
+    from .judge_rows import is_judged, parse_problem
 
     if layout == "official_tests":
         return json.dumps(from_codeforces(row, index, language))
