@@ -42,6 +42,19 @@ def test_kind_by_program_scores(box, kind):
     assert got == EXPECTED[kind]
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_hack_of_the_code_reward_scores_zero_when_judged(box, kind):
+    """The attacks tests/test_code_reward.py makes on the plain code reward (early exits with
+    status 0, signal and exit hooks, killing itself or its parent, printed passes, forged reports
+    on every descriptor and in files, reading every file it can reach, patched builtins), each run
+    before the wrong program of each judged kind."""
+    from test_code_reward import HACKS
+
+    programs = [completion(hack + "\n" + SOLUTIONS[kind]["wrong"]) for hack in HACKS.values()]
+    scores = box.score(programs, [INFOS[kind]()] * len(HACKS), wall_seconds=3, concurrency=2)
+    assert dict(zip(HACKS, scores)) == dict.fromkeys(HACKS, 0.0)
+
+
 def test_outcomes_of_the_table_are_counted():
     seen = {}
     reward = CodeExecution(wall_seconds=2)
