@@ -207,16 +207,12 @@ def _judge_cases() -> list:
     return [(label, parse_problem(info, 0), info, language, code, runs) for label, info, language, code, runs in cases]
 
 
-def measure_judges(runs: int, programs: int) -> None:
+def measure_judges(runs: int, programs: int) -> dict:
     from rewards.code.judge import Judge
     from rewards.code.reward import CodeExecution
 
-    reward = CodeExecution(wall_seconds=5)
-    judge = Judge(reward.local)
-    print(f"\n{JUDGE_NOTE}\n\n{runs} tests per judge, one at a time ({sandbox.support()['as']}, "
-          f"{sandbox.support()['bounds']})\n")
-    print("| judge | sandboxed runs per test | median (ms) | p95 (ms) |")
-    print("|---|---|---|---|")
+    judge = Judge(CodeExecution(wall_seconds=5).local)
+    tests, batches = [], []
     cases = _judge_cases()
     for label, problem, _, _, code, per_test in cases:
         prepared = judge.prepare(problem, code)
@@ -229,11 +225,7 @@ def measure_judges(runs: int, programs: int) -> None:
             times.append(time.perf_counter() - start)
             assert result.score == 1.0, (label, result)
         times.sort()
-        print(f"| {label} | {per_test} | {statistics.median(times) * 1e3:.0f} | "
-              f"{times[int(0.95 * (len(times) - 1))] * 1e3:.0f} |")
-    print(f"\nreward batches: {programs} distinct completions x 4 tests, concurrency {os.cpu_count()}\n")
-    print("| judge | batch (s) | completions/s | tests/s |")
-    print("|---|---|---|---|")
+        tests.append((label, per_test, statistics.median(times), times[int(0.95 * (len(times) - 1))]))
     for label, problem, info, language, code, _ in cases:
         batch = CodeExecution(wall_seconds=5, concurrency=os.cpu_count() or 1)
         completions = [f"```{language}\n{_commented(language, code, k)}\n```" for k in range(programs)]
@@ -241,7 +233,36 @@ def measure_judges(runs: int, programs: int) -> None:
         scores = batch(completions=completions, verification_info=[info] * programs)
         seconds = time.perf_counter() - start
         assert scores == [1.0] * programs, (label, scores, batch.last_outcomes)
-        print(f"| {label} | {seconds:.1f} | {programs / seconds:.1f} | {programs * problem.count / seconds:.1f} |")
+        batches.append((label, seconds, programs * problem.count))
+    info = sandbox.support()
+    return {"as": info["as"], "bounds": info["bounds"], "tests": tests, "batches": batches}
+
+
+def judges_rootless(runs: int, programs: int) -> dict | None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return None
+    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
+                           str(Path(__file__).resolve()), "--judges", "--runs", str(runs), "--programs", str(programs),
+                           "--json"], capture_output=True, text=True, cwd="/", env={"PATH": "/usr/bin:/bin"})
+    if proc.returncode != 0:
+        print(f"rootless run failed: {proc.stderr.strip()[-500:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout)
+
+
+def print_judges(results: list[dict], runs: int, programs: int) -> None:
+    print(f"\n{JUDGE_NOTE}\n\n{runs} tests per judge, one at a time\n")
+    print("| sandbox runs as | run bounds | judge | sandboxed runs per test | median (ms) | p95 (ms) |")
+    print("|---|---|---|---|---|---|")
+    for result in results:
+        for label, per_test, median, p95 in result["tests"]:
+            print(f"| {result['as']} | {result['bounds']} | {label} | {per_test} | {median * 1e3:.0f} | {p95 * 1e3:.0f} |")
+    print(f"\nreward batches: {programs} distinct completions x 4 tests, concurrency {os.cpu_count()}\n")
+    print("| sandbox runs as | judge | batch (s) | completions/s | tests/s |")
+    print("|---|---|---|---|---|")
+    for result in results:
+        for label, seconds, tests in result["batches"]:
+            print(f"| {result['as']} | {label} | {seconds:.1f} | {programs / seconds:.1f} | {tests / seconds:.1f} |")
 
 
 def main() -> None:
@@ -256,7 +277,12 @@ def main() -> None:
     if not sandbox.namespaces_available():
         raise SystemExit(f"the sandbox is unavailable here: {sandbox.support()['error']}")
     if args.judges:
-        measure_judges(min(args.runs, 40), args.programs)
+        runs = min(args.runs, 40)
+        here = measure_judges(runs, args.programs)
+        if args.json:
+            print(json.dumps(here))
+            return
+        print_judges([here] + [r for r in [judges_rootless(runs, args.programs)] if r], runs, args.programs)
         return
     if args.language:
         measure_language(args.language, min(args.runs, 30), args.programs, args.cases)
