@@ -179,6 +179,8 @@ def run(files: dict[str, str | bytes], argv: list[str], stdin: str | None = None
     """
     if isolation not in ("namespaces", "process"):
         raise ValueError(f"isolation must be 'namespaces' or 'process', got {isolation!r}")
+    if stdio is not None and stdin is not None:
+        raise ValueError("give either stdin (text) or stdio (descriptors), not both")
     if isolation == "process":
         logger.warning("code sandbox running WITHOUT namespaces: the program can reach the network and "
                        "write wherever the current user can")
