@@ -67,6 +67,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import _checks, sandbox
+from .split import run_split
 from .backends import BACKENDS, Backend, LocalBackend, Prepared, Run
 from .rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
 from .languages import CompileLimits, Language, fence_tags, get_language
@@ -77,7 +78,8 @@ logger = logging.getLogger(__name__)
 
 _FENCE = re.compile(r"```([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
 HARNESS = (Path(__file__).parent / "_harness.py").read_text()
-OUTCOMES = ("no_code", "compile_error", "timeout", "runtime_error", "wrong_answer", "passed", "service_error")
+OUTCOMES = ("no_code", "compile_error", "timeout", "runtime_error", "wrong_answer", "passed", "service_error",
+            "dataset_error")
 _SEVERITY = ("compile_error", "timeout", "runtime_error", "wrong_answer")  # the first one seen names the outcome
 
 
@@ -108,28 +110,6 @@ def _call_passes(payloads: list[str], tests: Tests) -> int:
                 tests.unwrap_single and isinstance(expected, list) and len(expected) == 1
                 and _checks.same(got, expected[0]))
     return passed
-
-
-def _test_code_passes(payloads: list[str], tests: Tests) -> bool:
-    """Whether a verified report of an assert-style run shows every executed check holding."""
-    if payloads[-2:] != ["fin", "end"]:
-        return False
-    for line in payloads[:-2]:
-        kind, _, rest = line.partition(" ")
-        site, _, values = rest.partition(" ")
-        if kind != "c" or not site.isdigit() or int(site) >= len(tests.checks):
-            return False
-        check = tests.checks[int(site)]
-        try:
-            operands = _checks.decode(values)
-        except (ValueError, RecursionError):
-            return False
-        if check.sealed:
-            if len(operands) != 1 or not _checks.holds(check.op, operands[0], check.expected):
-                return False
-        elif len(operands) != (1 if check.op in ("truthy", "falsy") else 2) or not _checks.holds(check.op, *operands):
-            return False
-    return True
 
 
 def _harness_outcome(payloads: list[str], passed: int, tests: Tests) -> str:
@@ -184,31 +164,43 @@ class CodeExecution:
         self.totals: Counter[str] = Counter()
 
     # -- running -------------------------------------------------------------------------------
-    def _harnessed(self, prepared: Prepared, tests: Tests) -> tuple[int, str]:
-        """Run call-based or assert-style tests under the harness: (tests passed, outcome)."""
+    def _call_based(self, prepared: Prepared, tests: Tests, row: int) -> tuple[int, int, str]:
+        """Run call-based tests under the harness: (cases passed, cases, outcome)."""
         tools = self.local.toolchain(prepared.language)
         key = os.urandom(32)
         spec = {"key": key.hex(), "program": prepared.code, "case_seconds": self.wall_seconds,
-                "mode": "call" if tests.fn_name else "test", "fn_name": tests.fn_name,
-                "inputs": list(tests.inputs), "test_code": tests.test_code}
-        calls = max(1, len(tests.inputs))
+                "fn_name": tests.fn_name, "inputs": list(tests.inputs)}
+        calls = len(tests.inputs)
         limits = sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds * (calls + 1) + 2,
                                    "cpu_seconds": self.limits.cpu_seconds * calls})
         result = sandbox.run({"harness.py": HARNESS}, [tools.run[0], "-I", "harness.py"], stdin=json.dumps(spec),
                              limits=limits, isolation=self.isolation, channel=True, read_only=tools.read_only)
         payloads = _checks.signed_lines(result.channel, key)
         if result.timed_out:
-            return 0, "timeout"
+            return 0, tests.count, "timeout"
         if not payloads or payloads[-1] != "end" or result.truncated:
-            return 0, "runtime_error"
-        passed = _call_passes(payloads, tests) if tests.fn_name else int(_test_code_passes(payloads, tests))
-        return passed, _harness_outcome(payloads, passed, tests)
+            return 0, tests.count, "runtime_error"
+        passed = _call_passes(payloads, tests)
+        return passed, tests.count, _harness_outcome(payloads, passed, tests)
 
-    def _stdin_case(self, prepared: Prepared, stdin: str, expected: str, compare: str) -> tuple[int, str]:
+    def _split(self, prepared: Prepared, tests: Tests, row: int) -> tuple[int, int, str]:
+        """Run assert-style tests split from the program (:mod:`rewards.code.split`): (checks held, checks, outcome)."""
+        tools = self.local.toolchain(prepared.language)
+        limits = sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds * 2 + 2,
+                                   "cpu_seconds": self.limits.cpu_seconds * 2})
+        verdict = run_split(prepared.code, tests.test_code, tests.entry_point, tools.run[0], tools.read_only, limits,
+                            budget=self.wall_seconds, isolation=self.isolation)
+        if verdict.outcome == "dataset_error":
+            logger.warning("code reward: row %d cannot be scored (None): %s", row, verdict.detail)
+        elif verdict.detail.startswith("the test side ended"):
+            logger.warning("code reward: row %d: %s", row, verdict.detail)
+        return verdict.passed, verdict.checks, verdict.outcome
+
+    def _stdin_case(self, prepared: Prepared, stdin: str, expected: str, compare: str) -> tuple[int, int, str]:
         run: Run = self.backend.execute(prepared, stdin)
         if run.status != "ok":
-            return 0, run.status
-        return (1, "passed") if outputs_match(run.stdout, expected, compare) else (0, "wrong_answer")
+            return 0, 1, run.status
+        return (1, 1, "passed") if outputs_match(run.stdout, expected, compare) else (0, 1, "wrong_answer")
 
     def _prepare(self, tests: Tests, code: str) -> Prepared | Run:
         backend = self.local if tests.harnessed else self.backend  # harnessed rows are local only
@@ -237,7 +229,7 @@ class CodeExecution:
                 if isinstance(ready, Run):
                     continue
                 if tests.harnessed:
-                    jobs.append((self._harnessed, (ready, tests)))
+                    jobs.append((self._call_based if tests.fn_name else self._split, (ready, tests, i)))
                     owner.append(i)
                     continue
                 compare = tests.compare or self.compare
@@ -245,9 +237,10 @@ class CodeExecution:
                     jobs.append((self._stdin_case, (ready, stdin, expected, compare)))
                     owner.append(i)
             results = list(pool.map(lambda job: job[0](*job[1]), jobs))
-        passed, seen = [0] * len(completions), [[] for _ in completions]
-        for i, (n, outcome) in zip(owner, results):
+        passed, total, seen = [0] * len(completions), [0] * len(completions), [[] for _ in completions]
+        for i, (n, of, outcome) in zip(owner, results):
             passed[i] += n
+            total[i] += of
             seen[i].append(outcome)
         outcomes = []
         for i, tests in enumerate(all_tests):
@@ -256,27 +249,30 @@ class CodeExecution:
                 outcomes.append("no_code")
             elif isinstance(ready, Run):
                 outcomes.append(ready.status)
-            elif "service_error" in seen[i]:
-                outcomes.append("service_error")
-            elif passed[i] == tests.count:
+            elif "service_error" in seen[i] or "dataset_error" in seen[i]:
+                outcomes.append("service_error" if "service_error" in seen[i] else "dataset_error")
+            elif passed[i] == total[i]:
                 outcomes.append("passed")
             else:
                 outcomes.append(next(o for o in _SEVERITY if o in seen[i]))
         self._record(outcomes, log_metric)
         scores = []
-        for n, outcome, tests in zip(passed, outcomes, all_tests):
-            if outcome == "service_error":
+        for n, of, outcome in zip(passed, total, outcomes):
+            if outcome in ("service_error", "dataset_error"):
                 scores.append(None)
             elif self.binary:
                 scores.append(float(outcome == "passed"))
             else:
-                scores.append(n / tests.count if outcome not in ("no_code", "compile_error") else 0.0)
+                scores.append(n / of if of and outcome not in ("no_code", "compile_error") else 0.0)
         return scores
 
     def _record(self, outcomes: list[str], log_metric) -> None:
         self.last_outcomes = outcomes
         self.totals.update(outcomes)
         counts = Counter(outcomes)
+        if counts["dataset_error"]:
+            logger.warning("code reward: %d of %d completions met a row that cannot be scored (None; see the "
+                           "warnings above for the rows)", counts["dataset_error"], len(outcomes))
         if counts["service_error"]:
             logger.warning("code reward: the %s service failed on %d of %d completions (scored None)",
                            self.backend.name, counts["service_error"], len(outcomes))

@@ -162,7 +162,7 @@ def namespaces_available() -> bool:
 
 def run(files: dict[str, str | bytes], argv: list[str], stdin: str | None = None, limits: Limits = Limits(),
         isolation: str = "namespaces", channel: bool = False, read_only: tuple[str, ...] = (),
-        executables: tuple[str, ...] = (), channel_bytes: int = 4 << 20) -> Result:
+        executables: tuple[str, ...] = (), channel_bytes: int = 4 << 20, fds: tuple[int, ...] = ()) -> Result:
     """Write ``files`` (text or bytes) into a fresh working directory and run ``argv`` there,
     isolated and bounded. The names in ``executables`` are written with mode 755.
 
@@ -172,17 +172,23 @@ def run(files: dict[str, str | bytes], argv: list[str], stdin: str | None = None
     ``$SANDBOX_CHANNEL_FD`` and what it writes (up to ``channel_bytes``) comes back in
     ``Result.channel``.
     ``read_only``: extra host paths the program may read (e.g. an interpreter's prefix).
+    ``fds``: open descriptors (pipe ends, say) the program inherits under the same numbers; this
+    call closes its own copies once the program has started or failed to, so the other end sees
+    end-of-file when the program's side is gone.
     """
+    fds = tuple(fds)
     if isolation not in ("namespaces", "process"):
+        _close(fds)
         raise ValueError(f"isolation must be 'namespaces' or 'process', got {isolation!r}")
     if isolation == "process":
         logger.warning("code sandbox running WITHOUT namespaces: the program can reach the network and "
                        "write wherever the current user can")
-        return _run_process(_as_bytes(files), argv, stdin, limits, channel, executables, channel_bytes)
+        return _run_process(_as_bytes(files), argv, stdin, limits, channel, executables, channel_bytes, fds)
     info = support()
     if info["isolation"] is None:
+        _close(fds)
         raise SandboxUnavailable(f"cannot isolate programs here: {info['error']}")
-    return _run_isolated(_as_bytes(files), argv, stdin, limits, channel, read_only, executables, channel_bytes)
+    return _run_isolated(_as_bytes(files), argv, stdin, limits, channel, read_only, executables, channel_bytes, fds)
 
 
 def _as_bytes(files: dict[str, str | bytes]) -> dict[str, bytes]:
@@ -220,7 +226,7 @@ def _rlimits(limits: Limits) -> tuple[tuple[int, int], ...]:
 
 
 def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, executables=(),
-                  channel_bytes: int = 4 << 20) -> Result:
+                  channel_bytes: int = 4 << 20, fds: tuple[int, ...] = ()) -> Result:
     bounds = _bounds.RunBounds(limits.total_memory_bytes, limits.processes)
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     chan_r, chan_w = os.pipe() if channel else (None, None)
@@ -237,8 +243,9 @@ def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, 
         proc = subprocess.Popen(
             argv, cwd="/", env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-            preexec_fn=_isolate.preexec(plan), pass_fds=(chan_w,) if channel else ())
+            preexec_fn=_isolate.preexec(plan), pass_fds=((chan_w,) if channel else ()) + fds)
     except (subprocess.SubprocessError, OSError) as err:
+        _close(fds)
         os.close(report_w)
         why = _read_all(report_r).decode(errors="replace").strip()
         for fd in (chan_r, chan_w):
@@ -246,6 +253,7 @@ def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, 
                 os.close(fd)
         bounds.close()
         raise SandboxUnavailable(f"the sandbox could not start: {why or err}") from None
+    _close(fds)
     os.close(report_w)
     if chan_w is not None:
         os.close(chan_w)
@@ -281,7 +289,7 @@ def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r, channel_
 
 
 def _run_process(files, argv, stdin, limits: Limits, channel: bool, executables=(),
-                 channel_bytes: int = 4 << 20) -> Result:
+                 channel_bytes: int = 4 << 20, fds: tuple[int, ...] = ()) -> Result:
     """The weaker, opt-in mode: a temporary directory, rlimits and a process group."""
     workdir = tempfile.mkdtemp(prefix=f"grpo-ext-run-{os.getpid()}-")
     chan_r, chan_w = os.pipe() if channel else (None, None)
@@ -299,12 +307,21 @@ def _run_process(files, argv, stdin, limits: Limits, channel: bool, executables=
             argv, cwd=workdir, env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
             preexec_fn=lambda: [resource.setrlimit(r, (v, v)) for r, v in rlimits],
-            pass_fds=(chan_w,) if channel else ())
+            pass_fds=((chan_w,) if channel else ()) + fds)
+        _close(fds)
+        fds = ()
         if chan_w is not None:
             os.close(chan_w)
         return _collect(proc, stdin, limits, start, None, chan_r, channel_bytes)
     finally:
+        _close(fds)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _close(fds: tuple[int, ...]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _read_all(fd: int) -> bytes:
