@@ -20,8 +20,10 @@ exactly one of
 ``compare`` (optional)
     ``lines`` (default): the output equals the expected one line by line after trimming
     trailing whitespace (a final newline is not a line; extra or missing lines fail).
-    ``tokens``: the whitespace-separated tokens agree one by one, numbers within
-    ``|got - expected| <= 1e-6 * max(1, |expected|)`` (for problems whose judge allows an error).
+    ``tokens``: the whitespace-separated tokens agree one by one: an expected integer (digits, an
+    optional sign) only as an equal integer (``007`` is 7; ``7.0`` and ``7e0`` are not), an expected
+    decimal within ``|got - expected| <= 1e-6 * max(1, |expected|)`` (for problems whose judge
+    allows an error), any other token exactly.
 
 :func:`convert_dataset` converts a whole dataset to a ``verification_info`` column once, from the
 column layouts of the common datasets (detected by :func:`detect_layout`):
@@ -39,6 +41,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -50,6 +53,7 @@ CONTEST_SPLITS = ("public_tests", "private_tests", "generated_tests")  # CodeCon
 COMPARISONS = ("lines", "tokens")
 FLOAT_TOLERANCE = 1e-6
 STDIN_TYPES = ("stdin", "stdin_stdout", "stdio")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 class RowFormatError(ValueError):
@@ -209,9 +213,21 @@ def _number(token: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _integer(token: str) -> int | None:
+    if not _INTEGER.fullmatch(token):
+        return None
+    try:
+        return int(token)
+    except ValueError:  # more digits than int() converts
+        return None
+
+
 def _token_equal(got: str, expected: str) -> bool:
     if got == expected:
         return True
+    if _INTEGER.fullmatch(expected):  # exact: a float near a large integer is not that integer
+        b = _integer(expected)
+        return b is not None and _integer(got) == b
     a, b = _number(got), _number(expected)
     return a is not None and b is not None and abs(a - b) <= FLOAT_TOLERANCE * max(1.0, abs(b))
 
