@@ -300,3 +300,11 @@ def test_outcomes_of_split_runs(clean_host):  # noqa: F811
     assert _score("def value(k)\n    return k", row) == (0.0, "compile_error")  # does not compile
     assert _score("def value(k):\n    return k\nraise SystemExit(0)", row) == (0.0, "runtime_error")  # does not load
     assert _score("import os\nos._exit(0)", row) == (0.0, "runtime_error")
+
+
+def test_a_check_the_program_defines_is_never_called(clean_host):  # noqa: F811
+    """With entry_point named but no check() in the test code, the program's own check() is not run
+    (calling it would hand the program the row's verdict, or turn a wrong answer into None)."""
+    row = {"test_code": SHAPES["single"]["test_code"], "entry_point": "value"}
+    program = "def check(candidate):\n    return True\n" + WRONG
+    assert _score(program, row) == (0.0, "wrong_answer")

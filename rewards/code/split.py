@@ -43,6 +43,8 @@ _HERE = Path(__file__).parent
 PROGRAM_SIDE = (_HERE / "_program.py").read_text()
 TEST_SIDE = (_HERE / "_testside.py").read_text()
 WIRE = (_HERE / "_wire.py").read_text()
+for _name, _text in (("_program.py", PROGRAM_SIDE), ("_testside.py", TEST_SIDE), ("_wire.py", WIRE)):
+    compile(_text, _name, "exec")  # a broken side fails here, not as a runtime error on every row
 
 
 @dataclass(frozen=True)
