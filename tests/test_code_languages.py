@@ -58,7 +58,8 @@ def test_binary_reward_and_metrics_through_the_registry():
                     log_metric=lambda name, value: seen.__setitem__(name, value))
     assert scores == [1.0, 0.0, 0.0, 0.0, 0.0]
     assert seen == {"code/no_code": 0.2, "code/compile_error": 0.2, "code/timeout": 0.2, "code/runtime_error": 0.0,
-                    "code/wrong_answer": 0.2, "code/passed": 0.2, "code/service_error": 0.0}
+                    "code/wrong_answer": 0.2, "code/passed": 0.2, "code/service_error": 0.0,
+                    "code/dataset_error": 0.0}
 
 
 @pytest.mark.parametrize("program", [

@@ -41,7 +41,6 @@ SHAPES = {  # each with three checks
     "call-based": {"fn_name": "value", "inputs": [[k] for k in V], "outputs": list(V.values())},
     "stdin": {"test_cases": [{"input": f"{k}\n", "output": f"{V[k]!r}\n"} for k in V]},
 }
-ASSERT_SHAPES = [s for s in SHAPES if s not in ("call-based", "stdin")]
 
 
 def fenced(code: str, shape: str) -> str:
@@ -193,20 +192,13 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_attack_scores_zero_on_every_assert_shape(box, attack):
-    """Each attack, run against all assert-style row shapes at once: every score must be 0.0 (a
-    score above 0 means the trick won; None would mean it dodged its zero)."""
-    completions = [fenced(ATTACKS[attack], s) for s in ASSERT_SHAPES]
-    scores = box.score(completions, [SHAPES[s] for s in ASSERT_SHAPES], wall_seconds=3)
-    assert dict(zip(ASSERT_SHAPES, scores)) == dict.fromkeys(ASSERT_SHAPES, 0.0)
-
-
-def test_attack_objects_score_zero_on_call_based_and_stdin(box):
-    """The value attacks against the shapes that held already: still nothing."""
-    names = ["always-equal object", "always-comparable object", "zero-difference object", "literal peeking from bytecode"]
-    completions = [fenced(ATTACKS[a], s) for a in names for s in ("call-based", "stdin")]
-    scores = box.score(completions, [SHAPES["call-based"], SHAPES["stdin"]] * len(names), wall_seconds=3)
-    assert scores == [0.0] * len(completions)
+def test_attack_scores_zero_on_every_row_shape(box, attack):
+    """Each attack against all eight row shapes at once: every score must be 0.0 (a score above 0
+    means the trick won; None would mean it dodged its zero)."""
+    shapes = list(SHAPES)
+    completions = [fenced(ATTACKS[attack], s) for s in shapes]
+    scores = box.score(completions, [SHAPES[s] for s in shapes], wall_seconds=3)
+    assert dict(zip(shapes, scores)) == dict.fromkeys(shapes, 0.0)
 
 
 def test_humaneval_row_without_the_call_is_a_dataset_error(box):

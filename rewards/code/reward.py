@@ -9,51 +9,44 @@ Tests come from the dataset column ``verification_info``, in the layouts of
 :mod:`rewards.code.rows` (stdin/stdout ``test_cases``, APPS/TACO ``input_output``, call-based
 ``fn_name``, assert-style ``test_code``); the row's ``language`` key names its language, else the
 reward's ``language`` does. Stdin/stdout: one run per case; a case passes when the program exits 0
-and its output matches (``compare``: ``lines`` by default, or ``tokens`` with a float tolerance,
-set per reward or per row). Call-based (APPS / TACO / LiveCodeBench function-call problems): each
-input is the list of arguments; ``fn_name`` is a top-level function or a method of class
-``Solution``; the return value is serialised in the sandbox and compared here by
-``rewards.code._checks.same`` (tuples are lists, ``True`` is not ``1``, floats within 1e-9). One run for
-all cases; a case that takes longer than ``wall_seconds`` fails it and every case after it.
-Assert-style: the test code runs after the program and scores 1.0 only when it runs to its end and
-every assertion it executes holds.
+and its output matches (``compare``: ``lines`` by default, or ``tokens``: integers exact, decimals
+within a tolerance; set per reward or per row). Call-based (APPS / TACO / LiveCodeBench
+function-call problems): each input is the list of arguments; ``fn_name`` is a top-level function
+or a method of class ``Solution``; the return value is serialised in the sandbox and compared here
+by ``rewards.code._checks.same`` (tuples are lists, ``True`` is not ``1``, floats within 1e-9).
+One run for all cases; a case that takes longer than ``wall_seconds`` fails it and every case
+after it. Assert-style: the test code runs in an interpreter of its own, apart from the program's
+(:mod:`rewards.code.split`); each check that runs (an ``assert``, a ``unittest`` case, HumanEval's
+``check(candidate)`` called with the row's ``entry_point``) counts.
 
-``code_execution`` scores the share of tests passed (assert-style code counts as one test);
-``code_execution_binary`` 1.0 only when all pass. A completion without a code block, or whose
-program does not compile, scores 0.0; one whose tests the *service* could not run scores ``None``.
+``code_execution`` scores the share of tests passed (stdin/stdout cases, call-based cases, or the
+checks that ran); ``code_execution_binary`` 1.0 only when all pass. A completion without a code
+block, or whose program does not compile, scores 0.0; one whose tests the *service* could not run,
+or whose row ran no check at all or cannot run split (``dataset_error``, logged with the row),
+scores ``None``.
 
 Each completion gets one outcome, counted per batch (``CodeExecution.last_outcomes``, the running
 ``CodeExecution.totals``, and TRL's metrics ``code/<outcome>`` as the batch's share when the
 trainer passes ``log_metric``): ``no_code``, ``compile_error``, ``timeout``, ``runtime_error``,
 ``wrong_answer`` (the first three, in that order, win over a wrong answer in another case),
-``passed`` (every test), ``service_error``.
+``passed`` (every test), ``service_error``, ``dataset_error``.
 
 Backends (``backend=``): ``local`` (default; :mod:`rewards.code.sandbox` on this machine) or a sandbox
 service: ``sandbox_fusion`` or ``piston`` with ``url=`` (:mod:`rewards.code.backends`: retries,
 back-off, a time-out per request). Services run stdin/stdout tests only.
 
-Threat model (the program is written by a policy that is paid for passing): a verdict never
-comes from the program's exit status or from anything it prints or writes, except stdin/stdout
-tests, where the expected output never enters the sandbox and the exit status must also be 0 (so
-exiting early with status 0 passes only when the output printed so far is already right). For
-call-based and assert-style tests a harness (``rewards.code._harness``) loads the program and reports
-what it observes over a separate pipe, one line per result, each signed with a per-run key that is
-delivered on stdin, kept on the harness's main thread and never given to the program's thread;
-the parent accepts a report only when every line is signed and in sequence and the harness says
-the checks ran to their end. So early exits (``sys.exit``, ``os._exit``, ``SystemExit``,
-``atexit``, ``sys.excepthook``, signal handlers, killing itself or its parent), fake results on
-stdout, stderr, files or the pipe, and replaced builtins all score 0. Expected values are kept out
-of the sandbox where the test format allows it: stdin/stdout outputs, call-based outputs, and in
-test code the literal side of ``assert EXPR == LITERAL`` (also ``!=``, ``<``, ``in``, ``is None``
-...) are compared here and never sent, so reading the test file, objects whose ``__eq__`` always
-returns True (only exact built-in types can be sent) and tampering with the harness cannot
-produce a passing value. Not covered: assertions whose expected value is computed inside the test
-code (``assert f(x) == g(x)``, ``assert is_valid(f(x))``) are evaluated with the program in the
-same interpreter, so a program that deliberately patches the modules the test code uses or walks
-the interpreter's frames into the harness could make them pass; write such tests as literal
-comparisons or call-based cases when it matters. The sandbox's own guarantees (no network, no
-host files or processes, bounded memory, disk, processes and time, compilers included) are in
-``rewards.code.sandbox``; a remote service's are its own.
+Threat model (the program is written by a policy that is paid for passing; docs/code.md has the
+whole of it and the attacks tested): a verdict never comes from the program's exit status or from
+anything it prints or writes, except stdin/stdout tests, where the expected output never enters
+the sandbox and the exit status must also be 0. Call-based tests run under a harness
+(``rewards.code._harness``) that reports each return value over a separate pipe, signed per run;
+the expected outputs never enter the sandbox, so a forged report cannot hold a right value.
+Assert-style tests never share an interpreter with the program: the program's sandbox answers
+calls with plain data, the assertions are evaluated and counted in the test code's own sandbox,
+and the report comes from there, so nothing the program does to its interpreter (builtins,
+frames, closures, gc finalisers, signals, its memory) reaches the verdict. The sandbox's own
+guarantees (no network, no host files or processes, bounded memory, disk, processes and time,
+compilers included) are in ``rewards.code.sandbox``; a remote service's are its own.
 """
 
 from __future__ import annotations
