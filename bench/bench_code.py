@@ -6,6 +6,7 @@ as root and rootless (an unprivileged user; started as root, the script re-runs 
     python bench/bench_code.py --language cpp [--programs 40 --cases 4]
     python bench/bench_code.py --language python
     python bench/bench_code.py --judges [--runs 20 --programs 16]
+    python bench/bench_code.py --rows --before-tree /tmp/grpo-ext-before [--runs 30 --programs 16]
 
 With ``--language``: one program (read two numbers, print their sum) in that language, measured
 four ways in the same run: "plain" compiles it with the same command in a temporary directory and
@@ -15,6 +16,14 @@ run); then whole reward batches (``--programs`` completions x ``--cases`` tests,
 cores) through ``code_execution`` with the local backend and with a Piston and a SandboxFusion
 stand-in (tests/code_services.py: HTTP on this machine, running programs in the same sandbox;
 these services compile in every request, so a remote batch compiles once per test case).
+
+With ``--rows``: the whole ``code_execution`` reward on one row, one completion at a time, for an
+assert-style (``test_code``) row and a call-based row, against the floor of the same work in one
+plain ``subprocess.run`` (the program with the tests appended, or with a loop that calls the
+function, no isolation); then a batch of ``--programs`` distinct completions with ``concurrency``
+= cores (programs/s with every core busy). ``--before-tree`` names a checkout of an earlier
+version (e.g. ``git archive <commit> | tar -x -C DIR``) measured the same way in a separate
+process, so a design change is measured before and after in one run.
 
 Both sides run the same trivial program (``print(sum(range(10)))``) from a file with the same
 interpreter. "plain" writes the file to a temporary directory and calls subprocess.run;
@@ -36,7 +45,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# --tree DIR (internal, for --rows): import rewards from that checkout instead of this one
+TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, TREE)
 
 from rewards import sandbox  # noqa: E402
 
@@ -265,6 +276,78 @@ def print_judges(results: list[dict], runs: int, programs: int) -> None:
             print(f"| {result['as']} | {label} | {seconds:.1f} | {programs / seconds:.1f} | {tests / seconds:.1f} |")
 
 
+ADD = "def add(a, b):\n    return a + b\n"
+ROWS = {  # kind: (row, the same checks as one plain Python file)
+    "test_code": ({"language": "python", "test_code": "assert add(1, 2) == 3\nassert add(-1, 1) == 0\nassert add(2, 2) == 4"},
+                  ADD + "assert add(1, 2) == 3\nassert add(-1, 1) == 0\nassert add(2, 2) == 4\n"),
+    "call-based": ({"language": "python", "fn_name": "add", "inputs": [[1, 2], [-1, 1], [2, 2]], "outputs": [3, 0, 4]},
+                   ADD + "print([add(*a) for a in [[1, 2], [-1, 1], [2, 2]]] == [3, 0, 4])\n"),
+}
+
+
+def plain_row(python: str, source: str) -> float:
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "main.py").write_text(source)
+        out = subprocess.run([python, "-I", "main.py"], cwd=d, capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0 and out.stdout in ("", "True\n"), out
+    return time.perf_counter() - start
+
+
+def reward_rows(runs: int, programs: int) -> dict:
+    """This tree's reward on each row kind: times of single completions, and a batch's rate."""
+    from rewards.code import CodeExecution
+
+    python, cores, out = sandbox.default_python(), os.cpu_count() or 1, {}
+    single = CodeExecution(wall_seconds=5, concurrency=1)
+    batch = CodeExecution(wall_seconds=5, concurrency=cores)
+    for kind, (row, source) in ROWS.items():
+        completion = f"```python\n{ADD}```"
+        assert single(completions=[completion], verification_info=[row]) == [1.0]  # warm
+        times = sorted(_timed(lambda: single(completions=[completion], verification_info=[row])) for _ in range(runs))
+        plain = sorted(_timed(lambda: plain_row(python, source)) for _ in range(runs))
+        many = [f"```python\n{ADD}# sample {k}\n```" for k in range(programs)]
+        start = time.perf_counter()
+        assert batch(completions=many, verification_info=[row] * programs) == [1.0] * programs
+        rate = programs / (time.perf_counter() - start)
+        out[kind] = {"plain": _stats(plain), "reward": _stats(times), "rate": rate}
+    return out
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _stats(times: list[float]) -> tuple[float, float]:
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def measure_rows(runs: int, programs: int, before: str | None) -> None:
+    trees = ([("before", before)] if before else []) + [("after", TREE)]
+    results = {}
+    for label, tree in trees:
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--rows-json", "--tree", tree,
+                               "--runs", str(runs), "--programs", str(programs)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"the {label} tree ({tree}) failed: {proc.stderr.strip()[-800:]}")
+        results[label] = json.loads(proc.stdout.splitlines()[-1])
+    info = sandbox.support()
+    print(f"\ncode_execution on one row, {runs} completions one at a time (median, p95), and a batch of "
+          f"{programs} distinct completions with concurrency {os.cpu_count()}; sandbox as {info['as']}, "
+          f"bounds {info['bounds']}\n")
+    print("| row | design | plain subprocess.run median / p95 (ms) | reward median / p95 (ms) "
+          "| overhead median / p95 (ms) | programs/s, all cores |")
+    print("|---|---|---|---|---|---|")
+    for kind in ROWS:
+        for label, _ in trees:
+            r = results[label][kind]
+            (pm, pp), (rm, rp) = r["plain"], r["reward"]
+            print(f"| {kind} | {label} | {pm * 1e3:.0f} / {pp * 1e3:.0f} | {rm * 1e3:.0f} / {rp * 1e3:.0f} "
+                  f"| {(rm - pm) * 1e3:+.0f} / {(rp - pp) * 1e3:+.0f} | {r['rate']:.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
@@ -273,6 +356,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=4, help="--language: tests per completion")
     parser.add_argument("--judges", action="store_true", help="measure checkers and interactors (see JUDGE_NOTE)")
     parser.add_argument("--json", action="store_true", help="print this user's measurements as JSON (internal)")
+    parser.add_argument("--rows", action="store_true", help="measure the reward on a test_code and a call-based row")
+    parser.add_argument("--before-tree", help="--rows: also measure the checkout in this folder (an earlier version)")
+    parser.add_argument("--rows-json", action="store_true", help="--rows for this tree only, as JSON (internal)")
+    parser.add_argument("--tree", help="import rewards from this checkout (internal)")
     args = parser.parse_args()
     if not sandbox.namespaces_available():
         raise SystemExit(f"the sandbox is unavailable here: {sandbox.support()['error']}")
@@ -283,6 +370,12 @@ def main() -> None:
             print(json.dumps(here))
             return
         print_judges([here] + [r for r in [judges_rootless(runs, args.programs)] if r], runs, args.programs)
+        return
+    if args.rows_json:
+        print(json.dumps(reward_rows(args.runs, args.programs)))
+        return
+    if args.rows:
+        measure_rows(min(args.runs, 50), min(args.programs, 40), args.before_tree)
         return
     if args.language:
         measure_language(args.language, min(args.runs, 30), args.programs, args.cases)

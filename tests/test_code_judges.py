@@ -339,12 +339,3 @@ def test_judged_rows_need_the_local_backend_and_plain_rows_share_the_batch():
     assert reward(completions=programs, verification_info=[INFOS["checker"](), plain, tolerant]) == [1.0, 1.0, 1.0]
     with pytest.raises(RowFormatError, match="row 1: call-based and assert-style rows cannot share"):
         reward(completions=["x", "y"], verification_info=[INFOS["checker"](), {"test_code": "assert f() == 1"}])
-
-
-def test_stdio_descriptors_are_closed_by_the_run():
-    read, write = os.pipe()
-    result = sandbox.run({"main.py": "print('through the pipe')"}, [sandbox.default_python(), "main.py"],
-                         stdio=(os.open(os.devnull, os.O_RDONLY), write))
-    assert result.ok and result.stdout == ""
-    with os.fdopen(read) as pipe:  # the run closed our write end: reading ends
-        assert pipe.read() == "through the pipe\n"

@@ -28,7 +28,6 @@ from .reward import (
     Tests,
     _call_passes,
     _harness_outcome,
-    _test_code_passes,
     extract_code,
     outputs_match,
     parse_tests,

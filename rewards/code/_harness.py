@@ -1,4 +1,5 @@
-"""The test harness that runs inside the code sandbox (shipped there as a file; stdlib only).
+"""The harness for call-based tests, run inside the code sandbox (shipped there as a file; stdlib only).
+(Assert-style tests do not run here: they run split, see ``rewards.code.split``.)
 
 It reads its spec (JSON) on stdin, then closes stdin; loads the program; runs it and the checks on
 a worker thread (so the program cannot install signal handlers); and forwards what the worker reports to the parent over the channel
@@ -6,20 +7,17 @@ pipe (``$SANDBOX_CHANNEL_FD``), each line signed (HMAC-SHA256) with a key that a
 and lives only on the main thread. The parent decides every verdict; see ``rewards.code`` for the
 threat model. Spec fields:
 
-- ``mode``: "call" (call ``fn_name`` with each of ``inputs``) or "test" (run ``test_code``, whose
-  assertions the parent rewrote into ``__grpo_check__(site, value, ...)`` calls);
-- ``program``, ``key`` (hex), ``case_seconds`` (time for one call or for the whole test code).
+- ``fn_name``: call it with each of ``inputs`` (lists of arguments);
+- ``program``, ``key`` (hex), ``case_seconds`` (time for one call).
 
-Lines sent, in order: ``r I VALUE`` / ``e I ERROR`` per call, or ``c SITE [VALUES]`` per check
-(``u SITE TYPE`` when a value cannot be sent); then ``fin`` from the worker when it ran to its
-end (``x ERROR`` if loading or the test code raised); then ``t`` if the main thread gave up
+Lines sent, in order: ``r I VALUE`` / ``e I ERROR`` per call; then ``fin`` from the worker when
+it ran to its end (``x ERROR`` if loading raised); then ``t`` if the main thread gave up
 waiting, and ``end`` once the worker thread has ended (or was given up on). Values are JSON:
 tuples as lists, sets as ``{"__set__": [...]}``, only exact built-in types (None, bool, int, float,
 str, list, tuple, dict with str keys, set, frozenset), at most 100 deep and 1 MiB.
 """
 
 import _thread
-import builtins
 import hashlib
 import json
 import os
@@ -139,41 +137,24 @@ def _callable(namespace, name):
     raise NameError("the program defines no function %r (nor Solution.%s)" % (name, name))
 
 
-def _worker(spec, put, clean_builtins):
+def _worker(spec, put):
     def run():
         try:
-            # call-based programs load as a module (their `if __name__ == "__main__":` block does not run);
-            # assert-style ones as the main script, as if the tests were appended to the file
-            namespace = _load(spec["program"], "solution" if spec["mode"] == "call" else "__main__")
-            if spec["mode"] == "call":
-                function = _callable(namespace, spec["fn_name"])
-                for i, args in enumerate(spec["inputs"]):
-                    try:
-                        put("r %d %s" % (i, encode(function(*args))))
-                    except Unsupported as err:
-                        put("e %d unsupported %s" % (i, err))
-                    except BaseException as err:  # noqa: BLE001 - the program's failure is a result
-                        put("e %d %s" % (i, _type(err).__name__))
-            else:
-                _run_tests(spec["test_code"], namespace, put, clean_builtins)
+            # programs load as a module (their `if __name__ == "__main__":` block does not run)
+            namespace = _load(spec["program"], "solution")
+            function = _callable(namespace, spec["fn_name"])
+            for i, args in enumerate(spec["inputs"]):
+                try:
+                    put("r %d %s" % (i, encode(function(*args))))
+                except Unsupported as err:
+                    put("e %d unsupported %s" % (i, err))
+                except BaseException as err:  # noqa: BLE001 - the program's failure is a result
+                    put("e %d %s" % (i, _type(err).__name__))
             put("fin")
         except BaseException as err:  # noqa: BLE001
             put("x %s" % _type(err).__name__)
 
     return run
-
-
-def _run_tests(test_code, namespace, put, clean_builtins):
-    def check(site, *values):
-        try:
-            put("c %d [%s]" % (site, ",".join([encode(v) for v in values])))
-        except Unsupported as err:
-            put("u %d %s" % (site, err))
-
-    tests = {name: value for name, value in namespace.items()
-             if not name.startswith("__") and name not in clean_builtins}
-    tests.update(__builtins__=clean_builtins, __name__="__main__", __grpo_check__=check)
-    exec(compile(test_code, "tests.py", "exec"), tests)
 
 
 def main():
@@ -192,7 +173,7 @@ def main():
     _non_dumpable()
     sys.addaudithook(_audit)
     reports = SimpleQueue()
-    done = _start(_worker(spec, reports.put, _dict(builtins.__dict__)))
+    done = _start(_worker(spec, reports.put))
     deadline = _monotonic() + spec["case_seconds"]
     while True:
         try:

@@ -237,15 +237,22 @@ def aggregate(problem: Problem, tests: list[TestScore]) -> tuple[float | None, s
 def run_connected(contestant: dict, interactor: dict, isolation: str) -> tuple[sandbox.Result, sandbox.Result]:
     """Run two sandboxed programs at once, each one's stdout piped into the other's stdin.
 
-    Each side is ``sandbox.run``'s keyword arguments; each run owns (and closes) its two pipe ends,
-    so when one side ends the other reads end of input or gets SIGPIPE.
+    Each side is ``sandbox.run``'s keyword arguments. A side inherits its two pipe ends (``fds``)
+    and bash makes them its stdin and stdout before it becomes the program; each run closes our
+    copies, so when one side ends the other reads end of input or gets SIGPIPE.
     """
     to_contestant_r, to_contestant_w = os.pipe()
     to_interactor_r, to_interactor_w = os.pipe()
     with ThreadPoolExecutor(2) as pool:
-        a = pool.submit(sandbox.run, **contestant, isolation=isolation, stdio=(to_contestant_r, to_interactor_w))
-        b = pool.submit(sandbox.run, **interactor, isolation=isolation, stdio=(to_interactor_r, to_contestant_w))
+        a = pool.submit(sandbox.run, **_piped(contestant, to_contestant_r, to_interactor_w), isolation=isolation)
+        b = pool.submit(sandbox.run, **_piped(interactor, to_interactor_r, to_contestant_w), isolation=isolation)
         return a.result(), b.result()
+
+
+def _piped(side: dict, read_fd: int, write_fd: int) -> dict:
+    """``side`` with its argv run with ``read_fd`` as stdin and ``write_fd`` as stdout."""
+    redirect = f'exec "$@" <&{read_fd} >&{write_fd} {read_fd}<&- {write_fd}>&-'
+    return dict(side, argv=[_BASH, "-c", redirect, "piped", *side["argv"]], fds=(read_fd, write_fd))
 
 
 def score_batch(reward, completions, verification_info) -> tuple[list[float | None], list[str]]:

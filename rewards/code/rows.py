@@ -14,12 +14,16 @@ exactly one of
     newlines), plus ``"fn_name"`` for call-based problems, where, as APPS grades, an expected
     output that is a one-element list also accepts its element;
     ``fn_name`` with ``inputs`` and ``outputs``: call-based (Python only);
-    ``test_code``: assert-style test code (Python only).
+    ``test_code``: assert-style test code (Python only): ``assert`` statements, HumanEval's
+    ``def check(candidate)`` with the function's name in ``entry_point``, or ``unittest.TestCase``
+    classes; run in an interpreter of its own (see :mod:`rewards.code.split`).
 ``compare`` (optional)
     ``lines`` (default): the output equals the expected one line by line after trimming
     trailing whitespace (a final newline is not a line; extra or missing lines fail).
-    ``tokens``: the whitespace-separated tokens agree one by one, numbers within
-    ``|got - expected| <= 1e-6 * max(1, |expected|)`` (for problems whose judge allows an error).
+    ``tokens``: the whitespace-separated tokens agree one by one: an expected integer (digits, an
+    optional sign) only as an equal integer (``007`` is 7; ``7.0`` and ``7e0`` are not), an expected
+    decimal within ``|got - expected| <= 1e-6 * max(1, |expected|)`` (for problems whose judge
+    allows an error), any other token exactly.
 
 :func:`convert_dataset` converts a whole dataset to a ``verification_info`` column once, from the
 column layouts of the common datasets (detected by :func:`detect_layout`):
@@ -38,8 +42,10 @@ Rows with a checker, an interactor, subtasks or a grader are read by :mod:`rewar
 
 from __future__ import annotations
 
+import ast
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -51,6 +57,7 @@ CONTEST_SPLITS = ("public_tests", "private_tests", "generated_tests")  # CodeCon
 COMPARISONS = ("lines", "tokens")
 FLOAT_TOLERANCE = 1e-6
 STDIN_TYPES = ("stdin", "stdin_stdout", "stdio")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 class RowFormatError(ValueError):
@@ -65,8 +72,8 @@ class Tests:
     inputs: tuple = ()
     outputs: tuple = ()
     unwrap_single: bool = False  # APPS: an expected [x] also accepts x
-    test_code: str | None = None  # assert-style, rewritten by rewards.code._checks.rewrite_tests
-    checks: tuple[_checks.Check, ...] = ()
+    test_code: str | None = None  # assert-style, run by rewards.code.split
+    entry_point: str | None = None  # assert-style: the function check(candidate) is called with
     compare: str | None = None  # None: the reward's setting
 
     @property
@@ -111,7 +118,7 @@ def parse_tests(info, row: int, default_language: str = "python") -> Tests:
     if kind in ("test_code", "fn_name") and language != "python":
         raise RowFormatError(f"{where}: {kind!r} tests are Python only; for {language} give stdin/stdout 'test_cases'")
     if kind == "test_code":
-        return _assert_style(info["test_code"], where)  # one check: the comparison does not apply
+        return _assert_style(info["test_code"], info.get("entry_point"), where)  # the comparison does not apply
     if kind == "fn_name":
         return _call_based(info, where, unwrap_single=False, compare=compare)
     if kind == "input_output":
@@ -160,14 +167,16 @@ def _input_output(io, language: str, where: str, compare: str) -> Tests:
     return Tests(language, cases=cases, compare=compare)
 
 
-def _assert_style(code, where: str) -> Tests:
+def _assert_style(code, entry_point, where: str) -> Tests:
     if not isinstance(code, str) or not code.strip():
         raise RowFormatError(f"{where}: 'test_code' must be non-empty text")
+    if entry_point is not None and (not isinstance(entry_point, str) or not entry_point.isidentifier()):
+        raise RowFormatError(f"{where}: 'entry_point' must be the name of the program's function, got {entry_point!r}")
     try:
-        rewritten, checks = _checks.rewrite_tests(code)
-    except SyntaxError as err:
+        ast.parse(code)
+    except (SyntaxError, ValueError) as err:
         raise RowFormatError(f"{where}: 'test_code' is not valid Python: {err}") from None
-    return Tests("python", test_code=rewritten, checks=checks)
+    return Tests("python", test_code=code, entry_point=entry_point)
 
 
 def _call_based(info: Mapping, where: str, unwrap_single: bool, compare: str) -> Tests:
@@ -208,9 +217,21 @@ def _number(token: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _integer(token: str) -> int | None:
+    if not _INTEGER.fullmatch(token):
+        return None
+    try:
+        return int(token)
+    except ValueError:  # more digits than int() converts
+        return None
+
+
 def _token_equal(got: str, expected: str) -> bool:
     if got == expected:
         return True
+    if _INTEGER.fullmatch(expected):  # exact: a float near a large integer is not that integer
+        b = _integer(expected)
+        return b is not None and _integer(got) == b
     a, b = _number(got), _number(expected)
     return a is not None and b is not None and abs(a - b) <= FLOAT_TOLERANCE * max(1.0, abs(b))
 

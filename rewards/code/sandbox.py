@@ -162,8 +162,7 @@ def namespaces_available() -> bool:
 
 def run(files: dict[str, str | bytes], argv: list[str], stdin: str | None = None, limits: Limits = Limits(),
         isolation: str = "namespaces", channel: bool = False, read_only: tuple[str, ...] = (),
-        executables: tuple[str, ...] = (), channel_bytes: int = 4 << 20,
-        stdio: tuple[int, int] | None = None) -> Result:
+        executables: tuple[str, ...] = (), channel_bytes: int = 4 << 20, fds: tuple[int, ...] = ()) -> Result:
     """Write ``files`` (text or bytes) into a fresh working directory and run ``argv`` there,
     isolated and bounded. The names in ``executables`` are written with mode 755.
 
@@ -173,23 +172,23 @@ def run(files: dict[str, str | bytes], argv: list[str], stdin: str | None = None
     ``$SANDBOX_CHANNEL_FD`` and what it writes (up to ``channel_bytes``) comes back in
     ``Result.channel``.
     ``read_only``: extra host paths the program may read (e.g. an interpreter's prefix).
-    ``stdio``: (read fd, write fd) to use as the program's stdin and stdout instead of ``stdin``
-    and a captured stdout (two programs talking through pipes); the run closes both, and
-    ``Result.stdout`` is then empty.
+    ``fds``: open descriptors (pipe ends, say) the program inherits under the same numbers; this
+    call closes its own copies once the program has started or failed to, so the other end sees
+    end-of-file when the program's side is gone.
     """
+    fds = tuple(fds)
     if isolation not in ("namespaces", "process"):
+        _close(fds)
         raise ValueError(f"isolation must be 'namespaces' or 'process', got {isolation!r}")
-    if stdio is not None and stdin is not None:
-        raise ValueError("give either stdin (text) or stdio (descriptors), not both")
     if isolation == "process":
         logger.warning("code sandbox running WITHOUT namespaces: the program can reach the network and "
                        "write wherever the current user can")
-        return _run_process(_as_bytes(files), argv, stdin, limits, channel, executables, channel_bytes, stdio)
+        return _run_process(_as_bytes(files), argv, stdin, limits, channel, executables, channel_bytes, fds)
     info = support()
     if info["isolation"] is None:
-        _close(stdio or ())
+        _close(fds)
         raise SandboxUnavailable(f"cannot isolate programs here: {info['error']}")
-    return _run_isolated(_as_bytes(files), argv, stdin, limits, channel, read_only, executables, channel_bytes, stdio)
+    return _run_isolated(_as_bytes(files), argv, stdin, limits, channel, read_only, executables, channel_bytes, fds)
 
 
 def _as_bytes(files: dict[str, str | bytes]) -> dict[str, bytes]:
@@ -226,21 +225,8 @@ def _rlimits(limits: Limits) -> tuple[tuple[int, int], ...]:
             (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, limits.processes))
 
 
-def _stdio(stdin, stdio) -> tuple:
-    """Popen's stdin and stdout: the given descriptors, or a pipe for text in and for the output."""
-    if stdio is not None:
-        return stdio
-    return subprocess.PIPE if stdin is not None else subprocess.DEVNULL, subprocess.PIPE
-
-
-def _close(fds) -> None:
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
 def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, executables=(),
-                  channel_bytes: int = 4 << 20, stdio=None) -> Result:
+                  channel_bytes: int = 4 << 20, fds: tuple[int, ...] = ()) -> Result:
     bounds = _bounds.RunBounds(limits.total_memory_bytes, limits.processes)
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     chan_r, chan_w = os.pipe() if channel else (None, None)
@@ -253,13 +239,13 @@ def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, 
                          rlimits=_rlimits(limits), cgroup_files=bounds.join_files, cap_last=_cap_last())
     env = dict(ENV, SANDBOX_CHANNEL_FD=str(chan_w)) if channel else ENV
     start = time.monotonic()
-    std_in, std_out = _stdio(stdin, stdio)
     try:
         proc = subprocess.Popen(
-            argv, cwd="/", env=env, stdin=std_in, stdout=std_out, stderr=subprocess.PIPE, start_new_session=True,
-            preexec_fn=_isolate.preexec(plan), pass_fds=(chan_w,) if channel else ())
+            argv, cwd="/", env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            preexec_fn=_isolate.preexec(plan), pass_fds=((chan_w,) if channel else ()) + fds)
     except (subprocess.SubprocessError, OSError) as err:
-        _close(stdio or ())
+        _close(fds)
         os.close(report_w)
         why = _read_all(report_r).decode(errors="replace").strip()
         for fd in (chan_r, chan_w):
@@ -267,8 +253,8 @@ def _run_isolated(files, argv, stdin, limits: Limits, channel: bool, read_only, 
                 os.close(fd)
         bounds.close()
         raise SandboxUnavailable(f"the sandbox could not start: {why or err}") from None
+    _close(fds)
     os.close(report_w)
-    _close(stdio or ())
     if chan_w is not None:
         os.close(chan_w)
     report = _read_all(report_r).decode(errors="replace").split()
@@ -303,7 +289,7 @@ def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r, channel_
 
 
 def _run_process(files, argv, stdin, limits: Limits, channel: bool, executables=(),
-                 channel_bytes: int = 4 << 20, stdio=None) -> Result:
+                 channel_bytes: int = 4 << 20, fds: tuple[int, ...] = ()) -> Result:
     """The weaker, opt-in mode: a temporary directory, rlimits and a process group."""
     workdir = tempfile.mkdtemp(prefix=f"grpo-ext-run-{os.getpid()}-")
     chan_r, chan_w = os.pipe() if channel else (None, None)
@@ -317,19 +303,25 @@ def _run_process(files, argv, stdin, limits: Limits, channel: bool, executables=
         if channel:
             env["SANDBOX_CHANNEL_FD"] = str(chan_w)
         start = time.monotonic()
-        std_in, std_out = _stdio(stdin, stdio)
-        try:
-            proc = subprocess.Popen(
-                argv, cwd=workdir, env=env, stdin=std_in, stdout=std_out, stderr=subprocess.PIPE,
-                start_new_session=True, preexec_fn=lambda: [resource.setrlimit(r, (v, v)) for r, v in rlimits],
-                pass_fds=(chan_w,) if channel else ())
-        finally:
-            _close(stdio or ())
+        proc = subprocess.Popen(
+            argv, cwd=workdir, env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            preexec_fn=lambda: [resource.setrlimit(r, (v, v)) for r, v in rlimits],
+            pass_fds=((chan_w,) if channel else ()) + fds)
+        _close(fds)
+        fds = ()
         if chan_w is not None:
             os.close(chan_w)
         return _collect(proc, stdin, limits, start, None, chan_r, channel_bytes)
     finally:
+        _close(fds)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _close(fds: tuple[int, ...]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _read_all(fd: int) -> bytes:
@@ -346,8 +338,7 @@ class _Capped:
     def __init__(self, pipe, cap: int):
         self.data, self.dropped = bytearray(), 0
         self.thread = threading.Thread(target=self._read, args=(pipe, cap), daemon=True)
-        if pipe is not None:  # None: the output went to a descriptor of the caller's (run(..., stdio=...))
-            self.thread.start()
+        self.thread.start()
 
     def _read(self, pipe, cap: int) -> None:
         with pipe:
@@ -357,8 +348,7 @@ class _Capped:
                 self.dropped += max(0, len(chunk) - room)
 
     def bytes(self) -> bytes:
-        if self.thread.ident is not None:
-            self.thread.join(timeout=5)
+        self.thread.join(timeout=5)
         return bytes(self.data)
 
     def text(self) -> str:
