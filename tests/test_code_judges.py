@@ -304,6 +304,12 @@ def test_codeforces_rows():
     row = json.loads((DATA / "code_codeforces.jsonl").read_text().splitlines()[0])
     with pytest.raises(RowFormatError, match=r"codeforces row 4 \(9001/A\) is interactive .* no 'interactor'"):
         from_codeforces(dict(row, interaction_format="Ask questions."), 4)
+    interactive = dict(row, interaction_format="Ask '? x', answer '! x'.", official_tests=[{"input": "37\n", "output": ""}],
+                       interactor=json.dumps(interactive_info()["interactor"]))  # a column the user added
+    info = from_codeforces(interactive, 5)
+    assert "checker" not in info and info["interactor"]["language"] == "python"
+    assert reward(completions=[completion(SOLUTIONS["interactive"][p]) for p in ("right", "wrong")],
+                  verification_info=[info] * 2) == [1.0, 0.0]
     with pytest.raises(RowFormatError, match=r"codeforces row 4 \(9001/A\): input_mode 'file'"):
         from_codeforces(dict(row, input_mode="file"), 4)
     with pytest.raises(RowFormatError, match=r"codeforces row 4 \(9001/A\): .*test case 1 needs text"):
