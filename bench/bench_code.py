@@ -49,7 +49,7 @@ from pathlib import Path
 TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(Path(__file__).resolve().parents[1])
 sys.path.insert(0, TREE)
 
-from rewards import sandbox  # noqa: E402
+from grpo_ext.rewards import sandbox  # noqa: E402
 
 PROGRAM = "print(sum(range(10)))"
 
@@ -74,7 +74,7 @@ def measure(runs: int) -> dict:
     python = sandbox.default_python()
     cores = os.cpu_count() or 1
     rows = {}
-    for name, fn in (("plain subprocess.run", plain), ("rewards.sandbox.run", sandboxed)):
+    for name, fn in (("plain subprocess.run", plain), ("grpo_ext.rewards.sandbox.run", sandboxed)):
         fn(python)  # warm the file cache
         times = sorted(fn(python) for _ in range(runs))
         start = time.perf_counter()
@@ -124,7 +124,7 @@ def plain_compile_and_run(language, code: str) -> float:
 
 
 def sandbox_compile_and_run(language, code: str) -> float:
-    from rewards.code_backends import LocalBackend
+    from grpo_ext.rewards.code_backends import LocalBackend
 
     backend = LocalBackend(sandbox.Limits(wall_seconds=20, cpu_seconds=20))
     start = time.perf_counter()
@@ -135,7 +135,7 @@ def sandbox_compile_and_run(language, code: str) -> float:
 
 
 def reward_batch(language, code: str, programs: int, cases: int, backend: str, url: str | None) -> float:
-    from rewards.code import CodeExecution
+    from grpo_ext.rewards.code import CodeExecution
 
     info = {"language": language.name, "test_cases": [{"input": f"{i} {i}\n", "output": f"{2 * i}\n"}
                                                       for i in range(cases)]}
@@ -154,7 +154,7 @@ def _commented(name: str, code: str, k: int) -> str:
 
 
 def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
-    from rewards.languages import get_language
+    from grpo_ext.rewards.languages import get_language
     from tests.code_services import StandIn
 
     language = get_language(name)
@@ -193,7 +193,7 @@ of ``--programs`` completions x 4 tests, ``concurrency`` = cores, through ``code
 
 
 def _judge_cases() -> list:
-    from rewards.code.judge_rows import parse_problem
+    from grpo_ext.rewards.code.judge_rows import parse_problem
     from tests.judge_problems import SOLUTIONS, checker_info, interactive_info, source
 
     cpp_search = ("#include <cstdio>\n#include <cstring>\nint main() { int lo = 1, hi = 100; char r[4];\n"
@@ -219,8 +219,8 @@ def _judge_cases() -> list:
 
 
 def measure_judges(runs: int, programs: int) -> dict:
-    from rewards.code.judge import Judge
-    from rewards.code.reward import CodeExecution
+    from grpo_ext.rewards.code.judge import Judge
+    from grpo_ext.rewards.code.reward import CodeExecution
 
     judge = Judge(CodeExecution(wall_seconds=5).local)
     tests, batches = [], []
@@ -296,7 +296,7 @@ def plain_row(python: str, source: str) -> float:
 
 def reward_rows(runs: int, programs: int) -> dict:
     """This tree's reward on each row kind: times of single completions, and a batch's rate."""
-    from rewards.code import CodeExecution
+    from grpo_ext.rewards.code import CodeExecution
 
     python, cores, out = sandbox.default_python(), os.cpu_count() or 1, {}
     single = CodeExecution(wall_seconds=5, concurrency=1)

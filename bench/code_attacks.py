@@ -24,7 +24,7 @@ from test_code_split import ATTACKS, SHAPES, fenced  # noqa: E402
 
 def scores(mode: str) -> dict[str, list]:
     if mode == "root":  # through the checkout named by --tree (this one by default)
-        from rewards.code import CodeExecution
+        from grpo_ext.rewards.code import CodeExecution
 
         def score(completions, infos):
             return CodeExecution(wall_seconds=3)(completions=completions, verification_info=infos)

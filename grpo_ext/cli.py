@@ -16,8 +16,8 @@ import sys
 
 import yaml
 
-import rewards
-from rewards import math as math_reward
+from grpo_ext import rewards
+from grpo_ext.rewards import math as math_reward
 
 
 def _key_values(pairs: list[str], flag: str) -> dict:
@@ -113,7 +113,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _sandbox_check(args: argparse.Namespace) -> int:
-    from rewards.code.sandbox_check import run_checks
+    from grpo_ext.rewards.code.sandbox_check import run_checks
 
     return 0 if run_checks(isolation=args.isolation) else 1
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from datasets import Dataset, load_dataset
 
-from rewards.math import gold_answer
+from grpo_ext.rewards.math import gold_answer
 
 PROMPT_COLUMNS = ("question", "problem", "prompt", "description")
 _LOCAL_TYPES = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
@@ -99,7 +99,7 @@ def normalise_code(data: Dataset, system_prompt: str | None = None, instruction:
     """Columns ``prompt`` and ``verification_info``, converted once from the dataset's layout
     (``verification_info``, APPS/TACO ``input_output``, ``test_cases`` or ``tests``; see
     rewards/code/rows.py); rows that do not name their language are in ``language``."""
-    from rewards.code.rows import LAYOUTS, RowFormatError, convert_dataset
+    from grpo_ext.rewards.code.rows import LAYOUTS, RowFormatError, convert_dataset
 
     source = _prompt_column(data.column_names)
     if source is None or not any(c in data.column_names for c in LAYOUTS):

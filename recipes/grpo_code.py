@@ -18,7 +18,7 @@ from pathlib import Path
 
 from trl import ModelConfig, get_peft_config
 
-import rewards
+from grpo_ext import rewards
 from grpo_ext import GRPOConfig, GRPOTrainer, recipe
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "grpo_qwen2.5-0.5b_code.yaml"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from grpo_ext import data
-from rewards.code import CodeExecution, checkers, sandbox
-from rewards.code.judge import Judge, run_connected
-from rewards.code.judge_datasets import from_codeforces, from_ioi
-from rewards.code.judge_rows import is_judged, parse_problem
-from rewards.code.rows import RowFormatError
+from grpo_ext.rewards.code import CodeExecution, checkers, sandbox
+from grpo_ext.rewards.code.judge import Judge, run_connected
+from grpo_ext.rewards.code.judge_datasets import from_codeforces, from_ioi
+from grpo_ext.rewards.code.judge_rows import is_judged, parse_problem
+from grpo_ext.rewards.code.rows import RowFormatError
 from tests.judge_problems import (EXPECTED, GRADED, INFOS, KINDS, PROGRAMS, SOLUTIONS, completion, grader_info,
                                   interactive_info, rows, subtasks_info)
 from tests.sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture

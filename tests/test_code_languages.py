@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-import rewards
+from grpo_ext import rewards
 from grpo_ext import data
-from rewards import languages
-from rewards.code import CodeExecution, extract_code
-from rewards.code_backends import PistonBackend, Run, SandboxFusionBackend
-from rewards.code_rows import RowFormatError, convert_dataset, outputs_match, parse_tests
+from grpo_ext.rewards import languages
+from grpo_ext.rewards.code import CodeExecution, extract_code
+from grpo_ext.rewards.code_backends import PistonBackend, Run, SandboxFusionBackend
+from grpo_ext.rewards.code_rows import RowFormatError, convert_dataset, outputs_match, parse_tests
 from tests.code_programs import CASES, EXPECTED, PROGRAMS, completion, verification_info
 from tests.code_services import StandIn
 
@@ -228,7 +228,7 @@ def test_a_missing_toolchain_is_named():
 
 
 def test_sandbox_check_lists_the_languages():
-    from rewards.sandbox_check import language_checks
+    from grpo_ext.rewards.sandbox_check import language_checks
 
     rows = {name: (ok, detail) for name, ok, detail in language_checks()}
     assert set(rows) >= set(LANGUAGES)

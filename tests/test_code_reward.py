@@ -6,8 +6,8 @@ import secrets
 
 import pytest
 
-from rewards import _checks, sandbox
-from rewards.code import extract_code, outputs_match, parse_tests
+from grpo_ext.rewards import _checks, sandbox
+from grpo_ext.rewards.code import extract_code, outputs_match, parse_tests
 from sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.skipif(not sandbox.namespaces_available(), reason="user namespaces unavailable"),
@@ -185,7 +185,7 @@ def test_json_text_rows_and_no_code_block(clean_host):  # noqa: F811
 
 
 def test_binary_variant(clean_host):  # noqa: F811
-    import rewards
+    from grpo_ext import rewards
 
     partial = fenced("a, b = map(int, input().split())\nprint(a + b if a > 0 else 99)")
     assert rewards.get("code_execution_binary")(completions=[fenced(ADD), partial], verification_info=[IO, IO]) == [1.0, 0.0]
@@ -204,7 +204,7 @@ def test_binary_variant(clean_host):  # noqa: F811
     (["a"], "row 1 must be a mapping"),
 ])
 def test_malformed_rows_name_the_row(info, message):
-    import rewards
+    from grpo_ext import rewards
 
     fn = rewards.get("code_execution")
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):

@@ -23,7 +23,7 @@ rust     rs                               rustc --edition 2021 -O      ./main
 
 Add one in a few lines::
 
-    from rewards.code.languages import Language, register_language
+    from .languages import Language, register_language
     register_language(Language("go", aliases=("golang",), source="main.go",
                                compile=("go", "build", "-o", "main", "main.go"), artifacts=("main",),
                                run=("./main",)))
