@@ -1,0 +1,302 @@
+"""Assert-style code tests run split from the program (rewards/code/split.py): every attack of
+issue 16 against every row shape scores 0, as root and rootless; the right program scores 1 and a
+partial one its share on every row shape; rows whose checks never run score None.
+
+The task behind every row: ``value(k)`` returns ``k * S`` for a number ``S`` drawn per session,
+so no program can know an expected value without reading it from the tests.
+"""
+
+import logging
+import random
+
+import pytest
+
+from grpo_ext.rewards.code import sandbox
+from sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.skipif(not sandbox.namespaces_available(), reason="user namespaces unavailable"),
+              pytest.mark.xdist_group("sandbox")]  # clean_host looks at the whole host: one worker at a time
+
+S = float(f"4.{random.SystemRandom().randrange(10**11, 10**12)}")  # 4.ddddddddddd1..: found only in the tests
+V = {k: k * S for k in (1, 2, 3)}
+RIGHT = f"def value(k):\n    return k * {S!r}\n"
+PARTIAL = f"def value(k):\n    return k * {S!r} if k == 1 else -1.0\n"  # one of three checks on every shape
+WRONG = "def value(k):\n    return -1.0\n"
+MAIN = "\nif __name__ == '__main__':\n    print(value(int(input())))\n"
+
+
+def _near(k):
+    return f"{V[k] - 1e-6!r} < value({k}) < {V[k] + 1e-6!r}"
+
+
+SHAPES = {  # each with three checks
+    "single": {"test_code": "".join(f"assert value({k}) == {V[k]!r}\n" for k in V)},
+    "and-joined": {"test_code": "".join(f"assert value({k}) == {V[k]!r} and value({k}) > 0\n" for k in V)},
+    "chained": {"test_code": "".join(f"assert {_near(k)}\n" for k in V)},
+    "abs": {"test_code": "".join(f"assert abs(value({k}) - {V[k]!r}) < 1e-6\n" for k in V)},
+    "check(candidate)": {"entry_point": "value", "test_code": (
+        "def check(candidate):\n" + "".join(f"    assert abs(candidate({k}) - {V[k]!r}) < 1e-9\n" for k in V))},
+    "unittest": {"test_code": "import unittest\n\nclass TestValue(unittest.TestCase):\n" + "".join(
+        f"    def test_{k}(self):\n        self.assertAlmostEqual(value({k}), {V[k]!r}, places=9)\n" for k in V)},
+    "call-based": {"fn_name": "value", "inputs": [[k] for k in V], "outputs": list(V.values())},
+    "stdin": {"test_cases": [{"input": f"{k}\n", "output": f"{V[k]!r}\n"} for k in V]},
+}
+
+
+def fenced(code: str, shape: str) -> str:
+    return f"```python\n{code}{MAIN if shape == 'stdin' else ''}\n```"
+
+
+@pytest.fixture(params=MODES)
+def box(request, clean_host):  # noqa: F811
+    return Runner(request.param)
+
+
+def test_controls_on_every_row_shape(box):
+    """Right: 1 on every shape; partial (value(1) only): one check of three; wrong: 0."""
+    shapes = list(SHAPES)
+    completions = [fenced(code, s) for code in (RIGHT, PARTIAL, WRONG) for s in shapes]
+    scores = box.score(completions, [SHAPES[s] for s in shapes] * 3, wall_seconds=3)
+    n = len(shapes)
+    assert dict(zip(shapes, scores[:n])) == dict.fromkeys(shapes, 1.0)
+    assert dict(zip(shapes, scores[n:2 * n])) == dict.fromkeys(shapes, pytest.approx(1 / 3))
+    assert dict(zip(shapes, scores[2 * n:])) == dict.fromkeys(shapes, 0.0)
+
+
+# -- attacks (issue 16): each program returns -1.0 unless its trick wins -------------------------
+# FORGE writes a forged "every check passed" on every descriptor the program holds, in the old
+# harness's format and in the split one's (a report line and answers to the first calls).
+FORGE = (
+    "import os\n"
+    "def forge(key=b''):\n"
+    "    import hmac, hashlib\n"
+    "    lines = [b'{\"checks\": 3, \"passed\": 3, \"program\": \"ok\", \"raised\": 0, \"aborted\": null, '\n"
+    "             b'\"unsupported\": null, \"failed_lines\": []}']\n"
+    "    lines += [b'{\"id\": %d, \"r\": 0.0}' % i for i in range(1, 9)]\n"
+    "    for i, p in enumerate((b'c 0 [true]', b'c 1 [true]', b'c 2 [true]', b'fin', b'end'), start=1):\n"
+    "        m = str(i).encode() + b' ' + p\n"
+    "        lines.append(hmac.new(key or b'k', m, hashlib.sha256).hexdigest().encode() + b' ' + m)\n"
+    "    for fd in range(3, 256):\n"
+    "        for line in lines:\n"
+    "            try:\n"
+    "                os.write(fd, line + b'\\n')\n"
+    "            except OSError:\n"
+    "                pass\n")
+NOOP_FUNCTIONS = (  # replace every function reachable from the frames above with one that does nothing
+    "import sys, types\n"
+    "def sabotage(frame):\n"
+    "    while frame is not None:\n"
+    "        for space in (frame.f_globals, frame.f_locals):\n"
+    "            for name, obj in list(space.items()):\n"
+    "                if isinstance(obj, types.FunctionType) and name not in ('value', 'sabotage', 'forge'):\n"
+    "                    try:\n"
+    "                        space[name] = lambda *a, **k: None\n"
+    "                    except Exception:\n"
+    "                        pass\n"
+    "        frame = frame.f_back\n")
+ATTACKS = {
+    "replaced exec and compile": (
+        "import builtins\nbuiltins.exec = lambda *a, **k: None\n"
+        "builtins.compile = lambda *a, **k: builtins.__dict__['__build_class__'] and None\n" + WRONG),
+    "frame walk from the top level": NOOP_FUNCTIONS + "sabotage(sys._getframe(1))\n" + WRONG,
+    "frame walk from the tested function": NOOP_FUNCTIONS + (
+        "def value(k):\n    sabotage(sys._getframe(1))\n    return -1.0\n"),
+    "closure-cell edits": (
+        "import gc, sys\n"
+        "def emptied():\n"
+        "    for obj in gc.get_objects():\n"
+        "        cells = getattr(obj, '__closure__', None) if callable(obj) else None\n"
+        "        for cell in cells or ():\n"
+        "            try:\n"
+        "                cell.cell_contents = (lambda *a, **k: True) if callable(cell.cell_contents) else 0\n"
+        "            except Exception:\n"
+        "                pass\n"
+        "emptied()\n"
+        "def value(k):\n    emptied()\n    return -1.0\n"),
+    "excepthook after interrupt_main": FORGE + (
+        "import _thread, sys\n"
+        "def hook(kind, err, tb):\n"
+        "    while tb is not None:\n"
+        "        for v in list(tb.tb_frame.f_locals.values()):\n"
+        "            if isinstance(v, bytes) and len(v) == 32:\n"
+        "                forge(v)\n"
+        "        tb = tb.tb_next\n"
+        "    forge()\n"
+        "sys.excepthook = hook\n"
+        "def value(k):\n    _thread.interrupt_main()\n    import time\n    time.sleep(0.2)\n    return -1.0\n"),
+    "gc finaliser": FORGE + (
+        "import gc, sys\n"
+        "class Leak:\n"
+        "    def __init__(self):\n        self.me = self\n"
+        "    def __del__(self):\n"
+        "        frame = sys._getframe()\n"
+        "        while frame is not None:\n"
+        "            for v in list(frame.f_locals.values()):\n"
+        "                if isinstance(v, bytes) and len(v) == 32:\n"
+        "                    forge(v)\n"
+        "            frame = frame.f_back\n"
+        "        forge()\n"
+        "gc.set_threshold(1)\n"
+        "def value(k):\n    for _ in range(50):\n        Leak()\n    gc.collect()\n    return -1.0\n"),
+    "/proc/self/mem scan": FORGE + (
+        "import re\n"
+        "def scan():\n"
+        "    found, keys = [], []\n"
+        "    with open('/proc/self/maps') as maps, open('/proc/self/mem', 'rb', 0) as mem:\n"
+        "        for line in maps:\n"
+        "            span, perms = line.split()[:2]\n"
+        "            start, end = (int(x, 16) for x in span.split('-'))\n"
+        "            if 'rw' not in perms or end - start > 256 << 20:\n"
+        "                continue\n"
+        "            try:\n"
+        "                mem.seek(start)\n"
+        "                data = mem.read(end - start)\n"
+        "            except (OSError, ValueError, OverflowError):\n"
+        "                continue\n"
+        "            found += re.findall(rb'4\\.\\d{11,13}', data)\n"
+        "    return [float(x) for x in found]\n"
+        "SEEN = scan()\n"
+        "forge()\n"
+        "def value(k):\n"
+        "    seen = SEEN or scan()\n"
+        "    return k * seen[0] if seen else -1.0\n"),
+    "literal peeking from bytecode": (
+        "import sys\n"
+        "def value(k):\n"
+        "    frame, consts = sys._getframe(1), []\n"
+        "    while frame is not None:\n"
+        "        consts += [c for c in frame.f_code.co_consts if type(c) is float and 4 < c < 15]\n"
+        "        frame = frame.f_back\n"
+        "    return consts[0] if consts else -1.0\n"),
+    "always-equal object": (
+        "class Equal(float):\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = float.__hash__\n"
+        "def value(k):\n    return Equal(-1.0)\n"),
+    "always-comparable object": (
+        "class Comparable(float):\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    __lt__ = __le__ = __gt__ = __ge__ = __eq__\n"
+        "    __hash__ = float.__hash__\n"
+        "def value(k):\n    return Comparable(-1.0)\n"),
+    "zero-difference object": (
+        "class Zero(float):\n"
+        "    def __sub__(self, other):\n        return 0.0\n"
+        "    __rsub__ = __sub__\n"
+        "    def __abs__(self):\n        return 0.0\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    __lt__ = __gt__ = __eq__\n"
+        "    __hash__ = float.__hash__\n"
+        "def value(k):\n    return Zero(-1.0)\n"),
+}
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_attack_scores_zero_on_every_row_shape(box, attack):
+    """Each attack against all eight row shapes at once: every score must be 0.0 (a score above 0
+    means the trick won; None would mean it dodged its zero)."""
+    shapes = list(SHAPES)
+    completions = [fenced(ATTACKS[attack], s) for s in shapes]
+    scores = box.score(completions, [SHAPES[s] for s in shapes], wall_seconds=3)
+    assert dict(zip(shapes, scores)) == dict.fromkeys(shapes, 0.0)
+
+
+def test_humaneval_row_without_the_call_is_a_dataset_error(box):
+    """check(candidate) defined, never called and no entry_point: no check runs, so every program
+    (an empty one included) gets None, never 1.0; with the entry point named, the same row scores."""
+    row = {"test_code": SHAPES["check(candidate)"]["test_code"]}
+    completions = [fenced(code, "") for code in ("", "pass", WRONG, RIGHT)]
+    assert box.score(completions, [row] * 4, wall_seconds=3) == [None] * 4
+    named = SHAPES["check(candidate)"]
+    assert box.score(completions, [named] * 4, wall_seconds=3) == [0.0, 0.0, 0.0, 1.0]
+
+
+def test_integer_tokens_stay_exact(box):
+    """compare="tokens": a float near an exact integer answer is not paid; the exact one is."""
+    row = {"test_cases": [{"input": "", "output": "120000000000000001\n"}], "compare": "tokens"}
+    programs = ["print(1.2e17)", "print(float(120000000000000001))", "print(120000000000000000)",
+                "print(120000000000000001)"]
+    assert box.score([f"```python\n{p}\n```" for p in programs], [row] * 4) == [0.0, 0.0, 0.0, 1.0]
+
+
+# -- what the split runs and what it refuses -------------------------------------------------------
+
+def _score(code, row, caplog=None, **params):
+    from grpo_ext.rewards.code import CodeExecution
+
+    reward = CodeExecution(wall_seconds=3, **params)
+    out = reward(completions=[f"```python\n{code}\n```"], verification_info=[row])
+    return out[0], reward.last_outcomes[0]
+
+
+@pytest.mark.parametrize("test_code", [
+    "x = 1\n",                                                    # no assert at all
+    "for v in value(3):\n    assert v > 0\n",                     # a loop over an empty result
+    "import unittest\nclass T(unittest.TestCase):\n    @unittest.skip('off')\n    def test_a(self):\n        pass\n",
+])
+def test_zero_checks_is_a_dataset_error_named_in_the_log(clean_host, caplog, test_code):  # noqa: F811
+    with caplog.at_level(logging.WARNING, logger="grpo_ext.rewards.code.reward"):
+        assert _score("def value(k):\n    return []", {"test_code": test_code}) == (None, "dataset_error")
+    assert "row 0 cannot be scored (None): the test code executed no check" in caplog.text
+
+
+def test_passing_a_function_to_the_program_is_unsupported(clean_host, caplog):  # noqa: F811
+    program = "def apply(f, x):\n    return f(x)"
+    with caplog.at_level(logging.WARNING, logger="grpo_ext.rewards.code.reward"):
+        assert _score(program, {"test_code": "assert apply(abs, -2) == 2"}) == (None, "dataset_error")
+    assert "row 0 cannot be scored (None): unsupported: the test code passes a builtin_function_or_method" in caplog.text
+
+
+@pytest.mark.parametrize("program, test_code, expected", [
+    # in-place functions: lists, dicts and sets passed in come back refilled with their new contents
+    ("def rev(xs, seen, index):\n    xs.reverse()\n    xs[0].append(9)\n    seen.add(len(xs))\n    index['n'] = 2",
+     "a, s, d = [[1], [2]], set(), {}\nrev(a, s, d)\nassert a == [[2, 9], [1]]\nassert s == {2} and d == {'n': 2}\n", 1.0),
+    # classes: instances stay in the program's interpreter; methods and attributes are requests
+    ("class Stack:\n    def __init__(self):\n        self.items = []\n    def push(self, x):\n"
+     "        self.items.append(x)\n        return self\n    def size(self):\n        return len(self.items)",
+     "s = Stack()\nassert s.push(1).push(2) is s\nassert s.size() == 2\nassert s.items == [1, 2]\n"
+     "s.items = [7]\nassert s.size() == 1\n", 1.0),
+    # LeetCode style, and the program's own objects passed back as arguments
+    ("class Node:\n    def __init__(self, v, nxt=None):\n        self.v, self.nxt = v, nxt\n"
+     "class Solution:\n    def total(self, node):\n        return 0 if node is None else node.v + self.total(node.nxt)",
+     "assert Solution().total(Node(1, Node(2, Node(3)))) == 6\n", 1.0),
+    # exceptions: built-in types keep their type; a program's own type arrives as ProgramError
+    ("def half(x):\n    if x % 2:\n        raise ValueError('odd')\n    return x // 2",
+     "import unittest\nclass T(unittest.TestCase):\n    def test_odd(self):\n        with self.assertRaises(ValueError):\n"
+     "            half(3)\n    def test_even(self):\n        self.assertEqual(half(4), 2)\n", 1.0),
+    # the program's imports of standard modules are the test code's too (MBPP relies on it)
+    ("import math\ndef area(r):\n    return math.pi * r * r", "assert math.isclose(area(1), 3.14159, rel_tol=1e-3)\n", 1.0),
+    # Python's own comparisons on the test side: a tuple is not a list, True == 1
+    ("def pair():\n    return (1, 2)", "assert pair() == (1, 2)\nassert pair() != [1, 2]\nassert True == 1\n", 1.0),
+    # a program's object has no operators and compares by identity: these checks fail for it
+    ("class Box:\n    pass\ndef make():\n    return Box()", "assert make() != make()\nassert make() == make()\n"
+     "assert list(make()) == []\n", 1 / 3),
+    # a program that defines built-in names does not change the test code's built-ins
+    ("sorted = lambda xs: 'same'\nlen = lambda xs: 3\ndef my_sort(xs):\n    return 'same'",
+     "assert my_sort([2, 1]) == sorted([2, 1])\nassert len(my_sort([1])) == 1\n", 0.0),
+    # the test code's own try/except around a failing call: the check inside it still counts
+    ("def f(x):\n    raise KeyError(x)", "try:\n    f(1)\nexcept KeyError:\n    assert True\n", 1.0),
+    # the test code stops on the program's error outside an assert: one failed check, then the rest
+    ("def f(x):\n    raise KeyError(x)", "y = f(1)\nassert True\n", 0.0),
+])
+def test_split_semantics(clean_host, program, test_code, expected):  # noqa: F811
+    assert _score(program, {"test_code": test_code})[0] == pytest.approx(expected)
+
+
+def test_outcomes_of_split_runs(clean_host):  # noqa: F811
+    row = {"test_code": "assert value(1) == 1\nassert value(2) == 2\n"}
+    assert _score("def value(k):\n    return k", row) == (1.0, "passed")
+    assert _score("def value(k):\n    return 1", row) == (0.5, "wrong_answer")
+    assert _score("def value(k):\n    if k == 2:\n        raise ValueError\n    return k", row) == (0.5, "runtime_error")
+    assert _score("def value(k):\n    while k == 2:\n        pass\n    return k", row) == (0.5, "timeout")
+    assert _score("def value(k)\n    return k", row) == (0.0, "compile_error")  # does not compile
+    assert _score("def value(k):\n    return k\nraise SystemExit(0)", row) == (0.0, "runtime_error")  # does not load
+    assert _score("import os\nos._exit(0)", row) == (0.0, "runtime_error")
+
+
+def test_a_check_the_program_defines_is_never_called(clean_host):  # noqa: F811
+    """With entry_point named but no check() in the test code, the program's own check() is not run
+    (calling it would hand the program the row's verdict, or turn a wrong answer into None)."""
+    row = {"test_code": SHAPES["single"]["test_code"], "entry_point": "value"}
+    program = "def check(candidate):\n    return True\n" + WRONG
+    assert _score(program, row) == (0.0, "wrong_answer")
