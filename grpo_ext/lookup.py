@@ -31,14 +31,13 @@ from tqdm.auto import tqdm
 HELD_OUT = 100
 
 
-DIGITS = 2  # digits of a code
+SYMBOLS = string.ascii_uppercase  # a code is one of these (one token of the tiny tokenizer)
 
 
-def codes(seed: int = 0, digits: int = DIGITS) -> dict[str, str]:
-    """The table: every two-letter key to a random code of ``digits`` digits."""
+def codes(seed: int = 0) -> dict[str, str]:
+    """The table: every two-letter key to a random one-letter code."""
     rng = random.Random(seed)
-    return {a + b: "".join(rng.choice(string.digits) for _ in range(digits))
-            for a in string.ascii_lowercase for b in string.ascii_lowercase}
+    return {a + b: rng.choice(SYMBOLS) for a in string.ascii_lowercase for b in string.ascii_lowercase}
 
 
 def problems(seed: int = 0) -> tuple[Dataset, Dataset]:
@@ -125,7 +124,7 @@ def warm_up(model, tokenizer, train: Dataset, steps: int = 150, tool_share: floa
     model.train()
     losses = []
     for _ in tqdm(range(steps), desc="warm-up (supervised)"):
-        batch = [demonstration(tokenizer, tools, k, c, None if rng.random() < tool_share else "".join(rng.choice(string.digits) for _ in c))
+        batch = [demonstration(tokenizer, tools, k, c, None if rng.random() < tool_share else rng.choice(SYMBOLS))
                  for k, c in rng.sample(rows, min(batch_size, len(rows)))]
         width = max(len(ids) for ids, _ in batch)
         ids = torch.full((len(batch), width), tokenizer.pad_token_id)

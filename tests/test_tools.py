@@ -22,7 +22,7 @@ from transformers import AutoTokenizer
 from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer, tools
 from grpo_ext import advantages as adv_modes
 from grpo_ext import kl as kl_estimators
-from grpo_ext.tiny import build_tiny_model
+from grpo_ext.tiny import build_tiny_model, build_tokenizer
 from tests.tiny_setup import common_args
 
 
@@ -37,8 +37,7 @@ def tool_model_path() -> str:
 
 def steering() -> dict:
     """``generation_kwargs`` that make the random tiny model call the tool ``f`` (see the module docstring)."""
-    tok = AutoTokenizer.from_pretrained(tool_model_path())
-    ids = tok.convert_tokens_to_ids
+    ids = build_tokenizer(tools.TOOL_FORMAT_TOKENS).convert_tokens_to_ids  # the ids of tool_model_path()'s tokenizer
     chain = ["<assistant>", "<tool_call>", "f", "\n", "x", "="]
     bias = [[[ids(a), ids(b)], 30.0] for a, b in zip(chain, chain[1:])]
     bias += [[[ids("</tool_call>")], 2.5], [[ids("</tool_call>"), ids("<eos>")], 30.0]]
@@ -80,8 +79,10 @@ def chat_dataset(n: int = 8) -> Dataset:
 
 
 def written(completion: list[dict]) -> str:
-    """What the model wrote in a conversational completion: its texts and its calls' arguments."""
-    return "".join(str(m.get("content", "")) + str(m.get("tool_calls", "")) for m in completion if m["role"] == "assistant")
+    """What the model wrote in a conversational completion: its texts and its calls' argument values."""
+    mine = [m for m in completion if m["role"] == "assistant"]
+    values = [str(v) for m in mine for call in m.get("tool_calls") or [] for v in call["function"]["arguments"].values()]
+    return "".join(str(m.get("content") or "") for m in mine) + "".join(values)
 
 
 def text_reward(completions, **kwargs) -> list[float]:
