@@ -1,21 +1,22 @@
 """The built-in task of the offline tool recipe: answering with a code only a tool knows.
 
-Every two-letter key (``aa`` .. ``zz``) has a random three-digit code, drawn from the seed. A prompt
-asks ``code of qx?``; the ``lookup`` tool returns the code; the answer is the code alone. A seeded
-split holds out 100 keys that neither the warm-up nor RL ever sees, so the model cannot have
-memorised their codes: on them it can only be right by calling the tool and copying its result.
+Every two-letter key (``aa`` .. ``zz``) has a random one-digit code, drawn from the seed. A prompt
+asks ``code of qx?``; the episode's environment (TRL's ``environment_factory``: one
+:class:`LookupEnv` per rollout, reset with the row) offers the tool ``lookup()``, which returns the
+code of the episode's key; the answer is the code alone. A seeded split holds out 100 keys that
+neither the warm-up nor RL ever sees, so the model cannot have memorised their codes: on them it is
+right by chance (1 in 10) or by calling the tool and copying its result.
 
 A rollout, as TRL builds it (the tiny tool format of :mod:`grpo_ext.tools`)::
 
-    tools: lookup\\n<user>code of qx?\\n<assistant>       prompt
-    <tool_call>lookup\\nkey=qx</tool_call><eos>           model (tool_mask 1)
-    \\n<tool>517\\n<assistant>                             tool result (tool_mask 0)
-    517<eos>                                             model (tool_mask 1)
+    tools: lookup\n<user>code of qx?\n<assistant>       prompt
+    <tool_call>lookup</tool_call><eos>                   model (tool_mask 1)
+    \n<tool>7\n<assistant>                               tool result (tool_mask 0)
+    7<eos>                                               model (tool_mask 1)
 
 The warm-up is a short supervised pass on demonstrations: a share ``tool_share`` of them call the
-tool; the others answer at once with a guessed code (wrong, as a guess at a random code is). The
-model therefore starts calling the tool on some prompts only and copying imperfectly; RL, rewarded
-for the right code only, has to raise both.
+tool; the others answer at once with a guess. It is stopped early: the model calls the tool but
+copies its result unreliably. RL, rewarded for the right code only, has to make it read the result.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from tqdm.auto import tqdm
 HELD_OUT = 100
 
 
-SYMBOLS = string.ascii_uppercase  # a code is one of these (one token of the tiny tokenizer)
+SYMBOLS = string.digits  # a code is one of these (one token of the tiny tokenizer)
 
 
 def codes(seed: int = 0) -> dict[str, str]:
-    """The table: every two-letter key to a random one-letter code."""
+    """The table: every two-letter key to a random one-digit code."""
     rng = random.Random(seed)
     return {a + b: rng.choice(SYMBOLS) for a in string.ascii_lowercase for b in string.ascii_lowercase}
 
@@ -53,20 +54,24 @@ def problems(seed: int = 0) -> tuple[Dataset, Dataset]:
     return build(keys[HELD_OUT:]), build(keys[:HELD_OUT])
 
 
-def lookup_tool(table: dict[str, str]) -> Callable[[str], str]:
-    """The task's tool, over ``table``; an unknown key raises (TRL reports it to the model as an error)."""
+class LookupEnv:
+    """One episode of the task (TRL's environment contract): ``reset`` with the dataset row, public
+    methods are the tools. ``table`` is the seed's (see :func:`env_factory`)."""
 
-    def lookup(key: str) -> str:
-        """Look up the code of a key.
+    table: dict[str, str] = {}
 
-        Args:
-            key: The two-letter key, e.g. qx.
-        """
-        if key not in table:
-            raise KeyError(f"no code for key {key!r}")
-        return table[key]
+    def reset(self, key: str, **row) -> None:
+        self.key = key
+        return None  # the prompt already asks the question
 
-    return lookup
+    def lookup(self) -> str:
+        """Look up the code of the key the question asks about."""
+        return self.table[self.key]
+
+
+def env_factory(seed: int = 0) -> type[LookupEnv]:
+    """The environment class over the seed's table (TRL calls it with no arguments)."""
+    return type("LookupEnv", (LookupEnv,), {"table": codes(seed)})
 
 
 def exact_answer(completions, answer, **kwargs) -> list[float]:
@@ -100,7 +105,7 @@ def demonstration(tokenizer, tools, key: str, code: str, guess: str | None) -> t
         model_parts = [enc(guess)]
         tool_parts = []
     else:
-        model_parts = [enc(f"<tool_call>lookup\nkey={key}</tool_call>"), enc(code)]
+        model_parts = [enc("<tool_call>lookup</tool_call>"), enc(code)]
         tool_parts = [tool_suffix(tokenizer, "lookup", code)]
     ids, labels = list(prompt), [-100] * len(prompt)
     for i, part in enumerate(model_parts):
@@ -118,7 +123,7 @@ def warm_up(model, tokenizer, train: Dataset, steps: int = 150, tool_share: floa
     if not 0.0 <= tool_share <= 1.0:
         raise ValueError(f"tool_share must be in [0, 1], got {tool_share}")
     rng = random.Random(seed)
-    tools = [lookup_tool({})]  # only its schema is rendered into the prompt
+    tools = [LookupEnv().lookup]  # only its schema is rendered into the prompt
     rows = list(zip(train["key"], train["answer"]))
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     model.train()

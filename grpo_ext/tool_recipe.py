@@ -24,8 +24,9 @@ BUILTIN_DATASET = "builtin:lookup"
 class ToolRecipeArguments(recipe.RecipeArguments):
     dataset_name: str = field(default=BUILTIN_DATASET, metadata={
         "help": "'builtin:lookup' (codes only a tool knows), or a Hub dataset / local file read as the math recipe does."})
-    tools: list[str] = field(default_factory=lambda: ["lookup"], metadata={
-        "help": "Tools by name from the grpo_ext.tools registry (e.g. 'python'); 'lookup' is builtin:lookup's own."})
+    tools: list[str] = field(default_factory=list, metadata={
+        "help": "Tools by name from the grpo_ext.tools registry, e.g. 'python' (builtin:lookup brings its own "
+                "environment, whose tool is lookup())."})
     tool_share: float = field(default=0.5, metadata={
         "help": "builtin:lookup: share of warm-up demonstrations that call the tool (the rest guess)."})
     cpu_threads: int = field(default=1, metadata={
@@ -33,7 +34,7 @@ class ToolRecipeArguments(recipe.RecipeArguments):
 
 
 def prepare(script: ToolRecipeArguments, model_args, args):
-    """(model path, train, test, tools, metrics), all checked before any training."""
+    """(model path, train, test, the trainer's tool arguments, metrics), all checked before any training."""
     if not torch.cuda.is_available() and script.cpu_threads > 0:
         torch.set_num_threads(script.cpu_threads)
     if script.dataset_name != BUILTIN_DATASET:
@@ -43,7 +44,7 @@ def prepare(script: ToolRecipeArguments, model_args, args):
                 out, script.tiny_hidden_size, script.tiny_layers, steps=0, seed=args.seed))
         import rewards
 
-        return str(path), train, test, tools.resolve(script.tools), {"accuracy": rewards.get("math_accuracy")}
+        return str(path), train, test, {"tools": tools.resolve(script.tools)}, {"accuracy": rewards.get("math_accuracy")}
     recipe.stay_offline_when_local(script, model_args, args)
     script.push, args.push_to_hub = args.push_to_hub, False  # pushed once, at the end (as recipe.prepare does)
     train, test = lookup.problems(args.seed)
@@ -54,8 +55,8 @@ def prepare(script: ToolRecipeArguments, model_args, args):
         path = _main_first(Path(args.output_dir) / "warmed-up", lambda out: lookup.build_model(
             out, script.tiny_hidden_size, script.tiny_layers, script.sft_warmup_steps, script.tool_share, args.seed,
             train))
-    chosen = [lookup.lookup_tool(lookup.codes(args.seed)) if name == "lookup" else name for name in script.tools]
-    return str(path), train, test, tools.resolve(chosen), {"accuracy": lookup.exact_answer}
+    tool_kwargs = {"environment_factory": lookup.env_factory(args.seed), "tools": tools.resolve(script.tools)}
+    return str(path), train, test, tool_kwargs, {"accuracy": lookup.exact_answer}
 
 
 def _main_first(path: Path, build) -> Path:

@@ -175,13 +175,10 @@ def tool_stats(completion: list[dict]) -> tuple[bool, bool]:
 
 def evaluate(trainer, test, metrics: dict[str, Callable], batch_size: int = 64) -> dict:
     """Greedy multi-turn rollouts of ``test`` (conversational prompts) through the trainer's own
-    generation and tool loop (TRL's ``_generate``), so evaluation calls tools exactly as training
-    does. Returns each metric's share of completions scoring 1.0, ``tool_call_rate`` (completions
+    generation and tool loop (TRL's ``_generate``), so evaluation calls tools (``tools=[...]`` and
+    ``environment_factory``) exactly as training does. Returns each metric's share of completions scoring 1.0, ``tool_call_rate`` (completions
     that called a tool), ``malformed_call_rate`` (completions with a malformed call, see
     :func:`tool_stats`), ``n`` and a few sample conversations."""
-    if getattr(trainer, "environment_factories", None) is not None:
-        raise NotImplementedError("evaluate() runs standalone tools (tools=[...]); for environment_factory, "
-                                  "evaluate with trainer.evaluate() and an eval_dataset")
     import torch
 
     hits = dict.fromkeys(metrics, 0)
@@ -194,8 +191,7 @@ def evaluate(trainer, test, metrics: dict[str, Callable], batch_size: int = 64) 
     try:
         for start in range(0, len(test), batch_size):
             rows = test.select(range(start, min(start + batch_size, len(test))))
-            prompts = list(rows["prompt"])
-            _bind_tools(trainer, len(prompts))
+            prompts = _bind_tools(trainer, rows)
             with torch.no_grad():
                 completions = trainer._generate(prompts)[3]  # noqa: SLF001 - TRL's generation + tool loop
             columns = {c: rows[c] for c in rows.column_names if c != "prompt"}
@@ -215,9 +211,29 @@ def evaluate(trainer, test, metrics: dict[str, Callable], batch_size: int = 64) 
             "malformed_call_rate": malformed / n, "n": len(test), "samples": samples}
 
 
-def _bind_tools(trainer, n: int) -> None:
-    """The per-rollout tool tables TRL builds in ``_generate_and_score_completions`` before its tool loop."""
-    sync = {t.__name__: t for t in trainer._standalone_tools if not inspect.iscoroutinefunction(t)}  # noqa: SLF001
-    asynchronous = {t.__name__: t for t in trainer._standalone_tools if inspect.iscoroutinefunction(t)}  # noqa: SLF001
-    trainer._sync_tool_dicts = [sync] * n  # noqa: SLF001
-    trainer._async_tool_dicts = [asynchronous] * n  # noqa: SLF001
+def _bind_tools(trainer, rows) -> list:
+    """What TRL's ``_generate_and_score_completions`` sets up before its tool loop: each rollout's
+    environment (fresh instances, reset with the row; the training pool is left alone) and tool
+    tables. Returns the prompts, with an environment's first observation appended as TRL does."""
+    prompts, envs, names = [], [], []
+    standalone = list(trainer._standalone_tools)  # noqa: SLF001
+    trainer._sync_tool_dicts, trainer._async_tool_dicts = [], []  # noqa: SLF001
+    for row in rows:
+        prompt, methods = row["prompt"], []
+        if trainer.environment_factories is not None:
+            name = row.get("environment") if trainer._multi_environment else None  # noqa: SLF001
+            env = trainer.environment_factories[name]()
+            observation = env.reset(**{k: v for k, v in row.items() if not (trainer._multi_environment and k == "environment")})  # noqa: SLF001
+            if isinstance(observation, str):
+                prompt = prompt[:-1] + [{**prompt[-1], "content": prompt[-1]["content"] + observation}]
+            methods = [getattr(env, m) for m, _ in inspect.getmembers(type(env), predicate=inspect.isfunction)
+                       if m not in ("reset", "get_reward") and not m.startswith("_")]
+            envs.append(env)
+            names.append(name)
+        tools = standalone + methods
+        trainer._sync_tool_dicts.append({t.__name__: t for t in tools if not inspect.iscoroutinefunction(t)})  # noqa: SLF001
+        trainer._async_tool_dicts.append({t.__name__: t for t in tools if inspect.iscoroutinefunction(t)})  # noqa: SLF001
+        prompts.append(prompt)
+    if envs:
+        trainer.environments, trainer._batch_environments = envs, names  # noqa: SLF001
+    return prompts

@@ -7,8 +7,8 @@
 
 Without --config it runs recipes/configs/grpo_tools_offline.yaml (other flags override it): it
 builds a small model with a tool-call format locally (grpo_ext/tools.py), warms it up on the lookup
-task (grpo_ext/lookup.py: codes of two-letter keys that only the `lookup` tool knows; 100 keys are
-held out), measures greedy multi-turn accuracy, tool-call rate and malformed-call rate on the
+task (grpo_ext/lookup.py: codes of two-letter keys that only the episode's `lookup()` tool knows, an
+`environment_factory`; 100 keys are held out), measures greedy multi-turn accuracy, tool-call rate and malformed-call rate on the
 held-out keys, trains with GRPO on the exact-answer reward, and measures again. Training logs
 TRL's `tools/call_frequency` and `tools/failure_frequency`. The output folder gets the model,
 metrics.json (with the tool-call curve), reward_curve.png and a model card. `--help` lists every
@@ -27,9 +27,9 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "grpo_tools_offline.yaml"
 def main(argv=None):
     script, args, model_args = recipe.parse((tool_recipe.ToolRecipeArguments, GRPOConfig, ModelConfig),
                                             DEFAULT_CONFIG, argv)
-    model_path, train, test, tools, metrics = tool_recipe.prepare(script, model_args, args)
+    model_path, train, test, tools, metrics = tool_recipe.prepare(script, model_args, args)  # tools: tools= / environment_factory=
     trainer = GRPOTrainer(model_path, reward_funcs=tool_recipe.reward_funcs(script, metrics), args=args,
-                          train_dataset=train, tools=tools, peft_config=get_peft_config(model_args))
+                          train_dataset=train, peft_config=get_peft_config(model_args), **tools)
     return tool_recipe.train_and_report(trainer, script, model_args, test, metrics)
 
 
