@@ -15,8 +15,10 @@ A rollout, as TRL builds it (the tiny tool format of :mod:`grpo_ext.tools`)::
     7<eos>                                               model (tool_mask 1)
 
 The warm-up is a short supervised pass on demonstrations: a share ``tool_share`` of them call the
-tool; the others answer at once with a guess. It is stopped early: the model calls the tool but
-copies its result unreliably. RL, rewarded for the right code only, has to make it read the result.
+tool and copy its result; the others answer ``0`` at once (a guess, right one time in ten). With
+``tool_share`` below one half the warmed-up model, decoding greedily, answers ``0`` without calling
+the tool; sampling, it calls the tool now and then. RL, rewarded for the right code only, has to
+make the tool call its first choice.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ HELD_OUT = 100
 
 
 SYMBOLS = string.digits  # a code is one of these (one token of the tiny tokenizer)
+GUESS = "0"  # what the warm-up's demonstrations that do not call the tool answer
 
 
 def codes(seed: int = 0) -> dict[str, str]:
@@ -129,7 +132,7 @@ def warm_up(model, tokenizer, train: Dataset, steps: int = 150, tool_share: floa
     model.train()
     losses = []
     for _ in tqdm(range(steps), desc="warm-up (supervised)"):
-        batch = [demonstration(tokenizer, tools, k, c, None if rng.random() < tool_share else rng.choice(SYMBOLS))
+        batch = [demonstration(tokenizer, tools, k, c, None if rng.random() < tool_share else GUESS)
                  for k, c in rng.sample(rows, min(batch_size, len(rows)))]
         width = max(len(ids) for ids, _ in batch)
         ids = torch.full((len(batch), width), tokenizer.pad_token_id)
