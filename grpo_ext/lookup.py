@@ -79,7 +79,8 @@ def env_factory(seed: int = 0) -> type[LookupEnv]:
 
 def exact_answer(completions, answer, **kwargs) -> list[float]:
     """1.0 when the last assistant message is exactly the answer (conversational completions)."""
-    finals = [next((m.get("content") or "" for m in reversed(c) if m.get("role") == "assistant"), "") for c in completions]
+    finals = [next((m.get("content") or "" for m in reversed(c) if m.get("role") == "assistant"), "")
+              for c in completions]
     return [float(str(text).strip() == str(gold)) for text, gold in zip(finals, answer)]
 
 

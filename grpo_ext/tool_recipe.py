@@ -23,7 +23,8 @@ BUILTIN_DATASET = "builtin:lookup"
 @dataclass
 class ToolRecipeArguments(recipe.RecipeArguments):
     dataset_name: str = field(default=BUILTIN_DATASET, metadata={
-        "help": "'builtin:lookup' (codes only a tool knows), or a Hub dataset / local file read as the math recipe does."})
+        "help": "'builtin:lookup' (codes only a tool knows), or a Hub dataset / local file, read as the math "
+                "recipe reads one."})
     tools: list[str] = field(default_factory=list, metadata={
         "help": "Tools by name from the grpo_ext.tools registry, e.g. 'python' (builtin:lookup brings its own "
                 "environment, whose tool is lookup())."})
@@ -44,7 +45,8 @@ def prepare(script: ToolRecipeArguments, model_args, args):
                 out, script.tiny_hidden_size, script.tiny_layers, steps=0, seed=args.seed))
         import rewards
 
-        return str(path), train, test, {"tools": tools.resolve(script.tools)}, {"accuracy": rewards.get("math_accuracy")}
+        metrics = {"accuracy": rewards.get("math_accuracy")}
+        return str(path), train, test, {"tools": tools.resolve(script.tools)}, metrics
     recipe.stay_offline_when_local(script, model_args, args)
     script.push, args.push_to_hub = args.push_to_hub, False  # pushed once, at the end (as recipe.prepare does)
     train, test = lookup.problems(args.seed)

@@ -121,7 +121,8 @@ def _report(result, wall_seconds: float, output_chars: int) -> str:
 # -- the tiny model's tool-call format -----------------------------------------------------------
 
 TOOL_FORMAT_TOKENS = ("<user>", "<assistant>", "<tool>", "<tool_call>", "</tool_call>")
-# <user>..\n, <assistant>..<eos>\n, <tool>..\n; a call is <tool_call>NAME\nkey=value..</tool_call> (one line per argument)
+# turns: <user>..\n, <assistant>..<eos>\n, <tool>..\n
+# a call: <tool_call>NAME\nkey=value..</tool_call> (one line per argument)
 TINY_TOOL_TEMPLATE = (
     "{%- if tools %}tools:{% for t in tools %} {{ t.function.name }}{% endfor %}"
     "{{ '\\n' }}{% endif %}"
@@ -176,9 +177,9 @@ def tool_stats(completion: list[dict]) -> tuple[bool, bool]:
 def evaluate(trainer, test, metrics: dict[str, Callable], batch_size: int = 64) -> dict:
     """Greedy multi-turn rollouts of ``test`` (conversational prompts) through the trainer's own
     generation and tool loop (TRL's ``_generate``), so evaluation calls tools (``tools=[...]`` and
-    ``environment_factory``) exactly as training does. Returns each metric's share of completions scoring 1.0, ``tool_call_rate`` (completions
-    that called a tool), ``malformed_call_rate`` (completions with a malformed call, see
-    :func:`tool_stats`), ``n`` and a few sample conversations."""
+    ``environment_factory``) exactly as training does. Returns each metric's share of completions
+    scoring 1.0, ``tool_call_rate`` (completions that called a tool), ``malformed_call_rate``
+    (completions with a malformed call, see :func:`tool_stats`), ``n`` and a few sample conversations."""
     import torch
 
     hits = dict.fromkeys(metrics, 0)
@@ -223,7 +224,8 @@ def _bind_tools(trainer, rows) -> list:
         if trainer.environment_factories is not None:
             name = row.get("environment") if trainer._multi_environment else None  # noqa: SLF001
             env = trainer.environment_factories[name]()
-            observation = env.reset(**{k: v for k, v in row.items() if not (trainer._multi_environment and k == "environment")})  # noqa: SLF001
+            control = ("environment",) if trainer._multi_environment else ()  # noqa: SLF001
+            observation = env.reset(**{k: v for k, v in row.items() if k not in control})
             if isinstance(observation, str):
                 prompt = prompt[:-1] + [{**prompt[-1], "content": prompt[-1]["content"] + observation}]
             methods = [getattr(env, m) for m, _ in inspect.getmembers(type(env), predicate=inspect.isfunction)
@@ -231,8 +233,9 @@ def _bind_tools(trainer, rows) -> list:
             envs.append(env)
             names.append(name)
         tools = standalone + methods
-        trainer._sync_tool_dicts.append({t.__name__: t for t in tools if not inspect.iscoroutinefunction(t)})  # noqa: SLF001
-        trainer._async_tool_dicts.append({t.__name__: t for t in tools if inspect.iscoroutinefunction(t)})  # noqa: SLF001
+        is_async = inspect.iscoroutinefunction
+        trainer._sync_tool_dicts.append({t.__name__: t for t in tools if not is_async(t)})  # noqa: SLF001
+        trainer._async_tool_dicts.append({t.__name__: t for t in tools if is_async(t)})  # noqa: SLF001
         prompts.append(prompt)
     if envs:
         trainer.environments, trainer._batch_environments = envs, names  # noqa: SLF001
