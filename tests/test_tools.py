@@ -208,12 +208,17 @@ def test_tool_results_get_no_gradient_and_no_kl(tmp_path, estimator, placement):
 @pytest.mark.parametrize("mode", [m for m in adv_modes.available() if m != "gae"])
 def test_every_advantage_mode_skips_tool_results(tmp_path, mode):
     """The advantages on the model's tokens are the mode's advantages of the rollouts with the tool
-    results cut out (reward placement: the per-token KL rewards move with their tokens)."""
-    trainer = build(tmp_path, advantage_mode=mode, kl_placement="reward", kl_estimator="k1", beta=0.5)
+    results cut out (KL in the reward: the per-token KL rewards move with their tokens)."""
+    if mode == "normalize_then_sum":  # TRL's own setting, with the KL in the loss (grpo-ext refuses it in the reward)
+        trainer = build(tmp_path, multi_objective_aggregation=mode, beta=0.5)
+    else:
+        trainer = build(tmp_path, advantage_mode=mode, kl_placement="reward", kl_estimator="k1", beta=0.5)
     out = rollout(trainer)
     mask = (out["completion_mask"] * out["tool_mask"]).float()
     adv = trainer._last_advantages  # noqa: SLF001
-    token_rewards = -0.5 * (out["old_per_token_logps"] - out["ref_per_token_logps"])
+    token_rewards = torch.zeros_like(mask)
+    if not trainer.kl_in_loss:
+        token_rewards = -0.5 * (out["old_per_token_logps"] - out["ref_per_token_logps"])
     compact_mask, compact_r = torch.zeros_like(mask), torch.zeros_like(mask)
     for i in range(len(mask)):
         keep = mask[i] > 0
@@ -222,7 +227,8 @@ def test_every_advantage_mode_skips_tool_results(tmp_path, mode):
     per_func = trainer._rewards_per_func  # noqa: SLF001
     seq = (per_func * trainer.reward_weights).nansum(1)
     compact = adv_modes.get(mode).fn(adv_modes.Batch(
-        seq, compact_mask, group_size=trainer.num_generations, token_rewards=compact_r, gamma=trainer.args.gamma,
+        seq, compact_mask, group_size=trainer.num_generations, token_rewards=None if trainer.kl_in_loss else compact_r,
+        gamma=trainer.args.gamma,
         lam=trainer.args.lam, eps=trainer.args.advantage_eps, k=trainer.args.passk_k, per_func=per_func,
         weights=trainer.reward_weights))
     for i in range(len(mask)):
