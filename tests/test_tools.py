@@ -12,6 +12,7 @@ never writes a well-formed call by chance, so sampling is steered with ``generat
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 
 import pytest
@@ -44,12 +45,16 @@ def steering() -> dict:
     return {"sequence_bias": bias}
 
 
+CALLED_IN: list[int] = []  # the process ids f ran in
+
+
 def f(x: str) -> str:
     """Count the digits of a text.
 
     Args:
         x: The text.
     """
+    CALLED_IN.append(os.getpid())
     return str(sum(ch.isdigit() for ch in x))
 
 
@@ -298,12 +303,15 @@ def test_environment_factory_rewards_its_episodes(tmp_path, ppo):
 
 @pytest.mark.slow
 def test_tool_run_trains_and_evaluates(tmp_path):
-    """Two optimizer steps move the parameters; the greedy evaluation runs TRL's tool loop."""
+    """Two optimizer steps move the parameters, the user's tool runs in the user's process (as TRL
+    runs it), and the greedy evaluation runs TRL's tool loop."""
     trainer = build(tmp_path)
+    CALLED_IN.clear()
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()
     assert any(not torch.equal(before[n], p) for n, p in trainer.model.named_parameters())
     assert all("tools/call_frequency" in h for h in trainer.state.log_history if "loss" in h)
+    assert CALLED_IN and set(CALLED_IN) == {os.getpid()}
     trainer.model.eval()
     result = tools.evaluate(trainer, chat_dataset(4), {"digits": text_reward}, batch_size=2)
     assert result["n"] == 4 and len(result["samples"]) == 3 and all(s[0]["role"] == "assistant" for s in result["samples"])
