@@ -43,7 +43,7 @@ def prepare(script: ToolRecipeArguments, model_args, args):
         if model_args.model_name_or_path == recipe.BUILTIN_MODEL:  # a tiny model that can at least write calls
             path = _main_first(Path(args.output_dir) / "initial-tool-model", lambda out: lookup.build_model(
                 out, script.tiny_hidden_size, script.tiny_layers, steps=0, seed=args.seed))
-        import rewards
+        from grpo_ext import rewards
 
         metrics = {"accuracy": rewards.get("math_accuracy")}
         return str(path), train, test, {"tools": tools.resolve(script.tools)}, metrics

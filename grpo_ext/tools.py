@@ -79,7 +79,7 @@ def resolve(specs) -> list[Callable]:
 def python_tool(wall_seconds: float = 5.0, memory_bytes: int = 512 << 20, output_chars: int = 2000,
                 isolation: str = "namespaces", python_executable: str | None = None) -> Callable[[str], str]:
     """Run Python code written by the model in the code sandbox; returns its stdout (and errors)."""
-    from rewards import sandbox
+    from grpo_ext.rewards import sandbox
 
     if wall_seconds <= 0 or memory_bytes <= 0 or output_chars <= 0:
         raise ValueError(f"python tool: wall_seconds, memory_bytes and output_chars must be > 0; got "

@@ -16,7 +16,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM
 from trl import ModelConfig
 
-import rewards
+from grpo_ext import rewards
 from grpo_ext import GRPOConfig, PPOConfig, data, recipe, tool_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,7 +142,7 @@ def test_ppo_recipe_runs(tmp_path):
 @pytest.mark.slow
 @pytest.mark.xdist_group("sandbox")  # its runs are processes of the sandbox user, which clean_host watches
 def test_code_recipe_runs_programs_in_the_sandbox(tmp_path):
-    from rewards import sandbox
+    from grpo_ext.rewards import sandbox
 
     if not sandbox.namespaces_available():
         pytest.skip("the code sandbox needs root and unshare")

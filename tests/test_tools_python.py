@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grpo_ext import tools
-from rewards import sandbox
+from grpo_ext.rewards import sandbox
 from sandbox_modes import MODES, NOBODY, SYSTEM_PYTHON, clean_host, rootless_available  # noqa: F401 - fixture
 
 if not sandbox.namespaces_available():
