@@ -223,7 +223,7 @@ def test_old_code_module_paths_are_the_same_modules(old, new):
     """The code modules moved into rewards/code/; their old flat paths give the very same module objects
     (so a registry entry or a monkeypatch made through either path is seen through the other)."""
     moved = importlib.import_module(f"grpo_ext.rewards.code.{new}")
-    assert importlib.import_module(f"rewards.{old}") is moved
+    assert importlib.import_module(f"grpo_ext.rewards.{old}") is moved
     assert getattr(rewards, old) is moved
     assert moved.__name__ == f"grpo_ext.rewards.code.{new}"
 
