@@ -321,3 +321,32 @@ def test_a_check_the_program_defines_is_never_called(clean_host):  # noqa: F811
     row = {"test_code": SHAPES["single"]["test_code"], "entry_point": "value"}
     program = "def check(candidate):\n    return True\n" + WRONG
     assert _score(program, row) == (0.0, "wrong_answer")
+
+
+def test_wire_keeps_exact_types_and_refuses_anything_else():
+    from rewards.code import _wire
+
+    refs = []
+    value = [None, True, 1, -0.0, float("inf"), "s", (1, [2]), {3}, frozenset({4}), {(1, 2): {"k": b"\x00"}}, 2j]
+    form = _wire.to_wire(value, refs.append)
+    back = _wire.from_wire(_wire.loads(_wire.dumps(form)), None)
+    assert back == value and [type(v) for v in back] == [type(v) for v in value] and refs == []
+    assert type(back[6][1]) is list and type(back[9]) is dict and next(iter(back[9])) == (1, 2)
+
+    class Text(str):
+        pass
+
+    numbers = []
+    assert _wire.to_wire([Text("a"), 1], lambda obj: numbers.append(obj) or 7) == [{"h": 7}, 1]
+    assert type(numbers[0]) is Text  # a subclass of a built-in type crosses only as a reference
+    for bad in ({"x": 1}, {"t": 1}, {"s": [[1]]}, {"d": [[1]]}, {"b": "zz"}, {"c": ["1", 2]}, {"h": "0"},
+                {"t": [], "s": []}):
+        with pytest.raises(_wire.WireError):
+            _wire.from_wire(bad, lambda n: n)
+    deep = [[]]
+    for _ in range(200):
+        deep = [deep]
+    with pytest.raises(_wire.WireError):
+        _wire.to_wire(deep, None)
+    with pytest.raises(_wire.WireError):
+        _wire.dumps(["x" * (_wire.MAX_BYTES + 1)])
