@@ -48,7 +48,7 @@ from pathlib import Path
 TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(Path(__file__).resolve().parents[1])
 sys.path.insert(0, TREE)
 
-from rewards import sandbox  # noqa: E402
+from grpo_ext.rewards import sandbox  # noqa: E402
 
 PROGRAM = "print(sum(range(10)))"
 
@@ -73,7 +73,7 @@ def measure(runs: int) -> dict:
     python = sandbox.default_python()
     cores = os.cpu_count() or 1
     rows = {}
-    for name, fn in (("plain subprocess.run", plain), ("rewards.sandbox.run", sandboxed)):
+    for name, fn in (("plain subprocess.run", plain), ("grpo_ext.rewards.sandbox.run", sandboxed)):
         fn(python)  # warm the file cache
         times = sorted(fn(python) for _ in range(runs))
         start = time.perf_counter()
@@ -123,7 +123,7 @@ def plain_compile_and_run(language, code: str) -> float:
 
 
 def sandbox_compile_and_run(language, code: str) -> float:
-    from rewards.code_backends import LocalBackend
+    from grpo_ext.rewards.code_backends import LocalBackend
 
     backend = LocalBackend(sandbox.Limits(wall_seconds=20, cpu_seconds=20))
     start = time.perf_counter()
@@ -134,7 +134,7 @@ def sandbox_compile_and_run(language, code: str) -> float:
 
 
 def reward_batch(language, code: str, programs: int, cases: int, backend: str, url: str | None) -> float:
-    from rewards.code import CodeExecution
+    from grpo_ext.rewards.code import CodeExecution
 
     info = {"language": language.name, "test_cases": [{"input": f"{i} {i}\n", "output": f"{2 * i}\n"}
                                                       for i in range(cases)]}
@@ -153,7 +153,7 @@ def _commented(name: str, code: str, k: int) -> str:
 
 
 def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
-    from rewards.languages import get_language
+    from grpo_ext.rewards.languages import get_language
     from tests.code_services import StandIn
 
     language = get_language(name)
@@ -205,7 +205,7 @@ def plain_row(python: str, source: str) -> float:
 
 def reward_rows(runs: int, programs: int) -> dict:
     """This tree's reward on each row kind: times of single completions, and a batch's rate."""
-    from rewards.code import CodeExecution
+    from grpo_ext.rewards.code import CodeExecution
 
     python, cores, out = sandbox.default_python(), os.cpu_count() or 1, {}
     single = CodeExecution(wall_seconds=5, concurrency=1)

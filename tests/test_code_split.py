@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from rewards.code import sandbox
+from grpo_ext.rewards.code import sandbox
 from sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.skipif(not sandbox.namespaces_available(), reason="user namespaces unavailable"),
@@ -243,7 +243,7 @@ def test_integer_tokens_stay_exact(box):
 # -- what the split runs and what it refuses -------------------------------------------------------
 
 def _score(code, row, caplog=None, **params):
-    from rewards.code import CodeExecution
+    from grpo_ext.rewards.code import CodeExecution
 
     reward = CodeExecution(wall_seconds=3, **params)
     out = reward(completions=[f"```python\n{code}\n```"], verification_info=[row])
@@ -256,14 +256,14 @@ def _score(code, row, caplog=None, **params):
     "import unittest\nclass T(unittest.TestCase):\n    @unittest.skip('off')\n    def test_a(self):\n        pass\n",
 ])
 def test_zero_checks_is_a_dataset_error_named_in_the_log(clean_host, caplog, test_code):  # noqa: F811
-    with caplog.at_level(logging.WARNING, logger="rewards.code.reward"):
+    with caplog.at_level(logging.WARNING, logger="grpo_ext.rewards.code.reward"):
         assert _score("def value(k):\n    return []", {"test_code": test_code}) == (None, "dataset_error")
     assert "row 0 cannot be scored (None): the test code executed no check" in caplog.text
 
 
 def test_passing_a_function_to_the_program_is_unsupported(clean_host, caplog):  # noqa: F811
     program = "def apply(f, x):\n    return f(x)"
-    with caplog.at_level(logging.WARNING, logger="rewards.code.reward"):
+    with caplog.at_level(logging.WARNING, logger="grpo_ext.rewards.code.reward"):
         assert _score(program, {"test_code": "assert apply(abs, -2) == 2"}) == (None, "dataset_error")
     assert "row 0 cannot be scored (None): unsupported: the test code passes a builtin_function_or_method" in caplog.text
 
@@ -324,7 +324,7 @@ def test_a_check_the_program_defines_is_never_called(clean_host):  # noqa: F811
 
 
 def test_wire_keeps_exact_types_and_refuses_anything_else():
-    from rewards.code import _wire
+    from grpo_ext.rewards.code import _wire
 
     refs = []
     value = [None, True, 1, -0.0, float("inf"), "s", (1, [2]), {3}, frozenset({4}), {(1, 2): {"k": b"\x00"}}, 2j]
