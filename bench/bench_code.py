@@ -310,7 +310,7 @@ def reward_rows(runs: int, programs: int) -> dict:
         start = time.perf_counter()
         assert batch(completions=many, verification_info=[row] * programs) == [1.0] * programs
         rate = programs / (time.perf_counter() - start)
-        out[kind] = {"plain": _stats(plain), "reward": _stats(times), "rate": rate}
+        out[kind] = {"plain": plain, "reward": times, "rate": [rate]}
     return out
 
 
@@ -324,28 +324,33 @@ def _stats(times: list[float]) -> tuple[float, float]:
     return statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
-def measure_rows(runs: int, programs: int, before: str | None) -> None:
+def measure_rows(runs: int, programs: int, before: str | None, rounds: int = 3) -> None:
+    """Both trees in alternating rounds (so a busy machine weighs on both alike), times pooled."""
     trees = ([("before", before)] if before else []) + [("after", TREE)]
-    results = {}
-    for label, tree in trees:
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--rows-json", "--tree", tree,
-                               "--runs", str(runs), "--programs", str(programs)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"the {label} tree ({tree}) failed: {proc.stderr.strip()[-800:]}")
-        results[label] = json.loads(proc.stdout.splitlines()[-1])
+    results = {label: {kind: {"plain": [], "reward": [], "rate": []} for kind in ROWS} for label, _ in trees}
+    for _ in range(rounds):
+        for label, tree in trees:
+            proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--rows-json", "--tree", tree,
+                                   "--runs", str(max(1, runs // rounds)), "--programs", str(programs)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(f"the {label} tree ({tree}) failed: {proc.stderr.strip()[-800:]}")
+            for kind, got in json.loads(proc.stdout.splitlines()[-1]).items():
+                for key, values in got.items():
+                    results[label][kind][key] += values
     info = sandbox.support()
     print(f"\ncode_execution on one row, {runs} completions one at a time (median, p95), and a batch of "
-          f"{programs} distinct completions with concurrency {os.cpu_count()}; sandbox as {info['as']}, "
-          f"bounds {info['bounds']}\n")
+          f"{programs} distinct completions with concurrency {os.cpu_count()} (median of {rounds} rounds); "
+          f"trees measured in alternating rounds; sandbox as {info['as']}, bounds {info['bounds']}\n")
     print("| row | design | plain subprocess.run median / p95 (ms) | reward median / p95 (ms) "
           "| overhead median / p95 (ms) | programs/s, all cores |")
     print("|---|---|---|---|---|---|")
     for kind in ROWS:
         for label, _ in trees:
             r = results[label][kind]
-            (pm, pp), (rm, rp) = r["plain"], r["reward"]
+            (pm, pp), (rm, rp) = _stats(sorted(r["plain"])), _stats(sorted(r["reward"]))
             print(f"| {kind} | {label} | {pm * 1e3:.0f} / {pp * 1e3:.0f} | {rm * 1e3:.0f} / {rp * 1e3:.0f} "
-                  f"| {(rm - pm) * 1e3:+.0f} / {(rp - pp) * 1e3:+.0f} | {r['rate']:.1f} |")
+                  f"| {(rm - pm) * 1e3:+.0f} / {(rp - pp) * 1e3:+.0f} | {statistics.median(r['rate']):.1f} |")
 
 
 def main() -> None:

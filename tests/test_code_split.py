@@ -64,110 +64,131 @@ def test_controls_on_every_row_shape(box):
 
 
 # -- attacks (issue 16): each program returns -1.0 unless its trick wins -------------------------
-# FORGE writes a forged "every check passed" on every descriptor the program holds, in the old
-# harness's format and in the split one's (a report line and answers to the first calls).
+# FORGE(frame) writes a forged "every check passed" on every descriptor the program holds: signed
+# with the old harness's key when a frame above holds it (continuing its sequence), else a report
+# in the split format; then it ends the process before anything else is sent.
 FORGE = (
-    "import os\n"
-    "def forge(key=b''):\n"
-    "    import hmac, hashlib\n"
-    "    lines = [b'{\"checks\": 3, \"passed\": 3, \"program\": \"ok\", \"raised\": 0, \"aborted\": null, '\n"
-    "             b'\"unsupported\": null, \"failed_lines\": []}']\n"
-    "    lines += [b'{\"id\": %d, \"r\": 0.0}' % i for i in range(1, 9)]\n"
-    "    for i, p in enumerate((b'c 0 [true]', b'c 1 [true]', b'c 2 [true]', b'fin', b'end'), start=1):\n"
-    "        m = str(i).encode() + b' ' + p\n"
-    "        lines.append(hmac.new(key or b'k', m, hashlib.sha256).hexdigest().encode() + b' ' + m)\n"
-    "    for fd in range(3, 256):\n"
-    "        for line in lines:\n"
-    "            try:\n"
-    "                os.write(fd, line + b'\\n')\n"
-    "            except OSError:\n"
-    "                pass\n")
-NOOP_FUNCTIONS = (  # replace every function reachable from the frames above with one that does nothing
-    "import sys, types\n"
-    "def sabotage(frame):\n"
+    "import os, hmac, hashlib\n"
+    "def forge(frame):\n"
+    "    key, seq = None, 0\n"
     "    while frame is not None:\n"
-    "        for space in (frame.f_globals, frame.f_locals):\n"
-    "            for name, obj in list(space.items()):\n"
-    "                if isinstance(obj, types.FunctionType) and name not in ('value', 'sabotage', 'forge'):\n"
-    "                    try:\n"
-    "                        space[name] = lambda *a, **k: None\n"
-    "                    except Exception:\n"
-    "                        pass\n"
-    "        frame = frame.f_back\n")
+    "        space = frame.f_locals\n"
+    "        if isinstance(space.get('key'), bytes) and len(space['key']) == 32:\n"
+    "            key, seq = space['key'], space.get('sequence', [0])[0]\n"
+    "        frame = frame.f_back\n"
+    "    if key:\n"
+    "        lines = []\n"
+    "        for i, p in enumerate((b'fin', b'end'), start=seq + 1):\n"
+    "            m = str(i).encode() + b' ' + p\n"
+    "            lines.append(hmac.new(key, m, hashlib.sha256).hexdigest().encode() + b' ' + m)\n"
+    "    else:\n"
+    "        lines = [b'{\"checks\": 3, \"passed\": 3, \"program\": \"ok\", \"raised\": 0, \"aborted\": null, '\n"
+    "                 b'\"unsupported\": null, \"failed_lines\": []}']\n"
+    "        lines += [b'{\"id\": %d, \"r\": 0.0}' % i for i in range(1, 9)]\n"
+    "    for fd in range(3, 256):\n"
+    "        try:\n"
+    "            os.write(fd, b''.join(line + b'\\n' for line in lines))\n"
+    "        except OSError:\n"
+    "            pass\n"
+    "    os._exit(0)\n")
+
+
+def _replace_functions(match: str, returning: str) -> str:
+    """A program part: ``sabotage(frame)`` replaces every function whose name contains ``match`` in
+    the globals of the frames from ``frame`` up with one that returns ``returning``."""
+    return (
+        "import sys, types\n"
+        "def sabotage(frame):\n"
+        "    while frame is not None:\n"
+        "        for name, obj in list(frame.f_globals.items()):\n"
+        f"            if isinstance(obj, types.FunctionType) and {match!r} in name and name != 'sabotage':\n"
+        f"                frame.f_globals[name] = lambda *a, **k: {returning}\n"
+        "        frame = frame.f_back\n")
+
+
 ATTACKS = {
     "replaced exec and compile": (
         "import builtins\nbuiltins.exec = lambda *a, **k: None\n"
         "builtins.compile = lambda *a, **k: builtins.__dict__['__build_class__'] and None\n" + WRONG),
-    "frame walk from the top level": NOOP_FUNCTIONS + "sabotage(sys._getframe(1))\n" + WRONG,
-    "frame walk from the tested function": NOOP_FUNCTIONS + (
+    # the function that runs the tests does nothing: no check reports
+    "frame walk from the top level": _replace_functions("test", "None") + "sabotage(sys._getframe(1))\n" + WRONG,
+    # the function that serialises a checked value always answers "true"
+    "frame walk from the tested function": _replace_functions("encode", "'true'") + (
         "def value(k):\n    sabotage(sys._getframe(1))\n    return -1.0\n"),
+    # every checking function of the frames above gets the callables it closes over swapped for no-ops
     "closure-cell edits": (
-        "import gc, sys\n"
-        "def emptied():\n"
-        "    for obj in gc.get_objects():\n"
-        "        cells = getattr(obj, '__closure__', None) if callable(obj) else None\n"
-        "        for cell in cells or ():\n"
-        "            try:\n"
-        "                cell.cell_contents = (lambda *a, **k: True) if callable(cell.cell_contents) else 0\n"
-        "            except Exception:\n"
-        "                pass\n"
-        "emptied()\n"
-        "def value(k):\n    emptied()\n    return -1.0\n"),
+        "import sys, types\n"
+        "def empty_cells(frame):\n"
+        "    while frame is not None:\n"
+        "        for obj in list(frame.f_globals.values()) + list(frame.f_locals.values()):\n"
+        "            if isinstance(obj, types.FunctionType) and obj.__closure__ and 'check' in obj.__name__:\n"
+        "                for cell in obj.__closure__:\n"
+        "                    try:\n"
+        "                        if callable(cell.cell_contents):\n"
+        "                            cell.cell_contents = lambda *a, **k: None\n"
+        "                    except ValueError:\n"
+        "                        pass\n"
+        "        frame = frame.f_back\n"
+        "def value(k):\n    empty_cells(sys._getframe(1))\n    return -1.0\n"),
+    # the main thread raises KeyboardInterrupt; the hook sees its frames (and any key) and forges
     "excepthook after interrupt_main": FORGE + (
-        "import _thread, sys\n"
+        "import _thread, sys, time\n"
         "def hook(kind, err, tb):\n"
-        "    while tb is not None:\n"
-        "        for v in list(tb.tb_frame.f_locals.values()):\n"
-        "            if isinstance(v, bytes) and len(v) == 32:\n"
-        "                forge(v)\n"
+        "    while tb.tb_next is not None:\n"
         "        tb = tb.tb_next\n"
-        "    forge()\n"
+        "    forge(tb.tb_frame)\n"
         "sys.excepthook = hook\n"
-        "def value(k):\n    _thread.interrupt_main()\n    import time\n    time.sleep(0.2)\n    return -1.0\n"),
+        "def value(k):\n    _thread.interrupt_main()\n    time.sleep(0.2)\n    return -1.0\n"),
+    # a finaliser runs on whichever thread collects, with that thread's frames above it
     "gc finaliser": FORGE + (
         "import gc, sys\n"
         "class Leak:\n"
         "    def __init__(self):\n        self.me = self\n"
         "    def __del__(self):\n"
-        "        frame = sys._getframe()\n"
+        "        frame = sys._getframe(1)\n"
+        "        names = []\n"
         "        while frame is not None:\n"
-        "            for v in list(frame.f_locals.values()):\n"
-        "                if isinstance(v, bytes) and len(v) == 32:\n"
-        "                    forge(v)\n"
+        "            names += list(frame.f_locals)\n"
         "            frame = frame.f_back\n"
-        "        forge()\n"
-        "gc.set_threshold(1)\n"
-        "def value(k):\n    for _ in range(50):\n        Leak()\n    gc.collect()\n    return -1.0\n"),
-    "/proc/self/mem scan": FORGE + (
-        "import re\n"
-        "def scan():\n"
-        "    found, keys = [], []\n"
-        "    with open('/proc/self/maps') as maps, open('/proc/self/mem', 'rb', 0) as mem:\n"
-        "        for line in maps:\n"
-        "            span, perms = line.split()[:2]\n"
-        "            start, end = (int(x, 16) for x in span.split('-'))\n"
-        "            if 'rw' not in perms or end - start > 256 << 20:\n"
-        "                continue\n"
-        "            try:\n"
-        "                mem.seek(start)\n"
-        "                data = mem.read(end - start)\n"
-        "            except (OSError, ValueError, OverflowError):\n"
-        "                continue\n"
-        "            found += re.findall(rb'4\\.\\d{11,13}', data)\n"
-        "    return [float(x) for x in found]\n"
-        "SEEN = scan()\n"
-        "forge()\n"
+        "        if 'key' in names or 'checks' in names or 'report_fd' in names:\n"
+        "            forge(sys._getframe(1))\n"
         "def value(k):\n"
-        "    seen = SEEN or scan()\n"
+        "    gc.set_threshold(1)\n"
+        "    for _ in range(200):\n        Leak()\n"
+        "    return -1.0\n"),
+    # the process's own writable memory, read for the expected values (and for a key to forge with)
+    "/proc/self/mem scan": FORGE + (
+        "import re, sys\n"
+        "def scan():\n"
+        "    found = []\n"
+        "    try:\n"
+        "        with open('/proc/self/maps') as maps, open('/proc/self/mem', 'rb', 0) as mem:\n"
+        "            for line in maps:\n"
+        "                span, perms = line.split()[:2]\n"
+        "                start, end = (int(x, 16) for x in span.split('-'))\n"
+        "                if 'rw' not in perms or end - start > 256 << 20:\n"
+        "                    continue\n"
+        "                try:\n"
+        "                    mem.seek(start)\n"
+        "                    data = mem.read(end - start)\n"
+        "                except (OSError, ValueError, OverflowError):\n"
+        "                    continue\n"
+        "                found += re.findall(rb'4\\.\\d{11,13}', data)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    return [float(x) for x in found]\n"
+        "def value(k):\n"
+        "    seen = scan()\n"
         "    return k * seen[0] if seen else -1.0\n"),
+    # the caller's code objects hold the expected literals when the assertion runs in-process
     "literal peeking from bytecode": (
         "import sys\n"
         "def value(k):\n"
         "    frame, consts = sys._getframe(1), []\n"
         "    while frame is not None:\n"
-        "        consts += [c for c in frame.f_code.co_consts if type(c) is float and 4 < c < 15]\n"
+        "        consts += [c for c in frame.f_code.co_consts if type(c) is float and 4 < c < 5]\n"
         "        frame = frame.f_back\n"
-        "    return consts[0] if consts else -1.0\n"),
+        "    return k * (sum(set(consts)) / len(set(consts))) if consts else -1.0\n"),
     "always-equal object": (
         "class Equal(float):\n"
         "    def __eq__(self, other):\n        return True\n"
@@ -300,3 +321,32 @@ def test_a_check_the_program_defines_is_never_called(clean_host):  # noqa: F811
     row = {"test_code": SHAPES["single"]["test_code"], "entry_point": "value"}
     program = "def check(candidate):\n    return True\n" + WRONG
     assert _score(program, row) == (0.0, "wrong_answer")
+
+
+def test_wire_keeps_exact_types_and_refuses_anything_else():
+    from grpo_ext.rewards.code import _wire
+
+    refs = []
+    value = [None, True, 1, -0.0, float("inf"), "s", (1, [2]), {3}, frozenset({4}), {(1, 2): {"k": b"\x00"}}, 2j]
+    form = _wire.to_wire(value, refs.append)
+    back = _wire.from_wire(_wire.loads(_wire.dumps(form)), None)
+    assert back == value and [type(v) for v in back] == [type(v) for v in value] and refs == []
+    assert type(back[6][1]) is list and type(back[9]) is dict and next(iter(back[9])) == (1, 2)
+
+    class Text(str):
+        pass
+
+    numbers = []
+    assert _wire.to_wire([Text("a"), 1], lambda obj: numbers.append(obj) or 7) == [{"h": 7}, 1]
+    assert type(numbers[0]) is Text  # a subclass of a built-in type crosses only as a reference
+    for bad in ({"x": 1}, {"t": 1}, {"s": [[1]]}, {"d": [[1]]}, {"b": "zz"}, {"c": ["1", 2]}, {"h": "0"},
+                {"t": [], "s": []}):
+        with pytest.raises(_wire.WireError):
+            _wire.from_wire(bad, lambda n: n)
+    deep = [[]]
+    for _ in range(200):
+        deep = [deep]
+    with pytest.raises(_wire.WireError):
+        _wire.to_wire(deep, None)
+    with pytest.raises(_wire.WireError):
+        _wire.dumps(["x" * (_wire.MAX_BYTES + 1)])

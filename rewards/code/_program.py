@@ -12,7 +12,7 @@ form}}`` (plain values as values, modules as ``{"m": name}``, everything else as
 ``{"load_error": type, "msg": text}``. Then, for each request ``{"id", "op", "t": target, ...}``
 with target ``["n", name]`` (a top-level name) or ``["h", n]`` (a reference):
 ``call`` (``"a"``: arguments, ``"k"``: ``[[name, value], ...]``) answers ``{"id", "r": value,
-"m": [argument after the call, or null]}`` (lists, dicts, sets and bytearrays come back, for
+"m": [argument after the call, or null]}`` (lists, dicts and sets come back, for
 functions that work in place); ``get`` / ``set`` (``"n"``: attribute, ``"v"``: value) read or write
 an attribute; a failure answers ``{"id", "e": exception type, "msg": text}``.
 """
@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _wire  # noqa: E402
 
 MAX_HANDLES, MAX_NAME_BYTES = 1 << 16, 64 << 10
-_IN_PLACE = (list, dict, set, bytearray)
+_IN_PLACE = (list, dict, set)
 
 
 class Handles:
@@ -78,6 +78,8 @@ def _manifest(namespace, handles):
 
 def _answer(request, namespace, handles):
     kind, key = request["t"]
+    if kind == "n" and key not in namespace:
+        raise NameError("the program defines no %r" % key)
     target = namespace[key] if kind == "n" else handles.get(key)
     if request["op"] == "get":
         return {"r": _wire.to_wire(getattr(target, request["n"]), handles.add)}

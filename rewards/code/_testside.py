@@ -269,7 +269,8 @@ def run(source, spec, checks):
         except _wire.WireError:
             LINK.state = "protocol"
     elif LINK.state == "ok":
-        LINK.state = "load_error" if type(first) is dict and "load_error" in first else "protocol"
+        error = first.get("load_error") if type(first) is dict else None
+        LINK.state = "load_error " + error if type(error) is str and error.isidentifier() else "protocol"
     namespace.update(program)
     unittest.main = lambda *args, **kwargs: None  # the harness runs the cases itself
     stopped = None

@@ -201,6 +201,9 @@ class CodeExecution:
         return (1, 1, "passed") if outputs_match(run.stdout, expected, compare) else (0, 1, "wrong_answer")
 
     def _prepare(self, tests: Tests, code: str) -> Prepared | Run:
+        if tests.test_code is not None:  # Python; the program's side reports a syntax error itself
+            language = get_language(tests.language)
+            return Prepared(language, code, {language.source: code})
         backend = self.local if tests.harnessed else self.backend  # harnessed rows are local only
         try:
             return backend.prepare(get_language(tests.language), code)

@@ -51,7 +51,7 @@ for _name, _text in (("_program.py", PROGRAM_SIDE), ("_testside.py", TEST_SIDE),
 class Verdict:
     passed: int
     checks: int
-    outcome: str  # passed, wrong_answer, runtime_error, timeout, dataset_error
+    outcome: str  # passed, wrong_answer, runtime_error, timeout, compile_error, dataset_error
     detail: str = ""
 
 
@@ -59,6 +59,8 @@ def _outcome(report: dict) -> Verdict:
     checks, passed, program = report["checks"], report["passed"], report["program"]
     if report.get("unsupported"):
         return Verdict(0, 0, "dataset_error", f"unsupported: {report['unsupported']}")
+    if program in ("load_error SyntaxError", "load_error IndentationError", "load_error TabError"):
+        return Verdict(0, max(checks, 1), "compile_error", program)
     if checks == 0:
         return Verdict(0, 0, "dataset_error", "the test code executed no check (no assert ran, no unittest case; "
                                               "for check(candidate) tests give 'entry_point')")
