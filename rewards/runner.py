@@ -1,8 +1,12 @@
 """Evaluate rewards over a batch in a pool of worker processes, each item under a hard time limit.
 
 A reward that hangs, crashes or eats memory on one completion costs that completion its score
-(``timeout_value``, ``None`` by default) and nothing else: the worker is killed and replaced, the
-rest of the batch goes on, and the event is counted in :attr:`RewardRunner.stats` and logged.
+(``timeout_value``, ``None`` by default) and nothing else: the worker is killed and replaced by a
+warm spare, the rest of the batch goes on, and the event is counted in :attr:`RewardRunner.stats`
+(``timeouts``, of which ``timeouts_machine`` ran into the wall-clock ceiling of a busy machine
+rather than their own time limit; ``crashes``) and logged. The limit counts the worker's own time,
+not its waits for a CPU (see ``rewards._bounded``). A reward with a ``preload`` attribute (module
+names, as ``math_accuracy`` has) gets them imported by every worker before any clock starts.
 Results come back in input order.
 
     runner = RewardRunner(num_workers=4, timeout=5.0)
@@ -23,8 +27,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rewards._bounded import DEFAULT_MEMORY_BYTES, BoundedCrash, BoundedTimeout, BoundedWorker
-from rewards.registry import TRAINER_ARGS, Reward, check_output
+from ._bounded import DEFAULT_MEMORY_BYTES, BoundedCrash, BoundedTimeout, BoundedWorker
+from .registry import TRAINER_ARGS, Reward, check_output
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +57,14 @@ class RewardRunner:
     def _call(self, name: str, fn: Callable, kwargs: dict, index: int) -> float | None:
         worker = self._idle.get()
         try:
+            worker.warm(getattr(fn, "preload", ()))
             value = worker.call(_score_one, (fn, kwargs), timeout=self.timeout)
             self.stats["ok"] += 1
             return value
-        except BoundedTimeout:
+        except BoundedTimeout as err:
             self.stats["timeouts"] += 1
-            logger.warning("reward %r timed out on item %d after %.3g s; scored %r", name, index, self.timeout, self.timeout_value)
+            self.stats["timeouts_machine"] += err.cause == "machine"
+            logger.warning("reward %r timed out on item %d (%s); scored %r", name, index, err, self.timeout_value)
         except BoundedCrash as err:
             self.stats["crashes"] += 1
             logger.warning("reward %r failed on item %d (%s); scored %r", name, index, err, self.timeout_value)

@@ -14,8 +14,8 @@ One job per module:
   wall-clock limit) and the registered ``math_accuracy``.
 """
 
-from rewards.math.extraction import extract_answer, gold_answer
-from rewards.math.reward import DEFAULT_TIMEOUT, MAX_ANSWER_CHARS, Check, MathAccuracy, _check, explain, score, verify
+from .extraction import extract_answer, gold_answer
+from .reward import DEFAULT_TIMEOUT, MAX_ANSWER_CHARS, Check, MathAccuracy, _check, explain, score, verify
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_ANSWER_CHARS", "Check", "MathAccuracy", "explain", "extract_answer", "gold_answer",
            "score", "verify", "_check"]

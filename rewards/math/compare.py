@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from rewards.math.objects import Equation, Matrix, Percent, Relation, Seq
+from .objects import Equation, Matrix, Percent, Relation, Seq
 
 RTOL = 1e-6
 PRECISION = 30  # digits for evalf

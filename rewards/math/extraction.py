@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from rewards.math.normalise import match_brace
+from .normalise import match_brace
 
 _ANSWER_MARK = re.compile(r"answer\s*(?:is\b|:|=)\s*:?\s*", re.I)
 _SENTENCE = re.compile(r"(?:[^\n.]|\.(?=\S))+")

@@ -15,7 +15,7 @@ import re
 
 import sympy as sp
 
-from rewards.math.objects import (  # noqa: F401 (ParseError, TooLarge and the containers are re-exported)
+from .objects import (  # noqa: F401 (ParseError, TooLarge and the containers are re-exported)
     Equation, Matrix, ParseError, Percent, Relation, Seq, TooLarge, arith, as_set, binomial, factorial, number,
     power, scalar,
 )
