@@ -12,16 +12,17 @@ of ``rewards.math.objects`` (sequences, equations, matrices, percentages).
 from __future__ import annotations
 
 import re
+import sys
 
 import sympy as sp
 
 from .objects import (  # noqa: F401 (ParseError, TooLarge and the containers are re-exported)
-    Equation, Matrix, ParseError, Percent, Relation, Seq, TooLarge, arith, as_set, binomial, factorial, number,
-    power, scalar,
+    Approx, Equation, Matrix, ParseError, Percent, Ratio, Relation, Seq, TooLarge, arith, as_set, binomial,
+    factorial, number, power, scalar,
 )
 
-MAX_NESTING = 60  # brackets deep; each level costs ~8 Python frames
-
+MAX_NESTING = 200  # brackets deep; each level costs ~8 Python frames (parse() raises the recursion limit to fit)
+_RECURSION = 8 * MAX_NESTING + 1000
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+(?![a-zA-Z]))?)|(?P<cmd>\\[a-zA-Z]+|\\[{}|%\\])"
     r"|(?P<word>arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|sqrt|ln|log|exp|pi|infinity|inf|oo)"
@@ -37,7 +38,7 @@ _CONSTS = {"pi": sp.pi, "infty": sp.oo, "infinity": sp.oo, "inf": sp.oo, "oo": s
            "varnothing": sp.S.EmptySet, "imath": sp.I}
 _RELATIONS = {"<": "<", ">": ">", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=", "geq": ">=",
               "geqslant": ">=", "lt": "<", "gt": ">", "ne": "!=", "neq": "!="}
-_EQUALS = ("=",)  # a chain of these is its last side (normalise turns \approx into =)
+_EQUALS = ("=",)  # a chain of these is its first and last side
 _MULS = {"*", "\\cdot", "\\times", "\\ast"}
 _DIVS = {"/", "\\div"}
 _ATOM_START = {"(", "[", "{", "\\{", "|", "°"}
@@ -61,6 +62,7 @@ class Parser:
         self.depth = 0
         self.abs_open = 0
         self.in_func = 0
+        self.in_integral = 0
         self.percent = False
 
     # -- token helpers ------------------------------------------------------------------------
@@ -110,16 +112,13 @@ class Parser:
         return left
 
     def relation(self):
-        exprs, ops = [self.expr()], []
+        exprs, ops = [self.ratio()], []
         while True:
             tok = self.peek()
-            if tok in _EQUALS:
+            if tok in _EQUALS or tok == "\\approx":
                 if ops:
                     raise ParseError("mixed = and inequalities")
-                while self.peek() in _EQUALS:  # "x = 5 + 5 + 1 = 11": the first side and the last
-                    self.take()
-                    rhs = self.expr()
-                return Equation(exprs[0], rhs)
+                return self.chain(exprs[0])
             op = _RELATIONS.get(tok.lstrip("\\")) if tok and (tok in "<>" or tok.startswith("\\")) else None
             if op is None:
                 return exprs[0] if not ops else Relation(tuple(exprs), tuple(ops))
@@ -128,14 +127,39 @@ class Parser:
                 self.take()
                 op += "=" if not op.endswith("=") else ""
             ops.append(op)
-            exprs.append(self.expr())
+            exprs.append(self.ratio())
+
+    def chain(self, first):
+        """``a = b = c`` (its first and last side: ``x = 5 + 5 + 1 = 11``) and approximations after
+        ``\\approx`` (``\\frac{\\sqrt3}{3} \\approx 0.577``, ``x = \\sqrt2 \\approx 1.414``)."""
+        exact, approx = [first], []
+        while self.peek() in _EQUALS or self.peek() == "\\approx":
+            (approx if self.take() == "\\approx" or approx else exact).append(self.ratio())
+        value = exact[0] if len(exact) == 1 else Equation(exact[0], exact[-1])
+        if not approx:
+            return value
+        if isinstance(value, sp.Symbol):  # "x \\approx 1.41": a label and an approximate value
+            return Equation(value, approx[-1])
+        return Approx(value, tuple(approx))
+
+    def ratio(self):
+        parts = [self.expr()]
+        while self.peek() == ":":
+            self.take()
+            parts.append(self.expr())
+        return parts[0] if len(parts) == 1 else Ratio(tuple(parts))
 
     def expr(self):
-        left = self.unary()
+        terms = [self.unary()]
         while self.peek() in ("+", "-"):
             sign = self.take()
             right = self.unary()
-            left = arith(left, right, sign)
+            terms.append(right if sign == "+" else arith(sp.Integer(0), right, "-"))
+        if len(terms) > 1 and all(isinstance(t, sp.Expr) for t in terms):
+            return sp.Add(*terms)  # one sum, not n nested ones: 2,000 terms stay fast
+        left = terms[0]
+        for right in terms[1:]:
+            left = arith(left, right, "+")
         return left
 
     def unary(self):
@@ -164,8 +188,10 @@ class Parser:
                 return left
 
     def starts_atom(self, tok) -> bool:
-        if tok is None or tok in (",", "=", "\\cup", "U", "&", "\\\\", "\\end"):
+        if tok is None or tok in (",", "=", "\\cup", "U", "&", "\\\\", "\\end", "\\approx"):
             return False
+        if tok == "d" and self.in_integral and re.fullmatch(r"[A-Za-z]", self.peek(1) or ""):
+            return False  # the "dx" that ends an integrand
         if tok == "|":
             return self.abs_open == 0
         if tok in _ATOM_START:
@@ -273,6 +299,8 @@ class Parser:
             return arith(self.arg(), arith(sp.Integer(1), index, "/"), "^")
         if name == "binom":
             return binomial(self.arg(), self.arg())
+        if name == "int":
+            return self.integral()
         if name == "begin":
             return self.matrix()
         if tok.isalpha() and len(tok) == 1:
@@ -322,6 +350,28 @@ class Parser:
         value = sp.log(arg, base) if base is not None else fn(arg)
         return value if exp is None else arith(value, exp, "^")
 
+    def integral(self):
+        """``\\int_a^b f(x) dx``, evaluated; an indefinite integral is not an answer value."""
+        lo = hi = None
+        for _ in range(2):
+            if self.peek() in ("_", "^"):
+                if self.take() == "_":
+                    lo = self.arg()
+                else:
+                    hi = self.arg()
+        if lo is None or hi is None:
+            raise ParseError("an integral without both limits")
+        self.in_integral += 1
+        body = self.expr()
+        self.in_integral -= 1
+        self.expect("d")
+        var = self.take()
+        if not re.fullmatch(r"[A-Za-z]", var):
+            raise ParseError(f"expected the variable after d, got {var!r}")
+        value = sp.Integral(scalar(body), (sp.Symbol(var), scalar(lo), scalar(hi)))
+        done = value.doit()
+        return value if done.has(sp.Integral) else done
+
     def raw_group(self) -> str:
         self.expect("{")
         out = []
@@ -362,4 +412,9 @@ def parse(text: str):
         plus = parse(text.replace("\\pm", "+").replace("\\mp", "-"))
         minus = parse(text.replace("\\pm", "-").replace("\\mp", "+"))
         return Seq((plus, minus), "list")
-    return Parser(text).parse()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION))
+    try:
+        return Parser(text).parse()
+    finally:
+        sys.setrecursionlimit(limit)

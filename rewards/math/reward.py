@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 2.0  # seconds per check, of the worker's own time (waits for a CPU excluded)
 PRELOAD = ("sympy", f"{__package__}.parse", f"{__package__}.compare")  # imported by the worker before its clock starts
-MAX_ANSWER_CHARS = 1000  # an extracted answer longer than this is compared as text only
+MAX_ANSWER_CHARS = 10_000  # an extracted answer longer than this is compared as text only
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")  # never thousands (three digits follow those)
 _CHOICE = re.compile(r"\(?([A-E])\)?(?:[.:,;]|\s|$).*", re.S)
 _LISTED_LETTERS = re.compile(r"(?<![A-Za-z])\(?([A-E])\)?(?![A-Za-z])")
@@ -74,20 +74,35 @@ def _parse(text: str):
 
 
 def _check(completion: str, gold: str) -> Check:
-    """Runs in the worker: extract, normalise, parse and compare."""
-    from sympy import Expr
-
-    from .compare import equivalent
+    """Runs in the worker: extract, normalise, parse and compare. When the gold is a list (a
+    multi-part problem, several boxes) and the last group of boxes does not match it, every
+    distinct box of the completion is tried as the list."""
+    from .objects import Seq
 
     gold_text = gold_answer(gold)
     answer = extract_answer(completion)
-    result = Check(answer, gold_text)
     letter = _choice(gold_text, strict=True)
     if letter is not None:
+        result = Check(answer, gold_text)
         got = _choice(answer, strict=False) if answer else None
         result.correct, result.reason = got == letter, f"multiple choice: gold {letter}, answer {got}"
         return result
     gold_obj, gold_err = _parse(gold_text)
+    result = _compare(answer, gold_text, gold_obj, gold_err)
+    if result.correct is False and isinstance(gold_obj, Seq) and len(gold_obj.items) > 1:
+        every = extract_answer(completion, all_boxes=True)
+        if every != answer:
+            retry = _compare(every, gold_text, gold_obj, gold_err)
+            result = retry if retry.correct else result
+    return result
+
+
+def _compare(answer: str | None, gold_text: str, gold_obj, gold_err: str) -> Check:
+    from sympy import Expr
+
+    from .compare import equivalent
+
+    result = Check(answer, gold_text)
     result.gold_parsed = _short(gold_obj) if gold_obj is not None else gold_err
     if answer is None:
         result.correct, result.reason = (False, "no answer found") if gold_text else (None, "empty gold")
