@@ -70,32 +70,34 @@ def test_warm_adds_preloads_outside_the_clock(slow_module):
         worker.close()
 
 
-def _starve(pid: int) -> subprocess.Popen:
-    """Give the worker ``pid`` almost no CPU: nice 19 on CPU 0 (its autogroup too), next to a
-    busy loop on the same CPU at normal priority."""
-    os.sched_setaffinity(pid, {0})
-    os.setpriority(os.PRIO_PROCESS, pid, 19)
-    if os.path.exists(f"/proc/{pid}/autogroup"):  # with autogroups, nice acts between sessions here
-        with open(f"/proc/{pid}/autogroup", "w") as f:
-            f.write("19")
-    return subprocess.Popen([sys.executable, "-c", "import os\nos.sched_setaffinity(0, {0})\nwhile True:\n    pass"])
+def _hog() -> subprocess.Popen:
+    """A busy loop on CPU 0, in a session of its own (with autogroups, the kernel shares a CPU
+    between sessions first)."""
+    return subprocess.Popen([sys.executable, "-c", "import os\nos.sched_setaffinity(0, {0})\nwhile True:\n    pass"],
+                            start_new_session=True)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/schedstat"), reason="needs Linux schedstat (the wall-clock fallback applies)")
 def test_waiting_for_a_cpu_is_not_charged_and_a_starved_call_is_a_machine_time_out():
     worker = BoundedWorker()
     pid = worker.call(os.getpid, timeout=5)
-    hog = _starve(pid)
+    os.sched_setaffinity(pid, {0})
+    hogs = [_hog() for _ in range(3)]
     try:
         time.sleep(0.2)
-        # 0.02 s of work against a 3 s budget: seconds on the clock while starved, but not a time-out
-        assert worker.call(_spin, (0.02,), timeout=3.0) == "spun"
-        with pytest.raises(BoundedTimeout) as err:  # 0.3 s of work against 0.2 s, 2 s ceiling, ~1% of a CPU
+        # 0.3 s of work with at most a quarter of CPU 0: over 1.2 s on the clock, 0.3 s of its own
+        assert worker.call(_spin, (0.3,), timeout=1.0) == "spun"
+        os.setpriority(os.PRIO_PROCESS, pid, 19)
+        if os.path.exists(f"/proc/{pid}/autogroup"):  # nice acts between sessions through the autogroup
+            with open(f"/proc/{pid}/autogroup", "w") as f:
+                f.write("19")
+        with pytest.raises(BoundedTimeout) as err:  # 0.3 s of work against 0.2 s, a 2 s ceiling, ~0.5% of a CPU
             worker.call(_spin, (0.3,), timeout=0.2)
         assert err.value.cause == "machine" and err.value.wall_seconds >= 2.0  # the ceiling: 10 x 0.2 s
     finally:
-        hog.kill()
-        hog.wait()
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
         worker.close()
 
 
