@@ -46,6 +46,9 @@ _EXPR = re.compile(r"(?:\\[A-Za-z]+|" + _NUMBER + r"|[{}()\[\]^_+\-*/=!|<>]|(?<!
                    r"|\s(?=[\\\d{}()\[\]^_+\-*/=|<>]|[A-Za-z](?![A-Za-z])))+")
 
 
+_BRACKETED = re.compile(r"\[\s*-?[\d.][^\[\]\n]{0,40}\]")  # [45 degrees]: a number and its words in brackets
+
+
 def unescape(text: str) -> str:
     r"""``\\frac`` -> ``\frac``: a doubled backslash before a letter (JSON-escaped data); a row
     break ``\\`` before a space or a digit stays."""
@@ -166,6 +169,9 @@ def _last_math(text: str) -> str | None:
         glued = (start > 0 and text[start - 1].isalpha()) or (end < len(text) and text[end].isalnum())
         if m.end() > best_end and not glued and re.search(r"\d|\\[A-Za-z]", found) and found not in ("-", "="):
             best, best_end = found, m.end()
+    for m in _BRACKETED.finditer(text):
+        if m.end() >= best_end:
+            best, best_end = m.group(0), m.end()
     return best.strip() if best else None
 
 
