@@ -9,7 +9,8 @@
   open/closed ends; matrices element-wise.
 - A percentage ``p%`` matches ``p`` and ``p/100``.
 - A decimal of at least 4 significant digits matches a value it is the rounding or truncation of
-  (``0.3333`` is 1/3, ``0.33`` is not); a value exact at the decimal's places must equal it.
+  (``0.3333`` is 1/3, ``0.33`` is not); a value exact at the decimal's places must equal it, and so
+  must a decimal value of fewer than 4 places (an amount: ``1000.9`` is not ``1000.99``).
 - A set is never a tuple; a bare list matches a tuple in order, a set or list in any order, each
   answer counted once; a labelled answer (``x = 3``, ``(p, q) = (3, 2)``, ``m + n = 17``) is its
   last side; inequalities match up to rearrangement by a positive factor.
@@ -51,6 +52,9 @@ def _rounds_to(decimal, value) -> bool:
     truncated to its places: 0.3333 and 0.0833333333 stand for 1/3 and 1/12, 0.33 and 0.08 do not."""
     k = _decimal_places(decimal)
     if k is None or not value.is_number or (value * 10**k).is_integer:  # value is exact at k places: no rounding
+        return False
+    places = _decimal_places(value) if value.is_Rational else None
+    if places is not None and places < MIN_DECIMAL_DIGITS:  # 1000.99 is an exact amount: 1000.9 drops a cent
         return False
     digits = str(abs(int(decimal * 10**k))).lstrip("0")
     if len(digits) < MIN_DECIMAL_DIGITS:

@@ -31,7 +31,7 @@ import re
 
 from .normalise import match_brace
 
-_ANSWER_MARK = re.compile(r"answer\s*(?:is\b|:|=)\s*:?\s*", re.I)
+_ANSWER_MARK = re.compile(r"answer\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*:?\s*(?:\*\*|__)?\s*", re.I)  # **Answer:** 5
 _SENTENCE = re.compile(r"(?:[^\n.]|\.(?=\S))+")
 _MATH_SPAN = re.compile(r"\$\$?([^$]{1,500})\$\$?|\\\((.{1,500}?)\\\)|\\\[(.{1,500}?)\\\]", re.S)
 _SHORT_BOXED = re.compile(r"\\boxed\s+([^\s$]+)")
