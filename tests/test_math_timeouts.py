@@ -126,12 +126,12 @@ def test_the_runner_preloads_what_math_accuracy_needs():
     from rewards.math.reward import PRELOAD
     from rewards.runner import RewardRunner
 
-    assert rm.MathAccuracy.preload == PRELOAD == ("sympy", "rewards.math.parse", "rewards.math.compare")
+    assert rm.MathAccuracy.preload == PRELOAD == ("sympy", f"{rm.__name__}.parse", f"{rm.__name__}.compare")
     with RewardRunner(num_workers=1, timeout=5.0) as runner:
         assert runner.run(rm.MathAccuracy(), completions=["\\boxed{\\frac12}"], answer=["0.5"]) == [1.0]
         worker = runner._idle.get()  # noqa: SLF001 (the pool's only worker, idle again)
         try:
             assert worker.preload == PRELOAD
-            assert worker.call(_loaded, ("rewards.math.compare",), timeout=5) is True
+            assert worker.call(_loaded, (f"{rm.__name__}.compare",), timeout=5) is True
         finally:
             runner._idle.put(worker)  # noqa: SLF001
