@@ -12,17 +12,20 @@ r"""Where a completion's answer is: the text it commits to, before any parsing.
    ``all_boxes=True`` gives every distinct box as a list instead (a multi-part problem whose gold
    has several boxes);
 3. ``####`` (GSM8K), to the end of its line;
-4. the last "answer is" / "answer:" / "answer =" (so Minerva's ``Final Answer: The final answer is
-   $7.78$. I hope it is correct.`` gives ``$7.78$``), to the end of its sentence;
+4. the last "answer is" / "answer:" / "answer =", also in bold (``**Answer:** 5``), to the end
+   of its sentence (so Minerva's ``Final Answer: The final answer is $7.78$. I hope it is
+   correct.`` gives ``$7.78$``);
 5. otherwise the last sentence's math: its ``$...$`` / ``\(...\)`` spans when they are joined only
-   by "and", "or" and commas (several spans are several answers, as in 2.), else the last math
-   span or bare expression in the text (``\frac{10}{9}``, ``4 4/9``, ``\sqrt{3}/2``), never digits
-   glued to a word (``AZYUK2A``).
+   by "and", "or" and commas (several spans are several answers, a hedge as in 2.), else the last
+   math span, bare expression or bracketed answer in the text (``\frac{10}{9}``, ``4 4/9``,
+   ``\sqrt{3}/2``, ``7,425,000``, ``2,5``, ``.4``, ``[45 degrees]``), never digits glued to a
+   word (``AZYUK2A``).
 
 Text inside ``<think>`` never counts; an unclosed ``<think>`` means no answer yet. A doubled
 backslash before a letter (``\\frac``, from JSON-escaped data) is read as one, in completions and
 golds. ``gold_answer(gold)`` cuts a gold solution to its answer: its boxes (several boxes are a
-list), its ``####`` part, or all of it.
+list), its ``####`` part, what follows its last "answer is" (a gold written as a sentence), or
+all of it.
 """
 
 from __future__ import annotations
