@@ -141,6 +141,12 @@ def _is_label(x) -> bool:
     return named(x) or (isinstance(x, sp.Add) and all(named(a) for a in x.args))
 
 
+def _is_chain(x: Equation) -> bool:
+    """``a = b = c = 1`` as the parser gives it: (a, b, c) = (1, 1, 1)."""
+    return (isinstance(x.lhs, Seq) and isinstance(x.rhs, Seq) and len(set(x.rhs.items)) == 1
+            and all(isinstance(i, sp.Symbol) for i in x.lhs.items))
+
+
 def _is_constant(x) -> bool:
     return isinstance(x, sp.Expr) and not x.free_symbols
 
@@ -256,6 +262,8 @@ def equivalent(answer, gold) -> bool:
         if isinstance(gold, Percent) and isinstance(a, sp.Expr):
             return expr_equal(a, g / 100)
         return isinstance(answer, Percent) and isinstance(g, sp.Expr) and expr_equal(a / 100, g)
+    if isinstance(answer, Equation) and isinstance(gold, sp.Expr) and _is_chain(answer):
+        return equivalent(answer.rhs.items[0], gold)  # "x = y = 3" against 3
     if isinstance(answer, Equation) and isinstance(gold, Equation):
         if _is_label(answer.lhs) and answer.lhs == gold.lhs:
             return equivalent(answer.rhs, gold.rhs)

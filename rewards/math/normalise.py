@@ -40,6 +40,8 @@ _CONNECTIVES = re.compile(r"\s+(?:and|or)\s+|\s*\\(?:text)?(?:and|or)\b\s*|(?<=[
 _NOT_EQUAL = re.compile(r"(?<=[A-Za-z)}\]\s])!=")  # x != 3 (but 3!=6 is a factorial)
 _BRACKETED = re.compile(r"\[([^\[\],]*)\]")  # [45 degrees], [5]: one answer in brackets
 _WORDS_THEN_NUMBER = re.compile(r"[A-Za-z][A-Za-z -]{2,}\((-?[\d.,]+)\)")  # forty-five (45)
+_NUMBER_THEN_WORDS = re.compile(r"(-?[\d.,]+)\s*\([A-Za-z][A-Za-z -]{2,}\)")  # 42 (forty-two)
+_BOLD = re.compile(r"^(?:\*\*|__)|(?:\*\*|__)$")  # **42**: markdown bold around an answer
 
 
 def match_brace(s: str, start: int) -> int:
@@ -109,7 +111,8 @@ def normalize(s: str) -> str:
     s = _NOT_EQUAL.sub(r"\\ne ", s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
     s = re.sub(r"(?<!\\)\\+$", "", s).strip()  # a stray trailing backslash ("5\\" in a dataset)
-    m = _BRACKETED.fullmatch(s) or _WORDS_THEN_NUMBER.fullmatch(s)
+    s = _BOLD.sub("", s).strip()
+    m = _BRACKETED.fullmatch(s) or _WORDS_THEN_NUMBER.fullmatch(s) or _NUMBER_THEN_WORDS.fullmatch(s)
     if m:
         s = m.group(1).strip()
     s = strip_units(s)

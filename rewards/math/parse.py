@@ -135,7 +135,12 @@ class Parser:
         exact, approx = [first], []
         while self.peek() in _EQUALS or self.peek() == "\\approx":
             (approx if self.take() == "\\approx" or approx else exact).append(self.ratio())
-        value = exact[0] if len(exact) == 1 else Equation(exact[0], exact[-1])
+        names = exact[:-1]
+        if len(names) > 1 and all(isinstance(x, sp.Symbol) for x in names) and not isinstance(exact[-1], sp.Symbol):
+            # "a = b = c = 1": every unknown named is 1, the labelled tuple (a, b, c) = (1, 1, 1)
+            value = Equation(Seq(tuple(names), "tuple"), Seq((exact[-1],) * len(names), "tuple"))
+        else:
+            value = exact[0] if len(exact) == 1 else Equation(exact[0], exact[-1])
         if not approx:
             return value
         if isinstance(value, sp.Symbol):  # "x \\approx 1.41": a label and an approximate value
