@@ -4,7 +4,12 @@
   tolerance (so 1/2004! and 1/2006!, both tiny, stay different).
 - Expressions with free symbols compare by evaluation at fixed generic points (several points, all
   must agree): fast, and it never calls ``simplify`` on model output.
-- ``x = 3`` matches ``3``; two equations match when ``lhs - rhs`` differ by a non-zero constant factor.
+- A labelled answer is its value (``x = 3``, ``f(x) = x^2``, ``m + n = 17``, ``(p, q) = (3, 2)``,
+  ``V_1:V_2 = 11:21``); an equation without a label side (``7 = 11a + c``, ``a + 3z = 0``) is an
+  answer in itself and matches only a rearrangement of itself (``lhs - rhs`` differing by a
+  non-zero constant factor); ``a = b = c = 1`` is the labelled tuple ``(a, b, c) = (1, 1, 1)``.
+- A ratio matches a ratio with proportional parts and (two parts) its quotient; ``\\approx``
+  separates an exact value from its approximations, and either may match.
 - ``(a, b)`` matches an ordered pair or an open interval; intervals compare endpoints and
   open/closed ends; matrices element-wise.
 - A percentage ``p%`` matches ``p`` and ``p/100``.
@@ -12,8 +17,9 @@
   (``0.3333`` is 1/3, ``0.33`` is not); a value exact at the decimal's places must equal it, and so
   must a decimal value of fewer than 4 places (an amount: ``1000.9`` is not ``1000.99``).
 - A set is never a tuple; a bare list matches a tuple in order, a set or list in any order, each
-  answer counted once; a labelled answer (``x = 3``, ``(p, q) = (3, 2)``, ``m + n = 17``) is its
-  last side; inequalities match up to rearrangement by a positive factor.
+  answer counted once; solution lists group by their labels (``p=5, q=2, p=7, q=2``);
+  inequalities match up to rearrangement by a positive factor, and as the sets they describe
+  (``rewards.math.sets``).
 """
 
 from __future__ import annotations

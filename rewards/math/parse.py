@@ -20,6 +20,7 @@ from .objects import (  # noqa: F401 (ParseError, TooLarge and the containers ar
     Approx, Equation, Matrix, ParseError, Percent, Ratio, Relation, Seq, TooLarge, arith, as_set, binomial,
     factorial, number, power, scalar,
 )
+from .parse_forms import _FUNCS, Forms
 
 MAX_NESTING = 200  # brackets deep; each level costs ~8 Python frames (parse() raises the recursion limit to fit)
 _RECURSION = 8 * MAX_NESTING + 1000
@@ -28,12 +29,6 @@ _TOKEN = re.compile(
     r"|(?P<word>arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|sqrt|ln|log|exp|pi|infinity|inf|oo)"
     r"(?![a-zA-Z])|(?P<ch>\S))"
 )
-_FUNCS = {
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
-    "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
-    "tanh": sp.tanh, "ln": sp.log, "log": sp.log, "exp": sp.exp, "lg": lambda x: sp.log(x, 10),
-}
-_INVERSE = {"sin": sp.asin, "cos": sp.acos, "tan": sp.atan}
 _CONSTS = {"pi": sp.pi, "infty": sp.oo, "infinity": sp.oo, "inf": sp.oo, "oo": sp.oo, "emptyset": sp.S.EmptySet,
            "varnothing": sp.S.EmptySet, "imath": sp.I}
 _RELATIONS = {"<": "<", ">": ">", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=", "geq": ">=",
@@ -55,7 +50,7 @@ def tokenize(s: str) -> list[str]:
     return tokens
 
 
-class Parser:
+class Parser(Forms):
     def __init__(self, text: str):
         self.toks = tokenize(text)
         self.i = 0
@@ -331,82 +326,6 @@ class Parser:
             lo, hi = (scalar(x) for x in items)
             return sp.Interval(lo, hi, left_open=open_ == "(", right_open=close == ")")
         return Seq(tuple(items), "tuple")
-
-    def function(self, name: str):
-        self.in_func += 1
-        fn, base, exp = _FUNCS[name], None, None
-        if self.peek() == "_":
-            self.take()
-            base = self.arg()
-        if self.peek() == "^":
-            self.take()
-            exp = self.exponent()
-        if exp == -1 and name in _INVERSE:
-            fn, exp = _INVERSE[name], None
-        if self.peek() == "(":
-            self.take()
-            self.nest()
-            arg = self.expr()
-            self.expect(")")
-            self.depth -= 1
-        else:
-            arg = self.power()[0]
-        self.in_func -= 1
-        value = sp.log(arg, base) if base is not None else fn(arg)
-        return value if exp is None else arith(value, exp, "^")
-
-    def integral(self):
-        """``\\int_a^b f(x) dx``, evaluated; an indefinite integral is not an answer value."""
-        lo = hi = None
-        for _ in range(2):
-            if self.peek() in ("_", "^"):
-                if self.take() == "_":
-                    lo = self.arg()
-                else:
-                    hi = self.arg()
-        if lo is None or hi is None:
-            raise ParseError("an integral without both limits")
-        self.in_integral += 1
-        body = self.expr()
-        self.in_integral -= 1
-        self.expect("d")
-        var = self.take()
-        if not re.fullmatch(r"[A-Za-z]", var):
-            raise ParseError(f"expected the variable after d, got {var!r}")
-        value = sp.Integral(scalar(body), (sp.Symbol(var), scalar(lo), scalar(hi)))
-        done = value.doit()
-        return value if done.has(sp.Integral) else done
-
-    def raw_group(self) -> str:
-        self.expect("{")
-        out = []
-        while self.peek() not in ("}", None):
-            out.append(self.take())
-        self.expect("}")
-        return "".join(out)
-
-    def matrix(self):
-        env = self.raw_group()
-        rows, row = [], [self.expr()]
-        while True:
-            tok = self.take()
-            if tok == "&":
-                row.append(self.expr())
-            elif tok == "\\\\":
-                rows.append(tuple(row))
-                if self.peek() == "\\end":
-                    row = None
-                    continue
-                row = [self.expr()]
-            elif tok == "\\end":
-                self.raw_group()
-                if row:
-                    rows.append(tuple(row))
-                if len({len(r) for r in rows}) != 1:
-                    raise ParseError("ragged matrix")
-                return Matrix(tuple(rows)) if env != "vmatrix" else sp.Matrix(rows).det()
-            else:
-                raise ParseError(f"unexpected {tok!r} in matrix")
 
 
 def parse(text: str):
