@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rewards import math as ours  # noqa: E402
+from grpo_ext.rewards import math as ours  # noqa: E402
 
 ADVERSARIAL = [
     ("\\boxed{9^{9^{9^9}}}", "1"),
@@ -96,7 +96,7 @@ _BUSY = "import multiprocessing as mp, sys\ndef spin():\n    while True: pass\ni
 
 def verdicts_of(cases) -> list[tuple[bool | None, str]]:
     """(correct, time-out cause) of every case, with a fresh worker (its start is part of the run)."""
-    from rewards._bounded import shared_worker
+    from grpo_ext.rewards._bounded import shared_worker
 
     shared_worker().close()
     out = []

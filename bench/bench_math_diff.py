@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_math import math_verify_check  # noqa: E402
 from math_variants import pairs  # noqa: E402
 
-from rewards import math as ours  # noqa: E402
+from grpo_ext.rewards import math as ours  # noqa: E402
 
 
 def _mv(completion: str, gold: str) -> bool:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rewards import math as rm
-from rewards._bounded import BoundedCrash, BoundedTimeout, BoundedWorker
+from grpo_ext.rewards import math as rm
+from grpo_ext.rewards._bounded import BoundedCrash, BoundedTimeout, BoundedWorker
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "math_cases.jsonl").open()]
 

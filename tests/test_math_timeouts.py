@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from rewards import math as rm
-from rewards._bounded import BoundedTimeout, BoundedWorker
+from grpo_ext.rewards import math as rm
+from grpo_ext.rewards._bounded import BoundedTimeout, BoundedWorker
 
 # 150 factorials of about 16,000 digits each: about a second of real work here, far over 0.05 s anywhere
 SLOW = "\\boxed{" + "+".join(f"{n}!" for n in range(4850, 5000)) + "}"
@@ -123,8 +123,8 @@ def test_math_accuracy_logs_the_time_out_share():
 
 
 def test_the_runner_preloads_what_math_accuracy_needs():
-    from rewards.math.reward import PRELOAD
-    from rewards.runner import RewardRunner
+    from grpo_ext.rewards.math.reward import PRELOAD
+    from grpo_ext.rewards.runner import RewardRunner
 
     assert rm.MathAccuracy.preload == PRELOAD == ("sympy", f"{rm.__name__}.parse", f"{rm.__name__}.compare")
     with RewardRunner(num_workers=1, timeout=5.0) as runner:

@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-import rewards
-from rewards.runner import RewardRunner
+from grpo_ext import rewards
+from grpo_ext.rewards.runner import RewardRunner
 
 
 def behaving(completions, **kwargs):
