@@ -86,7 +86,9 @@ def python_tool(wall_seconds: float = 5.0, memory_bytes: int = 512 << 20, output
                          f"{wall_seconds}, {memory_bytes}, {output_chars}")
     if isolation not in ("namespaces", "process"):
         raise ValueError(f"python tool: isolation must be 'namespaces' or 'process', got {isolation!r}")
-    limits = sandbox.Limits(wall_seconds=wall_seconds, cpu_seconds=max(1, int(wall_seconds + 0.999)),
+    # The wall clock ends a run; the CPU limit, a second above it, is only a backstop (equal limits race,
+    # and a CPU-limit kill would read as a crash instead of a time-out).
+    limits = sandbox.Limits(wall_seconds=wall_seconds, cpu_seconds=int(wall_seconds + 0.999) + 1,
                             memory_bytes=memory_bytes, total_memory_bytes=memory_bytes,
                             output_bytes=4 * output_chars)
 
