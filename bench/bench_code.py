@@ -5,6 +5,8 @@ as root and rootless (an unprivileged user; started as root, the script re-runs 
     python bench/bench_code.py [--runs 100]
     python bench/bench_code.py --language cpp [--programs 40 --cases 4]
     python bench/bench_code.py --language python
+    python bench/bench_code.py --judges [--runs 20 --programs 16]
+    python bench/bench_code.py --rows --before-tree /tmp/grpo-ext-before [--runs 30 --programs 16]
 
 With ``--language``: one program (read two numbers, print their sum) in that language, measured
 four ways in the same run: "plain" compiles it with the same command in a temporary directory and
@@ -14,6 +16,14 @@ run); then whole reward batches (``--programs`` completions x ``--cases`` tests,
 cores) through ``code_execution`` with the local backend and with a Piston and a SandboxFusion
 stand-in (tests/code_services.py: HTTP on this machine, running programs in the same sandbox;
 these services compile in every request, so a remote batch compiles once per test case).
+
+With ``--rows``: the whole ``code_execution`` reward on one row, one completion at a time, for an
+assert-style (``test_code``) row and a call-based row, against the floor of the same work in one
+plain ``subprocess.run`` (the program with the tests appended, or with a loop that calls the
+function, no isolation); then a batch of ``--programs`` distinct completions with ``concurrency``
+= cores (programs/s with every core busy). ``--before-tree`` names a checkout of an earlier
+version (e.g. ``git archive <commit> | tar -x -C DIR``) measured the same way in a separate
+process, so a design change is measured before and after in one run.
 
 Both sides run the same trivial program (``print(sum(range(10)))``) from a file with the same
 interpreter. "plain" writes the file to a temporary directory and calls subprocess.run;
@@ -35,7 +45,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# --tree DIR (internal, for --rows): import rewards from that checkout instead of this one
+TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, TREE)
 
 from grpo_ext.rewards import sandbox  # noqa: E402
 
@@ -174,16 +186,202 @@ def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
               f"| {programs * cases / seconds:.1f} |")
 
 
+JUDGE_NOTE = """With ``--judges``: the cost of one test under each kind of judge (tests/judge_problems.py:
+"proper divisor" with a C++ or Python testlib-style checker, "guess the number" with a Python or C++
+interactor, seven questions), the contestant compiled once, one test at a time; then reward batches
+of ``--programs`` completions x 4 tests, ``concurrency`` = cores, through ``code_execution``."""
+
+
+def _judge_cases() -> list:
+    from grpo_ext.rewards.code.judge_rows import parse_problem
+    from tests.judge_problems import SOLUTIONS, checker_info, interactive_info, source
+
+    cpp_search = ("#include <cstdio>\n#include <cstring>\nint main() { int lo = 1, hi = 100; char r[4];\n"
+                  "  while (true) { int m = (lo + hi) / 2; std::printf(\"? %d\\n\", m); std::fflush(stdout);\n"
+                  "    if (std::scanf(\"%3s\", r) != 1) return 1;\n"
+                  "    if (!std::strcmp(r, \"=\")) { std::printf(\"! %d\\n\", m); return 0; }\n"
+                  "    if (!std::strcmp(r, \"<\")) hi = m - 1; else lo = m + 1; } }")
+    plain = {k: v for k, v in checker_info().items() if k != "checker"}
+    python_checker = dict(checker_info(), checker={"language": "python", "source": (
+        "import sys\nn = int(open(sys.argv[1]).read())\nd = int(open(sys.argv[2]).read())\n"
+        "sys.exit(0 if 1 < d < n and n % d == 0 else 1)")})
+    right = SOLUTIONS["checker"]["right"]
+    smallest = "n = int(input())\nprint(next(k for k in range(2, n) if n % k == 0))"  # the jury's own answers
+    cases = [("plain output comparison (lines, no checker)", plain, "python", smallest, 1),
+             ("built-in checker (float)", dict(plain, checker={"builtin": "float"}), "python", smallest, 1),
+             ("checker program, Python (testlib exit codes)", python_checker, "python", right, 2),
+             ("checker program, C++ (testlib-style header)", checker_info(), "python", right, 2),
+             ("interactor, Python <-> Python, 7 questions", interactive_info("python"), "python",
+              SOLUTIONS["interactive"]["right"], 2),
+             ("interactor, C++ <-> C++, 7 questions", dict(interactive_info("cpp"), language="cpp"), "cpp", cpp_search, 2)]
+    assert source  # the problems' files are read from tests/data/judges
+    return [(label, parse_problem(info, 0), info, language, code, runs) for label, info, language, code, runs in cases]
+
+
+def measure_judges(runs: int, programs: int) -> dict:
+    from grpo_ext.rewards.code.judge import Judge
+    from grpo_ext.rewards.code.reward import CodeExecution
+
+    judge = Judge(CodeExecution(wall_seconds=5).local)
+    tests, batches = [], []
+    cases = _judge_cases()
+    for label, problem, _, _, code, per_test in cases:
+        prepared = judge.prepare(problem, code)
+        first = judge.test(problem, prepared, 0)  # compiles the jury's program once
+        assert first.score == 1.0, (label, first)
+        times = []
+        for k in range(runs):
+            start = time.perf_counter()
+            result = judge.test(problem, prepared, k % problem.count)
+            times.append(time.perf_counter() - start)
+            assert result.score == 1.0, (label, result)
+        times.sort()
+        tests.append((label, per_test, statistics.median(times), times[int(0.95 * (len(times) - 1))]))
+    for label, problem, info, language, code, _ in cases:
+        batch = CodeExecution(wall_seconds=5, concurrency=os.cpu_count() or 1)
+        completions = [f"```{language}\n{_commented(language, code, k)}\n```" for k in range(programs)]
+        start = time.perf_counter()
+        scores = batch(completions=completions, verification_info=[info] * programs)
+        seconds = time.perf_counter() - start
+        assert scores == [1.0] * programs, (label, scores, batch.last_outcomes)
+        batches.append((label, seconds, programs * problem.count))
+    info = sandbox.support()
+    return {"as": info["as"], "bounds": info["bounds"], "tests": tests, "batches": batches}
+
+
+def judges_rootless(runs: int, programs: int) -> dict | None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return None
+    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
+                           str(Path(__file__).resolve()), "--judges", "--runs", str(runs), "--programs", str(programs),
+                           "--json"], capture_output=True, text=True, cwd="/", env={"PATH": "/usr/bin:/bin"})
+    if proc.returncode != 0:
+        print(f"rootless run failed: {proc.stderr.strip()[-500:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout)
+
+
+def print_judges(results: list[dict], runs: int, programs: int) -> None:
+    print(f"\n{JUDGE_NOTE}\n\n{runs} tests per judge, one at a time\n")
+    print("| sandbox runs as | run bounds | judge | sandboxed runs per test | median (ms) | p95 (ms) |")
+    print("|---|---|---|---|---|---|")
+    for result in results:
+        for label, per_test, median, p95 in result["tests"]:
+            print(f"| {result['as']} | {result['bounds']} | {label} | {per_test} | {median * 1e3:.0f} | {p95 * 1e3:.0f} |")
+    print(f"\nreward batches: {programs} distinct completions x 4 tests, concurrency {os.cpu_count()}\n")
+    print("| sandbox runs as | judge | batch (s) | completions/s | tests/s |")
+    print("|---|---|---|---|---|")
+    for result in results:
+        for label, seconds, tests in result["batches"]:
+            print(f"| {result['as']} | {label} | {seconds:.1f} | {programs / seconds:.1f} | {tests / seconds:.1f} |")
+
+
+ADD = "def add(a, b):\n    return a + b\n"
+ROWS = {  # kind: (row, the same checks as one plain Python file)
+    "test_code": ({"language": "python", "test_code": "assert add(1, 2) == 3\nassert add(-1, 1) == 0\nassert add(2, 2) == 4"},
+                  ADD + "assert add(1, 2) == 3\nassert add(-1, 1) == 0\nassert add(2, 2) == 4\n"),
+    "call-based": ({"language": "python", "fn_name": "add", "inputs": [[1, 2], [-1, 1], [2, 2]], "outputs": [3, 0, 4]},
+                   ADD + "print([add(*a) for a in [[1, 2], [-1, 1], [2, 2]]] == [3, 0, 4])\n"),
+}
+
+
+def plain_row(python: str, source: str) -> float:
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "main.py").write_text(source)
+        out = subprocess.run([python, "-I", "main.py"], cwd=d, capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0 and out.stdout in ("", "True\n"), out
+    return time.perf_counter() - start
+
+
+def reward_rows(runs: int, programs: int) -> dict:
+    """This tree's reward on each row kind: times of single completions, and a batch's rate."""
+    from grpo_ext.rewards.code import CodeExecution
+
+    python, cores, out = sandbox.default_python(), os.cpu_count() or 1, {}
+    single = CodeExecution(wall_seconds=5, concurrency=1)
+    batch = CodeExecution(wall_seconds=5, concurrency=cores)
+    for kind, (row, source) in ROWS.items():
+        completion = f"```python\n{ADD}```"
+        assert single(completions=[completion], verification_info=[row]) == [1.0]  # warm
+        times = sorted(_timed(lambda: single(completions=[completion], verification_info=[row])) for _ in range(runs))
+        plain = sorted(_timed(lambda: plain_row(python, source)) for _ in range(runs))
+        many = [f"```python\n{ADD}# sample {k}\n```" for k in range(programs)]
+        start = time.perf_counter()
+        assert batch(completions=many, verification_info=[row] * programs) == [1.0] * programs
+        rate = programs / (time.perf_counter() - start)
+        out[kind] = {"plain": plain, "reward": times, "rate": [rate]}
+    return out
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _stats(times: list[float]) -> tuple[float, float]:
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def measure_rows(runs: int, programs: int, before: str | None, rounds: int = 3) -> None:
+    """Both trees in alternating rounds (so a busy machine weighs on both alike), times pooled."""
+    trees = ([("before", before)] if before else []) + [("after", TREE)]
+    results = {label: {kind: {"plain": [], "reward": [], "rate": []} for kind in ROWS} for label, _ in trees}
+    for _ in range(rounds):
+        for label, tree in trees:
+            proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--rows-json", "--tree", tree,
+                                   "--runs", str(max(1, runs // rounds)), "--programs", str(programs)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(f"the {label} tree ({tree}) failed: {proc.stderr.strip()[-800:]}")
+            for kind, got in json.loads(proc.stdout.splitlines()[-1]).items():
+                for key, values in got.items():
+                    results[label][kind][key] += values
+    info = sandbox.support()
+    print(f"\ncode_execution on one row, {runs} completions one at a time (median, p95), and a batch of "
+          f"{programs} distinct completions with concurrency {os.cpu_count()} (median of {rounds} rounds); "
+          f"trees measured in alternating rounds; sandbox as {info['as']}, bounds {info['bounds']}\n")
+    print("| row | design | plain subprocess.run median / p95 (ms) | reward median / p95 (ms) "
+          "| overhead median / p95 (ms) | programs/s, all cores |")
+    print("|---|---|---|---|---|---|")
+    for kind in ROWS:
+        for label, _ in trees:
+            r = results[label][kind]
+            (pm, pp), (rm, rp) = _stats(sorted(r["plain"])), _stats(sorted(r["reward"]))
+            print(f"| {kind} | {label} | {pm * 1e3:.0f} / {pp * 1e3:.0f} | {rm * 1e3:.0f} / {rp * 1e3:.0f} "
+                  f"| {(rm - pm) * 1e3:+.0f} / {(rp - pp) * 1e3:+.0f} | {statistics.median(r['rate']):.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--language", help="measure compile-and-run and reward batches in this language")
     parser.add_argument("--programs", type=int, default=40, help="--language: completions per reward batch")
     parser.add_argument("--cases", type=int, default=4, help="--language: tests per completion")
+    parser.add_argument("--judges", action="store_true", help="measure checkers and interactors (see JUDGE_NOTE)")
     parser.add_argument("--json", action="store_true", help="print this user's measurements as JSON (internal)")
+    parser.add_argument("--rows", action="store_true", help="measure the reward on a test_code and a call-based row")
+    parser.add_argument("--before-tree", help="--rows: also measure the checkout in this folder (an earlier version)")
+    parser.add_argument("--rows-json", action="store_true", help="--rows for this tree only, as JSON (internal)")
+    parser.add_argument("--tree", help="import rewards from this checkout (internal)")
     args = parser.parse_args()
     if not sandbox.namespaces_available():
         raise SystemExit(f"the sandbox is unavailable here: {sandbox.support()['error']}")
+    if args.judges:
+        runs = min(args.runs, 40)
+        here = measure_judges(runs, args.programs)
+        if args.json:
+            print(json.dumps(here))
+            return
+        print_judges([here] + [r for r in [judges_rootless(runs, args.programs)] if r], runs, args.programs)
+        return
+    if args.rows_json:
+        print(json.dumps(reward_rows(args.runs, args.programs)))
+        return
+    if args.rows:
+        measure_rows(min(args.runs, 50), min(args.programs, 40), args.before_tree)
+        return
     if args.language:
         measure_language(args.language, min(args.runs, 30), args.programs, args.cases)
         return

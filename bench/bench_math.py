@@ -9,6 +9,11 @@ Both checkers see the same (completion, gold) pairs from the case file. math-ver
 with the ``dev`` extra for this benchmark only; the library never imports it. The process (and the
 worker process that rewards.math starts) is pinned to CPU 0. The adversarial inputs at the end are
 timed separately, one call each.
+
+Last, the loaded-machine run: the case file once more through ``rewards.math.explain`` while
+another process keeps every core busy (``--load-procs`` busy loops, 2 per core by default), with a
+fresh worker started under that load; it reports the verdicts that differ from the idle run and the
+time-outs (goal: none). ``--load-only`` runs just that part.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -82,14 +89,64 @@ def adversarial(check):
     return times, results
 
 
+_BUSY = "import multiprocessing as mp, sys\ndef spin():\n    while True: pass\nif __name__ == '__main__':\n" \
+        "    ps = [mp.Process(target=spin) for _ in range(int(sys.argv[1]))]\n    [p.start() for p in ps]\n" \
+        "    [p.join() for p in ps]\n"
+
+
+def verdicts_of(cases) -> list[tuple[bool | None, str]]:
+    """(correct, time-out cause) of every case, with a fresh worker (its start is part of the run)."""
+    from grpo_ext.rewards._bounded import shared_worker
+
+    shared_worker().close()
+    out = []
+    for c in cases:
+        check = ours.explain(c["completion"], c["gold"])
+        out.append((check.correct, check.timeout))
+    return out
+
+
+def loaded_run(cases, procs: int) -> None:
+    """The case file idle, then with ``procs`` busy loops in another process: verdict changes."""
+    t = time.perf_counter()
+    idle = verdicts_of(cases)
+    idle_s = time.perf_counter() - t
+    busy = subprocess.Popen([sys.executable, "-c", _BUSY, str(procs)], start_new_session=True)
+    try:
+        time.sleep(1.0)  # let the load build up
+        with open("/proc/loadavg") as f:
+            load_before = f.read().split()[0]
+        t = time.perf_counter()
+        loaded = verdicts_of(cases)
+        loaded_s = time.perf_counter() - t
+        with open("/proc/loadavg") as f:
+            load_after = f.read().split()[0]
+    finally:
+        os.killpg(busy.pid, signal.SIGKILL)  # the busy loops with it
+        busy.wait()
+    changed = [i for i, (a, b) in enumerate(zip(idle, loaded)) if a[0] != b[0]]
+    timeouts = {"idle": sum(bool(v[1]) for v in idle), "loaded": sum(bool(v[1]) for v in loaded)}
+    print(f"\nloaded machine: {procs} busy loops in another process on {os.cpu_count()} cores (load average "
+          f"{load_before} -> {load_after}); a fresh worker for each run\n")
+    print("| run | cases | seconds | time-outs | verdicts changed vs idle |\n|---|---|---|---|---|")
+    print(f"| idle | {len(cases)} | {idle_s:.1f} | {timeouts['idle']} | - |")
+    print(f"| loaded | {len(cases)} | {loaded_s:.1f} | {timeouts['loaded']} | {len(changed)} |")
+    for i in changed:
+        print(f"  changed: case {i} ({cases[i]['category']}): idle {idle[i]} -> loaded {loaded[i]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=str(Path(__file__).resolve().parents[1] / "tests/data/math_cases.jsonl"))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--load-procs", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--load-only", action="store_true", help="only the loaded-machine run")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
     cases = [json.loads(line) for line in open(args.cases)]
+    if args.load_only:
+        return loaded_run(cases, args.load_procs)
     checkers = {"ours": ours.verify, "math-verify": math_verify_check}
     results, adversarial_rows = {}, {}
     for name, check in checkers.items():
@@ -114,6 +171,7 @@ def main() -> None:
     for name in checkers:
         print(f"| {name} | {rate[name]:.0f} | {adversarial_rows[name][0]:.2f} | {adversarial_rows[name][1]:.2f} |")
     print(f"\nthroughput ratio (ours / math-verify): {rate['ours'] / rate['math-verify']:.1f}x")
+    loaded_run(cases, args.load_procs)
 
 
 if __name__ == "__main__":

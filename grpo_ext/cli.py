@@ -113,7 +113,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _sandbox_check(args: argparse.Namespace) -> int:
-    from grpo_ext.rewards.sandbox_check import run_checks
+    from grpo_ext.rewards.code.sandbox_check import run_checks
 
     return 0 if run_checks(isolation=args.isolation) else 1
 

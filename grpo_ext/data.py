@@ -98,15 +98,15 @@ def normalise_code(data: Dataset, system_prompt: str | None = None, instruction:
                    language: str = "python") -> Dataset:
     """Columns ``prompt`` and ``verification_info``, converted once from the dataset's layout
     (``verification_info``, APPS/TACO ``input_output``, ``test_cases`` or ``tests``; see
-    rewards/code_rows.py); rows that do not name their language are in ``language``."""
-    from grpo_ext.rewards.code_rows import LAYOUTS, RowFormatError, convert_dataset
+    rewards/code/rows.py); rows that do not name their language are in ``language``."""
+    from grpo_ext.rewards.code.rows import LAYOUTS, RowFormatError, convert_dataset
 
     source = _prompt_column(data.column_names)
     if source is None or not any(c in data.column_names for c in LAYOUTS):
         raise DatasetFormatError(
             f"the dataset has columns {data.column_names}, but the code recipe needs a prompt column (one of "
             f"{', '.join(PROMPT_COLUMNS)}) and tests in one of the columns {', '.join(LAYOUTS)} "
-            "(see rewards/code_rows.py)"
+            "(see rewards/code/rows.py)"
         )
     try:
         data = convert_dataset(data, language)  # a malformed row fails here, before training

@@ -1,5 +1,5 @@
 """GRPO on programming problems, rewarded by running the completion's code against tests in the
-local sandbox (rewards/sandbox.py: no network, bounded, an unprivileged user namespace; Linux) or
+local sandbox (rewards/code/sandbox.py: no network, bounded, an unprivileged user namespace; Linux) or
 on a sandbox service (reward option backend='sandbox_fusion' or 'piston' with url=...).
 
     accelerate launch recipes/grpo_code.py --config recipes/configs/grpo_qwen2.5-0.5b_code.yaml       # Python
@@ -7,7 +7,7 @@ on a sandbox service (reward option backend='sandbox_fusion' or 'piston' with ur
     accelerate launch recipes/grpo_code.py --dataset_name problems.jsonl --model_name_or_path <model>
 
 The dataset needs a prompt column (question, problem, prompt or description) and tests in one of
-the layouts of rewards/code_rows.py (verification_info; APPS/TACO input_output; test_cases or
+the layouts of rewards/code/rows.py (verification_info; APPS/TACO input_output; test_cases or
 tests; CodeContests public/private/generated_tests), converted once before training; a malformed
 row stops the run with its number. Rows that do not name their language are in --code_language
 (default python). Without --config it runs recipes/configs/grpo_qwen2.5-0.5b_code.yaml (flags

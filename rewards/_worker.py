@@ -1,14 +1,23 @@
-"""Entry point of a bounded worker process (see ``rewards._bounded``): read pickled calls from one
-pipe, answer on another. Standard output stays free for the called code's own prints."""
+"""Entry point of a bounded worker process (see ``rewards._bounded``): import the modules it is
+told to preload, say "ready", then read pickled calls from one pipe and answer on another.
+Standard output stays free for the called code's own prints."""
 
 from __future__ import annotations
 
+import importlib
 import pickle
 import sys
 from multiprocessing.connection import Connection
 
 
-def serve(read_fd: int, write_fd: int, memory_bytes: int) -> None:
+def preload(modules: list[str]) -> None:
+    """Import ``modules`` (names, e.g. ``sympy``); runs before the worker says it is ready, and as
+    the unclocked warm-up call of :meth:`rewards._bounded.BoundedWorker.warm`."""
+    for name in modules:
+        importlib.import_module(name)
+
+
+def serve(read_fd: int, write_fd: int, memory_bytes: int, modules: list[str]) -> None:
     if memory_bytes:
         import resource
 
@@ -17,7 +26,12 @@ def serve(read_fd: int, write_fd: int, memory_bytes: int) -> None:
         except (ValueError, OSError):  # already lower than asked
             pass
     inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
-    outbox.send("ready")  # the caller's clock starts only after this
+    try:
+        preload(modules)
+    except Exception as err:  # a missing module: the caller raises BoundedCrash with this text
+        outbox.send(f"cannot preload: {type(err).__name__}: {err}")
+        return
+    outbox.send("ready")  # the caller's clock starts only after this, imports done
     while True:
         try:
             fn, args, kwargs = pickle.loads(inbox.recv_bytes())
@@ -36,4 +50,4 @@ def serve(read_fd: int, write_fd: int, memory_bytes: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+    serve(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), [m for m in sys.argv[4].split(",") if m])

@@ -1,8 +1,12 @@
 """Evaluate rewards over a batch in a pool of worker processes, each item under a hard time limit.
 
 A reward that hangs, crashes or eats memory on one completion costs that completion its score
-(``timeout_value``, ``None`` by default) and nothing else: the worker is killed and replaced, the
-rest of the batch goes on, and the event is counted in :attr:`RewardRunner.stats` and logged.
+(``timeout_value``, ``None`` by default) and nothing else: the worker is killed and replaced by a
+warm spare, the rest of the batch goes on, and the event is counted in :attr:`RewardRunner.stats`
+(``timeouts``, of which ``timeouts_machine`` ran into the wall-clock ceiling of a busy machine
+rather than their own time limit; ``crashes``) and logged. The limit counts the worker's own time,
+not its waits for a CPU (see ``rewards._bounded``). A reward with a ``preload`` attribute (module
+names, as ``math_accuracy`` has) gets them imported by every worker before any clock starts.
 Results come back in input order.
 
     runner = RewardRunner(num_workers=4, timeout=5.0)
@@ -11,7 +15,9 @@ Results come back in input order.
 
 Rewards and their columns are shipped to the workers with cloudpickle. Trainer objects that TRL
 passes (``trainer_state``, ``log_extra``, ``log_metric``, ``environments``) stay in the parent:
-a reward that needs them cannot run in the pool.
+a reward that needs them cannot run in the pool. With TRL's ``log_metric``, the runner itself logs
+the share of each batch that timed out as ``runner/<reward>/timeout`` (inside the pool, a
+reward's own ``math/timeout`` is not logged: the runner's limit is the one that applies).
 """
 
 from __future__ import annotations
@@ -50,27 +56,32 @@ class RewardRunner:
         self._threads = ThreadPoolExecutor(num_workers, thread_name_prefix="reward-runner")
         self.stats: Counter[str] = Counter()
 
-    def _call(self, name: str, fn: Callable, kwargs: dict, index: int) -> float | None:
+    def _call(self, name: str, fn: Callable, kwargs: dict, index: int) -> tuple[float | None, str]:
+        """(score, outcome): outcome is "ok", "timeout" or "crash"."""
         worker = self._idle.get()
         try:
+            worker.warm(getattr(fn, "preload", ()))
             value = worker.call(_score_one, (fn, kwargs), timeout=self.timeout)
             self.stats["ok"] += 1
-            return value
-        except BoundedTimeout:
+            return value, "ok"
+        except BoundedTimeout as err:
             self.stats["timeouts"] += 1
-            logger.warning("reward %r timed out on item %d after %.3g s; scored %r", name, index, self.timeout, self.timeout_value)
+            self.stats["timeouts_machine"] += err.cause == "machine"
+            logger.warning("reward %r timed out on item %d (%s); scored %r", name, index, err, self.timeout_value)
+            return self.timeout_value, "timeout"
         except BoundedCrash as err:
             self.stats["crashes"] += 1
             logger.warning("reward %r failed on item %d (%s); scored %r", name, index, err, self.timeout_value)
+            return self.timeout_value, "crash"
         finally:
             self._idle.put(worker)
-        return self.timeout_value
 
     def run(self, fn: Callable, prompts: Sequence | None = None, completions: Sequence = (),
             completion_ids: Sequence | None = None, **columns) -> list[float | None]:
         """Score every completion with ``fn`` (a TRL-style reward), in order."""
         n = len(completions)
         name = getattr(fn, "__name__", type(fn).__name__)
+        log_metric = columns.get("log_metric")
         columns = {k: v for k, v in columns.items() if k not in TRAINER_ARGS}
         batch = dict(columns, prompts=prompts, completions=completions, completion_ids=completion_ids)
         if not isinstance(fn, Reward):
@@ -82,7 +93,10 @@ class RewardRunner:
         items = [{k: (None if v is None else [v[i]]) for k, v in batch.items()} for i in range(n)]
         fn = fn.fn  # columns are already selected
         futures = [self._threads.submit(self._call, name, fn, item, i) for i, item in enumerate(items)]
-        return check_output(name, [f.result() for f in futures], n)
+        results = [f.result() for f in futures]
+        if callable(log_metric) and n:
+            log_metric(f"runner/{name}/timeout", sum(o == "timeout" for _, o in results) / n)
+        return check_output(name, [v for v, _ in results], n)
 
     def wrap(self, fn: Callable) -> Callable:
         """A reward callable with TRL's contract that evaluates ``fn`` through this pool."""

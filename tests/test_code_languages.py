@@ -58,7 +58,8 @@ def test_binary_reward_and_metrics_through_the_registry():
                     log_metric=lambda name, value: seen.__setitem__(name, value))
     assert scores == [1.0, 0.0, 0.0, 0.0, 0.0]
     assert seen == {"code/no_code": 0.2, "code/compile_error": 0.2, "code/timeout": 0.2, "code/runtime_error": 0.0,
-                    "code/wrong_answer": 0.2, "code/passed": 0.2, "code/service_error": 0.0}
+                    "code/wrong_answer": 0.2, "code/passed": 0.2, "code/service_error": 0.0,
+                    "code/dataset_error": 0.0, "code/judge_error": 0.0}
 
 
 @pytest.mark.parametrize("program", [
@@ -163,14 +164,26 @@ def test_a_malformed_dataset_row_stops_before_training(tmp_path):
 def test_token_comparison_allows_float_error_and_nothing_else():
     assert outputs_match("0.3333333\n", "0.333333333333\n", "tokens")
     assert outputs_match("1 2\n3", "1  2 3\n", "tokens")  # tokens, not lines
-    assert outputs_match("1000000.5", "1000000", "tokens")  # relative: 1e-6 of a million is 1
-    assert not outputs_match("1000002", "1000000", "tokens")
-    assert outputs_match("2.0000001", "2", "tokens")
-    assert not outputs_match("2.01", "2", "tokens")
+    assert outputs_match("1000000.5", "1000000.0", "tokens")  # relative: 1e-6 of a million is 1
+    assert not outputs_match("1000002", "1000000.0", "tokens")
+    assert outputs_match("2.0000001", "2.0", "tokens") and outputs_match("2", "2.0", "tokens")
+    assert not outputs_match("2.01", "2.0", "tokens")
     assert not outputs_match("1 2", "1 2 3", "tokens")
     assert not outputs_match("nan", "1", "tokens") and not outputs_match("inf", "inf1", "tokens")
     assert not outputs_match("YES", "yes", "tokens")
     assert not outputs_match("0.3333333\n", "0.333333333333\n")  # the default compares lines exactly
+
+
+def test_token_comparison_keeps_integers_exact():
+    """An expected integer token matches only an equal integer: no tolerance, no decimal spelling."""
+    big = "120000000000000001"  # 1.2e17 + 1: the float tolerance would allow ~1.2e11 around it
+    assert outputs_match(big, big, "tokens") and outputs_match("+" + big, big, "tokens")
+    assert outputs_match("007", "7", "tokens") and outputs_match("-0", "0", "tokens")
+    for near in ("120000000000000000", "1.2e17", "120000000000000001.0", "1.20000000000000001e17"):
+        assert not outputs_match(near, big, "tokens"), near
+    assert not outputs_match("1000000.5", "1000000", "tokens") and not outputs_match("2.0000001", "2", "tokens")
+    assert not outputs_match("7.0", "7", "tokens") and not outputs_match("7e0", "7", "tokens")
+    assert outputs_match("3 0.5000001", "3 0.5", "tokens") and not outputs_match("3.0 0.5", "3 0.5", "tokens")
 
 
 def test_token_comparison_set_per_row(reward):

@@ -94,7 +94,7 @@ def test_the_reading_hack_works_when_the_answer_is_reachable(clean_host):  # noq
 
 
 def test_builtins_hack_loses_on_an_unsealed_assertion(clean_host):  # noqa: F811
-    """An assertion evaluated inside the sandbox uses builtins the program cannot replace."""
+    """Assertions are evaluated in the test code's own interpreter, whose builtins the program never reaches."""
     info = {"language": "python", "test_code": "assert isinstance(secret(1), int) and len(secret(1)) == 18"}
     honest = "def secret(x):\n    return 42"  # an int, but len(42) raises: fails honestly too
     hacked = hack_program("replaces builtins", "test_code")
@@ -158,26 +158,18 @@ TEST_CODE = {"language": "python", "test_code": (
     "check(my_sort)\n")}
 
 
+# Seven checks run for every program (a failing assert is recorded and the test code goes on):
+# [3,1,2] sorted, [] sorted, [2,1] sorted, [5,4,3] sorted, [1] is not None, 3 in [3], not [].
 @pytest.mark.parametrize("code, score", [
     ("def my_sort(xs):\n    return sorted(xs)", 1.0),
-    ("def my_sort(xs):\n    return xs", 0.0),
-    ("def my_sort(xs):\n    return tuple(sorted(xs))", 1.0),   # a tuple is a list on the wire
-    ("def my_sort(xs):\n    return sorted(xs, reverse=True)", 0.0),
-    ("def my_sort(xs):\n    raise ValueError", 0.0),
-    ("def my_sort(xs):\n    import time\n    time.sleep(60)", 0.0),
+    ("def my_sort(xs):\n    return xs", 4 / 7),                   # [], None, in, not
+    ("def my_sort(xs):\n    return tuple(sorted(xs))", 3 / 7),    # a tuple is not a list: None, in, not
+    ("def my_sort(xs):\n    return sorted(xs, reverse=True)", 4 / 7),
+    ("def my_sort(xs):\n    raise ValueError", 0.0),              # every check raises
+    ("def my_sort(xs):\n    import time\n    time.sleep(60)", 0.0),  # the first call spends the budget
 ])
 def test_test_code_scoring(box, code, score):
-    assert box.score([fenced(code)], [TEST_CODE], wall_seconds=2) == [score]
-
-
-def test_assertions_are_sealed_where_the_expected_side_is_a_literal():
-    code, checks = _checks.rewrite_tests(
-        "assert f(1) == 'gold'\nassert 7 == f(2)\nassert f(3) is None\nassert f(4) in [1, 2]\n"
-        "assert f(5) == g(5)\nassert f(6)\nassert not f(7)\nassert 0 < f(8) < 9\n")
-    assert "gold" not in code and "7" not in code.split("f(2)")[0].split("\n")[-1]
-    assert [(c.op, c.sealed, c.expected) for c in checks] == [
-        ("==", True, "gold"), ("==", True, 7), ("==", True, None), ("in", True, [1, 2]),
-        ("==", False, None), ("truthy", False, None), ("falsy", False, None), ("truthy", False, None)]
+    assert box.score([fenced(code)], [TEST_CODE], wall_seconds=2) == [pytest.approx(score)]
 
 
 def test_many_programs_in_parallel_in_order(clean_host):  # noqa: F811
@@ -234,7 +226,8 @@ def test_outputs_match_rules():
 
 
 def test_forged_report_for_an_unsealed_assertion_scores_zero(clean_host):  # noqa: F811
-    """Where the expected value is computed inside the sandbox, only the signature stops a forged report."""
+    """A report forged onto every descriptor the program has never reaches this process: the report
+    comes from the test code's interpreter, over a pipe the program's sandbox is never given."""
     info = {"language": "python", "test_code": "assert secret(1) == secret(1) + 'x'"}  # can never hold
     forge = ("import os\nfd = int(os.environ.get('SANDBOX_CHANNEL_FD', '0')) or 3\n"
              "for fd in range(3, 32):\n    for i, line in enumerate((b'c 0 [\"a\",\"a\"]', b'fin', b'end'), start=1):\n"

@@ -30,6 +30,7 @@ from datasets import Dataset
 from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer
 from grpo_ext.ppo import CRITIC_ATTR
 from tests.test_dropin import HOLES, alternating_reward, tool_rollout
+from tests.test_tools import Counter, chat_dataset, f, holes_inside, text_reward, tool_args, tool_model_path
 from tests.tiny_setup import addition_dataset, common_args, digit_reward, tiny_model_path, tiny_reward_model_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +72,7 @@ class Option:
     stop_at: int | None = None  # stop the run (as a kill would) after this many steps
     trl_peer: bool = True  # False: TRL has no such option, so the defaults column is not compared with TRL
     check: Callable | None = None  # check(trainer, variant, tmp_path)
+    model: Callable[[], str] = tiny_model_path  # the policy's folder
 
 
 def _lora():
@@ -100,6 +102,23 @@ def check_holes(trainer, variant, tmp_path):
     holes = ~torch.tensor(HOLES, dtype=torch.bool)
     assert (adv[:, holes] == 0).all() and (mask[:, holes] == 0).all()
     assert adv[:, ~holes].abs().max() > 0.05, "the reward reached no model token"
+
+
+def check_tool_holes(trainer, variant, tmp_path):
+    """TRL's tool loop made tool-result holes (tool_mask 0 inside completions); the advantages the
+    loss used are 0 there and reached the model's tokens."""
+    adv, mask = trainer._last_advantages, trainer._last_advantage_mask  # noqa: SLF001
+    holes = holes_inside(mask)
+    assert holes.any(), "no tool result in the last batch"
+    assert (adv[holes] == 0).all() and adv[mask > 0].abs().max() > 0
+    assert all(h["tools/call_frequency"] > 0 for h in trainer.state.log_history if "loss" in h)
+
+
+def _tool_option(trainer_kwargs: Callable[[], dict], rewards: Callable[[], list]) -> Option:
+    overrides = {k: v for k, v in tool_args("-").items() if k in ("max_completion_length", "max_tool_calling_iterations",
+                                                                 "generation_kwargs")}
+    return Option(overrides, trainer_kwargs=lambda: {"train_dataset": chat_dataset(), **trainer_kwargs()},
+                  rewards=rewards, check=check_tool_holes, model=tool_model_path)
 
 
 def check_evaluation(trainer, variant, tmp_path):
@@ -169,6 +188,8 @@ OPTIONS: dict[str, Option] = {
                              check=check_ref_synced),
     "rollout_func with tool masks": Option(rewards=lambda: [alternating_reward],
                                           trainer_kwargs=lambda: {"rollout_func": tool_rollout}, check=check_holes),
+    "tools": _tool_option(lambda: {"tools": [f]}, rewards=lambda: [text_reward]),
+    "environment_factory": _tool_option(lambda: {"environment_factory": Counter}, rewards=lambda: [text_reward]),
     "evaluation": Option({"eval_strategy": "steps", "eval_steps": 1, "per_device_eval_batch_size": 4},
                          trainer_kwargs=lambda: {"eval_dataset": addition_dataset(4)}, check=check_evaluation),
     "log_completions": Option({"log_completions": True}, check=check_logged_advantages),
@@ -200,10 +221,10 @@ def build(variant: str, option: Option, tmp_path, peer: bool = False):
     kwargs = config_kwargs(variant, option, str(tmp_path))
     extra = {"train_dataset": addition_dataset(), **option.trainer_kwargs()}
     if peer:
-        return trl.GRPOTrainer(tiny_model_path(), reward_funcs=option.rewards(), args=trl.GRPOConfig(**kwargs), **extra)
+        return trl.GRPOTrainer(option.model(), reward_funcs=option.rewards(), args=trl.GRPOConfig(**kwargs), **extra)
     if variant == "ppo":
-        return PPOTrainer(tiny_model_path(), reward_funcs=option.rewards(), args=PPOConfig(**kwargs), **extra)
-    return GRPOTrainer(tiny_model_path(), reward_funcs=option.rewards(), args=GRPOConfig(**kwargs), **extra)
+        return PPOTrainer(option.model(), reward_funcs=option.rewards(), args=PPOConfig(**kwargs), **extra)
+    return GRPOTrainer(option.model(), reward_funcs=option.rewards(), args=GRPOConfig(**kwargs), **extra)
 
 
 def trainable(trainer) -> dict[str, torch.Tensor]:

@@ -42,7 +42,8 @@ def test_case_table_covers_every_category_both_ways():
     ("<think>\\boxed{1}</think><answer>2</answer>", "2"),
     ("<answer>The answer is 3</answer>", "3"),
     ("<answer>\\frac{1}{2}</answer>", "\\frac{1}{2}"),
-    ("a \\boxed{\\frac{1}{2}} then \\boxed{x^{2}}", "\\frac{1}{2}, x^{2}"),  # several answers: a list
+    ("a \\boxed{\\frac{1}{2}} then \\boxed{x^{2}}", "x^{2}"),  # a later box revises an earlier one
+    ("a \\boxed{\\frac{1}{2}} or \\boxed{x^{2}}", "\\frac{1}{2}, x^{2}"),  # offered together: a hedge, read as a list
     ("\\fbox{7}", "7"),
     ("work\n#### 1,234\nmore", "1,234"),
     ("The answer is $-4.5$.", "$-4.5$"),

@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM
 from trl import ModelConfig
 
 from grpo_ext import rewards
-from grpo_ext import GRPOConfig, PPOConfig, data, recipe
+from grpo_ext import GRPOConfig, PPOConfig, data, recipe, tool_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "recipes/configs").glob("*.yaml"))
@@ -28,7 +28,8 @@ ENV = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", HF_HUB_DISABLE
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.name for c in CONFIGS])
 def test_every_shipped_config_loads(config, tmp_path):
     config_cls = PPOConfig if config.name.startswith("ppo") else GRPOConfig
-    script, args, model_args = recipe.parse((recipe.RecipeArguments, config_cls, ModelConfig), config,
+    script_cls = tool_recipe.ToolRecipeArguments if config.name.startswith("grpo_tools") else recipe.RecipeArguments
+    script, args, model_args = recipe.parse((script_cls, config_cls, ModelConfig), config,
                                             ["--config", str(config), "--output_dir", str(tmp_path)])
     assert model_args.model_name_or_path and script.dataset_name
     for spec in script.reward_funcs or []:

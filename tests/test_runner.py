@@ -49,6 +49,16 @@ def test_timeout_value_is_configurable():
         assert r.run(behaving, completions=["sleep", "ab"]) == [-1.0, 2.0]
 
 
+def test_time_out_share_is_logged_through_log_metric():
+    logged = []
+    with RewardRunner(num_workers=1, timeout=0.5) as r:
+        out = r.run(behaving, completions=["sleep", "ab", "abc", "hang"],
+                    log_metric=lambda key, value: logged.append((key, value)))
+        assert out == [None, 2.0, 3.0, None]
+        assert logged == [("runner/behaving/timeout", 0.5)]
+        assert r.stats["timeouts"] == 2
+
+
 def test_registered_rewards_and_columns(runner):
     fn = rewards.get("math_accuracy")
     out = runner.run(fn, prompts=["q"] * 3, completions=["\\boxed{2}", "\\boxed{3}", "\\boxed{100000!}"],

@@ -4,22 +4,30 @@
   tolerance (so 1/2004! and 1/2006!, both tiny, stay different).
 - Expressions with free symbols compare by evaluation at fixed generic points (several points, all
   must agree): fast, and it never calls ``simplify`` on model output.
-- ``x = 3`` matches ``3``; two equations match when ``lhs - rhs`` differ by a non-zero constant factor.
+- A labelled answer is its value (``x = 3``, ``f(x) = x^2``, ``m + n = 17``, ``(p, q) = (3, 2)``,
+  ``V_1:V_2 = 11:21``); an equation without a label side (``7 = 11a + c``, ``a + 3z = 0``) is an
+  answer in itself and matches only a rearrangement of itself (``lhs - rhs`` differing by a
+  non-zero constant factor); ``a = b = c = 1`` is the labelled tuple ``(a, b, c) = (1, 1, 1)``.
+- A ratio matches a ratio with proportional parts and (two parts) its quotient; ``\\approx``
+  separates an exact value from its approximations, and either may match.
 - ``(a, b)`` matches an ordered pair or an open interval; intervals compare endpoints and
   open/closed ends; matrices element-wise.
 - A percentage ``p%`` matches ``p`` and ``p/100``.
 - A decimal of at least 4 significant digits matches a value it is the rounding or truncation of
-  (``0.3333`` is 1/3, ``0.33`` is not); a value exact at the decimal's places must equal it.
+  (``0.3333`` is 1/3, ``0.33`` is not); a value exact at the decimal's places must equal it, and so
+  must a decimal value of fewer than 4 places (an amount: ``1000.9`` is not ``1000.99``).
 - A set is never a tuple; a bare list matches a tuple in order, a set or list in any order, each
-  answer counted once; a labelled answer (``x = 3``, ``(p, q) = (3, 2)``, ``m + n = 17``) is its
-  last side; inequalities match up to rearrangement by a positive factor.
+  answer counted once; solution lists group by their labels (``p=5, q=2, p=7, q=2``);
+  inequalities match up to rearrangement by a positive factor, and as the sets they describe
+  (``rewards.math.sets``).
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from .objects import Equation, Matrix, Percent, Relation, Seq
+from .objects import Approx, Equation, Matrix, Percent, Ratio, Relation, Seq
+from .sets import as_set, sets_equal
 
 RTOL = 1e-6
 PRECISION = 30  # digits for evalf
@@ -50,6 +58,9 @@ def _rounds_to(decimal, value) -> bool:
     truncated to its places: 0.3333 and 0.0833333333 stand for 1/3 and 1/12, 0.33 and 0.08 do not."""
     k = _decimal_places(decimal)
     if k is None or not value.is_number or (value * 10**k).is_integer:  # value is exact at k places: no rounding
+        return False
+    places = _decimal_places(value) if value.is_Rational else None
+    if places is not None and places < MIN_DECIMAL_DIGITS:  # 1000.99 is an exact amount: 1000.9 drops a cent
         return False
     digits = str(abs(int(decimal * 10**k))).lstrip("0")
     if len(digits) < MIN_DECIMAL_DIGITS:
@@ -123,12 +134,63 @@ def _proportional(d1, d2, positive: bool = False) -> bool:
             and all(_number_close(r, ratios[0]) for r in ratios))
 
 
+def _is_label(x) -> bool:
+    """What names a quantity rather than states a value: ``x``, ``f(x)`` (parsed ``f x``), ``AB``,
+    ``m + n``, ``(p, q)``, ``V_1 : V_2``. ``11a + c`` and ``a + 3z`` are not (a coefficient)."""
+    def named(t):
+        return isinstance(t, sp.Symbol) or (isinstance(t, sp.Mul) and all(isinstance(a, sp.Symbol) for a in t.args))
+
+    if isinstance(x, Seq) and x.kind in ("pair", "tuple"):
+        return all(_is_label(i) for i in x.items)
+    if isinstance(x, Ratio):
+        return all(named(p) for p in x.parts)
+    return named(x) or (isinstance(x, sp.Add) and all(named(a) for a in x.args))
+
+
+def _is_chain(x: Equation) -> bool:
+    """``a = b = c = 1`` as the parser gives it: (a, b, c) = (1, 1, 1)."""
+    return (isinstance(x.lhs, Seq) and isinstance(x.rhs, Seq) and len(set(x.rhs.items)) == 1
+            and all(isinstance(i, sp.Symbol) for i in x.lhs.items))
+
+
+def _is_constant(x) -> bool:
+    return isinstance(x, sp.Expr) and not x.free_symbols
+
+
 def _solution_value(x):
-    """``x = 3`` -> 3, ``(p, q) = (3, 2)`` -> (3, 2), ``m + n = 17`` -> 17: a labelled answer's
-    value is its last side; anything else unchanged."""
+    """``x = 3`` -> 3, ``(p, q) = (3, 2)`` -> (3, 2), ``m + n = 17`` and ``17 = m + n`` -> 17: a
+    labelled answer's value is its other side. An equation with no label side (``7 = 11a + c``,
+    ``a + 3z = 0``) is an answer in itself: its sides are not its value."""
     if isinstance(x, Equation):
-        return x.rhs
+        if _is_label(x.lhs) or _is_constant(x.lhs) and _is_constant(x.rhs):  # "2 + 3 = 5": a worked value
+            return x.rhs
+        if _is_label(x.rhs):
+            return x.lhs
     return x
+
+
+def _group_solutions(s: Seq) -> Seq:
+    """``p=5, q=2, p=7, q=2`` (labels repeating in the same order) -> ``(5, 2), (7, 2)``."""
+    items = s.items
+    if s.kind != "list" or len(items) < 4 or not all(isinstance(i, Equation) and isinstance(i.lhs, sp.Symbol)
+                                                     for i in items):
+        return s
+    labels = [i.lhs for i in items]
+    k = labels.index(labels[0], 1) if labels[0] in labels[1:] else 0
+    if k < 2 or len(items) % k or any(labels[j] != labels[j % k] for j in range(len(items))):
+        return s
+    return Seq(tuple(Seq(tuple(e.rhs for e in items[j : j + k]), "tuple") for j in range(0, len(items), k)), "list")
+
+
+def _ratio_equal(a, b) -> bool:
+    """Ratios with proportional parts (``2:4`` is ``1:2``); a two-part ratio is also its quotient."""
+    pa = a.parts if isinstance(a, Ratio) else (a, sp.Integer(1)) if isinstance(a, sp.Expr) else None
+    pb = b.parts if isinstance(b, Ratio) else (b, sp.Integer(1)) if isinstance(b, sp.Expr) else None
+    if pa is None or pb is None or len(pa) != len(pb) or not all(isinstance(x, sp.Expr) for x in pa + pb):
+        return False
+    if all(x == 0 for x in pa) or all(x == 0 for x in pb):
+        return False
+    return all(expr_equal(pa[i] * pb[0], pb[i] * pa[0]) for i in range(len(pa)))
 
 
 def _relation_key(r: Relation):
@@ -149,51 +211,6 @@ def _relations_equal(x: Relation, y: Relation) -> bool:
     if kx[1] == "!=":
         return _proportional(kx[0], ky[0])
     return _proportional(kx[0], ky[0], positive=True)
-
-
-def _as_interval(x):
-    if isinstance(x, Seq) and x.kind == "pair":
-        return sp.Interval.open(*x.items) if all(isinstance(i, sp.Expr) for i in x.items) else None
-    if isinstance(x, Relation) and all(isinstance(e, sp.Expr) for e in x.exprs):
-        return _relation_set(x)
-    return x if isinstance(x, sp.Set) else None
-
-
-def _relation_set(r: Relation):
-    """``3 < x <= 5`` or ``x > 3`` as an interval, when one side is a lone symbol."""
-    exprs, ops = list(r.exprs), list(r.ops)
-    syms = [i for i, e in enumerate(exprs) if isinstance(e, sp.Symbol)]
-    if len(syms) != 1:
-        return None
-    k = syms[0]
-    lo, hi, lo_open, hi_open = -sp.oo, sp.oo, True, True
-    if "!=" in ops:
-        return None
-    for i, op in enumerate(ops):
-        left, right = exprs[i], exprs[i + 1]
-        if k not in (i, i + 1):
-            return None
-        bound = right if k == i else left
-        upper = (op in ("<", "<=")) == (k == i)
-        if upper:
-            hi, hi_open = bound, op in ("<", ">")
-        else:
-            lo, lo_open = bound, op in ("<", ">")
-    return sp.Interval(lo, hi, lo_open, hi_open)
-
-
-def _sets_equal(a, b) -> bool:
-    if a == b:
-        return True
-    if isinstance(a, sp.Interval) and isinstance(b, sp.Interval):
-        return (a.left_open, a.right_open) == (b.left_open, b.right_open) and all(
-            expr_equal(x, y) for x, y in ((a.start, b.start), (a.end, b.end))
-        )
-    if isinstance(a, sp.Union) and isinstance(b, sp.Union) and len(a.args) == len(b.args):
-        return all(_sets_equal(x, y) for x, y in zip(a.args, b.args))
-    if isinstance(a, sp.FiniteSet) and isinstance(b, sp.FiniteSet):
-        return _unordered_equal(list(a.args), list(b.args))
-    return False
 
 
 def _unordered_equal(xs, ys) -> bool:
@@ -224,6 +241,7 @@ def _seq_equal(a: Seq, b: Seq) -> bool:
     ordered = {"tuple", "pair"}
     if "set" in (a.kind, b.kind) and (a.kind in ordered or b.kind in ordered):
         return False
+    a, b = _group_solutions(a), _group_solutions(b)
     items_a = [_solution_value(x) for x in a.items]
     items_b = [_solution_value(x) for x in b.items]
     if a.kind in ordered or b.kind in ordered:
@@ -231,8 +249,17 @@ def _seq_equal(a: Seq, b: Seq) -> bool:
     return _unordered_equal(_distinct(items_a), _distinct(items_b))
 
 
+def _set_equal(answer, gold) -> bool:
+    a, g = as_set(answer), as_set(gold)
+    return a is not None and g is not None and sets_equal(a, g, expr_equal, _unordered_equal)
+
+
 def equivalent(answer, gold) -> bool:
     """True when the parsed ``answer`` means the same as the parsed ``gold``."""
+    if isinstance(answer, Approx):  # its exact value, or its approximation of it (pi \approx 3.14 for 3.14)
+        return equivalent(answer.value, gold) or any(equivalent(a, gold) for a in answer.approx)
+    if isinstance(gold, Approx):  # the exact value, or an approximation the gold itself gives
+        return equivalent(answer, gold.value) or any(equivalent(answer, a) for a in gold.approx)
     if isinstance(gold, Percent) or isinstance(answer, Percent):
         a = answer.value if isinstance(answer, Percent) else answer
         g = gold.value if isinstance(gold, Percent) else gold
@@ -241,8 +268,10 @@ def equivalent(answer, gold) -> bool:
         if isinstance(gold, Percent) and isinstance(a, sp.Expr):
             return expr_equal(a, g / 100)
         return isinstance(answer, Percent) and isinstance(g, sp.Expr) and expr_equal(a / 100, g)
+    if isinstance(answer, Equation) and isinstance(gold, sp.Expr) and _is_chain(answer):
+        return equivalent(answer.rhs.items[0], gold)  # "x = y = 3" against 3
     if isinstance(answer, Equation) and isinstance(gold, Equation):
-        if isinstance(answer.lhs, sp.Symbol) and answer.lhs == gold.lhs:
+        if _is_label(answer.lhs) and answer.lhs == gold.lhs:
             return equivalent(answer.rhs, gold.rhs)
         if all(isinstance(x, sp.Expr) for x in (answer.lhs, answer.rhs, gold.lhs, gold.rhs)):
             return _proportional(answer.lhs - answer.rhs, gold.lhs - gold.rhs)
@@ -250,8 +279,11 @@ def equivalent(answer, gold) -> bool:
     if isinstance(answer, Equation) or isinstance(gold, Equation):
         a, g = _solution_value(answer), _solution_value(gold)
         return not (a is answer and g is gold) and equivalent(a, g)
+    if isinstance(answer, Ratio) or isinstance(gold, Ratio):
+        return _ratio_equal(answer, gold)
     if isinstance(answer, Seq) and isinstance(gold, Seq):
-        return _seq_equal(answer, gold)
+        relations = any(x.kind == "list" and all(isinstance(i, Relation) for i in x.items) for x in (answer, gold))
+        return _seq_equal(answer, gold) or relations and _set_equal(answer, gold)
     if isinstance(answer, Seq) and len(answer.items) == 1:
         return equivalent(answer.items[0], gold)
     if isinstance(gold, Seq) and len(gold.items) == 1:
@@ -259,8 +291,7 @@ def equivalent(answer, gold) -> bool:
     if isinstance(answer, Relation) and isinstance(gold, Relation) and _relations_equal(answer, gold):
         return True
     if isinstance(answer, (sp.Set, Seq, Relation)) or isinstance(gold, (sp.Set, Seq, Relation)):
-        a, g = _as_interval(answer), _as_interval(gold)
-        return a is not None and g is not None and _sets_equal(a, g)
+        return _set_equal(answer, gold)
     if isinstance(answer, Matrix) or isinstance(gold, Matrix):
         return (
             isinstance(answer, Matrix) and isinstance(gold, Matrix)

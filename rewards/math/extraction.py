@@ -3,22 +3,29 @@ r"""Where a completion's answer is: the text it commits to, before any parsing.
 ``extract_answer(text)`` finds the answer a completion commits to, in priority order:
 
 1. ``<answer>`` tags (inside them, the rules below apply to their content);
-2. ``\boxed{}`` / ``\fbox{}``: the boxes' contents. Boxes that say the same thing count once;
-   boxes that say different things are *several answers*, joined into one list ("a, b"), which
-   only a gold list or set of the same size can match (so hedging, ``\boxed{3}`` then
-   ``\boxed{4}``, scores 0 against a single gold value);
+2. ``\boxed{}`` / ``\fbox{}``: the *last committed* box. A box revised later ("we try
+   \boxed{3}, but that is wrong; the answer is \boxed{5}") is replaced by the later one: revising
+   is not hedging. A hedge is several alternatives offered together as the final answer: boxes
+   joined only by commas, "or", "and", "maybe", "perhaps", "either" ("\boxed{3} or \boxed{4}",
+   "\boxed{3}. Or maybe \boxed{4}.") form one group, read as a list ("3, 4") that only a gold
+   list or set of the same size can match. Boxes that say the same thing count once.
+   ``all_boxes=True`` gives every distinct box as a list instead (a multi-part problem whose gold
+   has several boxes);
 3. ``####`` (GSM8K), to the end of its line;
-4. the last "answer is" / "answer:" / "answer =" (so Minerva's ``Final Answer: The final answer is
-   $7.78$. I hope it is correct.`` gives ``$7.78$``), to the end of its sentence;
+4. the last "answer is" / "answer:" / "answer =", also in bold (``**Answer:** 5``), to the end
+   of its sentence (so Minerva's ``Final Answer: The final answer is $7.78$. I hope it is
+   correct.`` gives ``$7.78$``);
 5. otherwise the last sentence's math: its ``$...$`` / ``\(...\)`` spans when they are joined only
-   by "and", "or" and commas (several spans are several answers, as in 2.), else the last math
-   span or bare expression in the text (``\frac{10}{9}``, ``4 4/9``, ``\sqrt{3}/2``), never digits
-   glued to a word (``AZYUK2A``).
+   by "and", "or" and commas (several spans are several answers, a hedge as in 2.), else the last
+   math span, bare expression or bracketed answer in the text (``\frac{10}{9}``, ``4 4/9``,
+   ``\sqrt{3}/2``, ``7,425,000``, ``2,5``, ``.4``, ``[45 degrees]``), never digits glued to a
+   word (``AZYUK2A``).
 
 Text inside ``<think>`` never counts; an unclosed ``<think>`` means no answer yet. A doubled
 backslash before a letter (``\\frac``, from JSON-escaped data) is read as one, in completions and
 golds. ``gold_answer(gold)`` cuts a gold solution to its answer: its boxes (several boxes are a
-list), its ``####`` part, or all of it.
+list), its ``####`` part, what follows its last "answer is" (a gold written as a sentence), or
+all of it.
 """
 
 from __future__ import annotations
@@ -27,15 +34,22 @@ import re
 
 from .normalise import match_brace
 
-_ANSWER_MARK = re.compile(r"answer\s*(?:is\b|:|=)\s*:?\s*", re.I)
+_ANSWER_MARK = re.compile(r"answer\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*:?\s*(?:\*\*|__)?\s*", re.I)  # **Answer:** 5
 _SENTENCE = re.compile(r"(?:[^\n.]|\.(?=\S))+")
 _MATH_SPAN = re.compile(r"\$\$?([^$]{1,500})\$\$?|\\\((.{1,500}?)\\\)|\\\[(.{1,500}?)\\\]", re.S)
 _SHORT_BOXED = re.compile(r"\\boxed\s+([^\s$]+)")
 _ESCAPED = re.compile(r"(?<!\\)\\\\(?=[A-Za-z])")
 _JOINER = re.compile(r"\s*(?:,|;|,?\s*\band\b|,?\s*\bor\b)?\s*", re.I)
+# what may stand between boxes offered together: connectives, hedging words, punctuation, math delimiters
+_HEDGE_GAP = re.compile(r"(?:[\s,;.:!?$]|\\[()\[\]]|\b(?:or|and|maybe|perhaps|possibly|either|else|alternatively)\b)*", re.I)
 # a bare expression: LaTeX commands, numbers, operators, brackets and lone letters, with spaces between
-_EXPR = re.compile(r"(?:\\[A-Za-z]+|\d+(?:\.\d+)?|[{}()\[\]^_+\-*/=!|<>]|(?<![A-Za-z])[A-Za-z](?![A-Za-z])"
+# numbers: 7,425,000 and 1,000.99 (thousands), 2,5 (a decimal comma), .4, 3.25
+_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])|\d+,\d{1,2}(?![\d,])|\d+(?:\.\d+)?|(?<![\d.])\.\d+"
+_EXPR = re.compile(r"(?:\\[A-Za-z]+|" + _NUMBER + r"|[{}()\[\]^_+\-*/=!|<>]|(?<![A-Za-z])[A-Za-z](?![A-Za-z])"
                    r"|\s(?=[\\\d{}()\[\]^_+\-*/=|<>]|[A-Za-z](?![A-Za-z])))+")
+
+
+_BRACKETED = re.compile(r"\[\s*-?[\d.][^\[\]\n]{0,40}\]")  # [45 degrees]: a number and its words in brackets
 
 
 def unescape(text: str) -> str:
@@ -53,8 +67,8 @@ def _strip_think(text: str) -> str | None:
     return text
 
 
-def _boxes(text: str) -> list[str]:
-    """The contents of every ``\\boxed{}`` / ``\\fbox{}`` (and ``\\boxed 5``), in order."""
+def _boxes(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, contents) of every ``\\boxed{}`` / ``\\fbox{}`` (and ``\\boxed 5``), in order."""
     out, pos = [], 0
     while True:
         starts = [i for i in (text.find("\\boxed", pos), text.find("\\fbox", pos)) if i >= 0]
@@ -67,12 +81,12 @@ def _boxes(text: str) -> list[str]:
             end = match_brace(text, brace)
             if end < 0:
                 return out
-            out.append(text[brace + 1 : end - 1])
+            out.append((i, end, text[brace + 1 : end - 1]))
             pos = end
             continue
         m = _SHORT_BOXED.match(text, i)
         if m:
-            out.append(m.group(1))
+            out.append((i, m.end(), m.group(1)))
         pos = i + 5
 
 
@@ -94,8 +108,17 @@ def _one_or_list(answers: list[str]) -> str | None:
     return distinct[0] if len(distinct) == 1 else ", ".join(distinct)
 
 
-def _boxed(text: str) -> str | None:
-    return _one_or_list(_boxes(text))
+def _boxed(text: str, all_boxes: bool = False) -> str | None:
+    """The last group of boxes offered together (see the module docstring), or every box."""
+    boxes = _boxes(text)
+    if all_boxes or not boxes:
+        return _one_or_list([b[2] for b in boxes])
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        if not _HEDGE_GAP.fullmatch(text[box[1] : group[0][0]]):
+            break
+        group.insert(0, box)
+    return _one_or_list([b[2] for b in group])
 
 
 def _answer_is(text: str) -> str | None:
@@ -116,8 +139,9 @@ def _after_hashes(text: str) -> str | None:
     return tail.splitlines()[0] if tail else None
 
 
-def extract_answer(text: str) -> str | None:
-    """The answer a completion commits to, as raw text, or None."""
+def extract_answer(text: str, all_boxes: bool = False) -> str | None:
+    """The answer a completion commits to, as raw text, or None. ``all_boxes``: every distinct
+    box as a list, not only the last group."""
     body = _strip_think(unescape(text))
     if body is None:
         return None
@@ -125,12 +149,9 @@ def extract_answer(text: str) -> str | None:
     open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
     if open_ >= 0:
         inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
-        return (_boxed(inner) or _answer_is(inner) or inner).strip() or None
-    for finder in (_boxed, _after_hashes, _answer_is):
-        found = finder(body)
-        if found:
-            return found.strip()
-    return _last_math(body)
+        return (_boxed(inner, all_boxes) or _answer_is(inner) or inner).strip() or None
+    found = _boxed(body, all_boxes) or _after_hashes(body) or _answer_is(body)
+    return found.strip() if found else _last_math(body)
 
 
 def _last_math(text: str) -> str | None:
@@ -151,14 +172,18 @@ def _last_math(text: str) -> str | None:
         glued = (start > 0 and text[start - 1].isalpha()) or (end < len(text) and text[end].isalnum())
         if m.end() > best_end and not glued and re.search(r"\d|\\[A-Za-z]", found) and found not in ("-", "="):
             best, best_end = found, m.end()
+    for m in _BRACKETED.finditer(text):
+        if m.end() >= best_end:
+            best, best_end = m.group(0), m.end()
     return best.strip() if best else None
 
 
 def gold_answer(gold: str) -> str:
-    """The answer part of a gold solution: its boxes, its ``####`` part, or all of it."""
+    """The answer part of a gold solution: its boxes, its ``####`` part, what follows its last
+    "answer is" / "answer:" (a gold written as a sentence), or all of it."""
     gold = unescape(str(gold))
     if "\\boxed" in gold or "\\fbox" in gold:
-        return _boxed(gold) or gold
+        return _boxed(gold, all_boxes=True) or gold
     if "####" in gold:
         return gold.rsplit("####", 1)[1].strip()
-    return gold.strip()
+    return (_answer_is(gold) or gold).strip()

@@ -24,7 +24,8 @@ _REMOVE = (
 _REPLACE = {
     r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\cfrac": r"\frac", r"\dbinom": r"\binom", r"\tbinom": r"\binom",
     r"\%": "%", "^{\\circ}": "°", "^\\circ": "°", r"\degree": "°", r"\lvert": "|", r"\rvert": "|",
-    r"\vert": "|", r"\lbrace": r"\{", r"\rbrace": r"\}", r"\fbox": r"\boxed", r"\approx": "=",
+    r"\vert": "|", r"\lbrace": r"\{", r"\rbrace": r"\}", r"\fbox": r"\boxed", "\u2248": r"\approx ",
+    r"\cdots": r"\ldots", r"\dots": r"\ldots", "...": r"\ldots ", "\u2026": r"\ldots ",
     "\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00f7": "/", "\u03c0": r"\pi ",
     "\u221e": r"\infty ", "\u221a": r"\sqrt", "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ",
     "\u222a": r"\cup ", "\u2205": r"\emptyset ", "\u00a0": " ", "~": " ",
@@ -32,10 +33,15 @@ _REPLACE = {
 _UNIT_TAIL = re.compile(r"(?:(?<=[\d}\)\]°%.])|\s)\s*([a-zA-Z]{2,}\.?|[a-zA-Z]{2,}\^?\{?[23]\}?)\s*$")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _THOUSANDS_SPACE = re.compile(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?")
-_MIXED = re.compile(r"(-?)(\d+)\s+(\d+)\s*/\s*(\d+)")
+_MIXED = re.compile(r"(-?)(\d+)\s+(\d+)\s*/\s*(\d+)")  # 4 4/9; a proper fraction only (11 6/6 is not 12)
 _ARRAY = re.compile(r"\\begin\{array\}\{[^{}]*\}")  # a matrix written as an array: drop its column spec
 _BRACKETED_MATRIX = re.compile(r"\[\s*(\\begin\{pmatrix\}.*\\end\{pmatrix\})\s*\]", re.S)
-_CONNECTIVES = re.compile(r"\s+(?:and|or)\s+|\s*\\(?:text)?(?:and|or)\b\s*")
+_CONNECTIVES = re.compile(r"\s+(?:and|or)\s+|\s*\\(?:text)?(?:and|or)\b\s*|(?<=[)\]}])\s*(?:and|or)\s*(?=[(\[{\\])")
+_NOT_EQUAL = re.compile(r"(?<=[A-Za-z)}\]\s])!=")  # x != 3 (but 3!=6 is a factorial)
+_BRACKETED = re.compile(r"\[([^\[\],]*)\]")  # [45 degrees], [5]: one answer in brackets
+_WORDS_THEN_NUMBER = re.compile(r"[A-Za-z][A-Za-z -]{2,}\((-?[\d.,]+)\)")  # forty-five (45)
+_NUMBER_THEN_WORDS = re.compile(r"(-?[\d.,]+)\s*\([A-Za-z][A-Za-z -]{2,}\)")  # 42 (forty-two)
+_BOLD = re.compile(r"^(?:\*\*|__)|(?:\*\*|__)$")  # **42**: markdown bold around an answer
 
 
 def match_brace(s: str, start: int) -> int:
@@ -72,7 +78,10 @@ def unwrap_command(s: str, command: str, sep: str = "") -> str:
 
 
 def strip_units(s: str) -> str:
-    """Drop trailing words such as units ("5 cm", "12 dollars", "3 sq. units")."""
+    """Drop trailing words such as units ("5 cm", "12 dollars", "3 sq. units"); never an
+    integral's "dx"."""
+    if "\\int" in s:
+        return s
     for _ in range(4):
         m = _UNIT_TAIL.search(s)
         if not m or m.group(1).rstrip(".^{}23").lower() in MATH_WORDS or m.start() == 0:
@@ -99,7 +108,13 @@ def normalize(s: str) -> str:
     s = re.sub(r"\\?\{\s*([^{}]*?)\s*\\choose\s*([^{}]*?)\s*\}", r"\\binom{\1}{\2}", s)
     s = _CONNECTIVES.sub(",", s).replace(";", ",")  # "(1, 2); (3, 4)": a semicolon separates answers too
     s = _BRACKETED_MATRIX.sub(r"\1", s)  # \left[ \begin{array} ... \right] is one matrix
+    s = _NOT_EQUAL.sub(r"\\ne ", s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
+    s = re.sub(r"(?<!\\)\\+$", "", s).strip()  # a stray trailing backslash ("5\\" in a dataset)
+    s = _BOLD.sub("", s).strip()
+    m = _BRACKETED.fullmatch(s) or _WORDS_THEN_NUMBER.fullmatch(s) or _NUMBER_THEN_WORDS.fullmatch(s)
+    if m:
+        s = m.group(1).strip()
     s = strip_units(s)
     s = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", s)  # "x \in [2, 5]" -> "[2, 5]"
     if s.startswith(("€", "£", "¥")):
@@ -109,7 +124,7 @@ def normalize(s: str) -> str:
     elif _THOUSANDS_SPACE.fullmatch(s):
         s = s.replace(" ", "")
     m = _MIXED.fullmatch(s)
-    if m:
+    if m and int(m.group(3)) < int(m.group(4)):
         sign, whole, num, den = m.groups()
         s = f"{sign}({whole}+{num}/{den})"
     return s

@@ -49,6 +49,21 @@ class Relation:
 
 
 @dataclass(frozen=True)
+class Ratio:
+    """``a : b (: c ...)``; equal to another ratio with proportional parts, and (two parts) to a / b."""
+
+    parts: tuple
+
+
+@dataclass(frozen=True)
+class Approx:
+    """``value \\approx a1 \\approx ...``: an exact value followed by approximations of it."""
+
+    value: object
+    approx: tuple
+
+
+@dataclass(frozen=True)
 class Matrix:
     rows: tuple
 

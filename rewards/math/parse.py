@@ -12,32 +12,28 @@ of ``rewards.math.objects`` (sequences, equations, matrices, percentages).
 from __future__ import annotations
 
 import re
+import sys
 
 import sympy as sp
 
 from .objects import (  # noqa: F401 (ParseError, TooLarge and the containers are re-exported)
-    Equation, Matrix, ParseError, Percent, Relation, Seq, TooLarge, arith, as_set, binomial, factorial, number,
-    power, scalar,
+    Approx, Equation, Matrix, ParseError, Percent, Ratio, Relation, Seq, TooLarge, arith, as_set, binomial,
+    factorial, number, power, scalar,
 )
+from .parse_forms import _FUNCS, Forms
 
-MAX_NESTING = 60  # brackets deep; each level costs ~8 Python frames
-
+MAX_NESTING = 200  # brackets deep; each level costs ~8 Python frames (parse() raises the recursion limit to fit)
+_RECURSION = 8 * MAX_NESTING + 1000
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+(?![a-zA-Z]))?)|(?P<cmd>\\[a-zA-Z]+|\\[{}|%\\])"
     r"|(?P<word>arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|sqrt|ln|log|exp|pi|infinity|inf|oo)"
     r"(?![a-zA-Z])|(?P<ch>\S))"
 )
-_FUNCS = {
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
-    "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
-    "tanh": sp.tanh, "ln": sp.log, "log": sp.log, "exp": sp.exp, "lg": lambda x: sp.log(x, 10),
-}
-_INVERSE = {"sin": sp.asin, "cos": sp.acos, "tan": sp.atan}
 _CONSTS = {"pi": sp.pi, "infty": sp.oo, "infinity": sp.oo, "inf": sp.oo, "oo": sp.oo, "emptyset": sp.S.EmptySet,
            "varnothing": sp.S.EmptySet, "imath": sp.I}
 _RELATIONS = {"<": "<", ">": ">", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=", "geq": ">=",
               "geqslant": ">=", "lt": "<", "gt": ">", "ne": "!=", "neq": "!="}
-_EQUALS = ("=",)  # a chain of these is its last side (normalise turns \approx into =)
+_EQUALS = ("=",)  # a chain of these is its first and last side
 _MULS = {"*", "\\cdot", "\\times", "\\ast"}
 _DIVS = {"/", "\\div"}
 _ATOM_START = {"(", "[", "{", "\\{", "|", "°"}
@@ -54,13 +50,14 @@ def tokenize(s: str) -> list[str]:
     return tokens
 
 
-class Parser:
+class Parser(Forms):
     def __init__(self, text: str):
         self.toks = tokenize(text)
         self.i = 0
         self.depth = 0
         self.abs_open = 0
         self.in_func = 0
+        self.in_integral = 0
         self.percent = False
 
     # -- token helpers ------------------------------------------------------------------------
@@ -110,16 +107,13 @@ class Parser:
         return left
 
     def relation(self):
-        exprs, ops = [self.expr()], []
+        exprs, ops = [self.ratio()], []
         while True:
             tok = self.peek()
-            if tok in _EQUALS:
+            if tok in _EQUALS or tok == "\\approx":
                 if ops:
                     raise ParseError("mixed = and inequalities")
-                while self.peek() in _EQUALS:  # "x = 5 + 5 + 1 = 11": the first side and the last
-                    self.take()
-                    rhs = self.expr()
-                return Equation(exprs[0], rhs)
+                return self.chain(exprs[0])
             op = _RELATIONS.get(tok.lstrip("\\")) if tok and (tok in "<>" or tok.startswith("\\")) else None
             if op is None:
                 return exprs[0] if not ops else Relation(tuple(exprs), tuple(ops))
@@ -128,14 +122,44 @@ class Parser:
                 self.take()
                 op += "=" if not op.endswith("=") else ""
             ops.append(op)
-            exprs.append(self.expr())
+            exprs.append(self.ratio())
+
+    def chain(self, first):
+        """``a = b = c`` (its first and last side: ``x = 5 + 5 + 1 = 11``) and approximations after
+        ``\\approx`` (``\\frac{\\sqrt3}{3} \\approx 0.577``, ``x = \\sqrt2 \\approx 1.414``)."""
+        exact, approx = [first], []
+        while self.peek() in _EQUALS or self.peek() == "\\approx":
+            (approx if self.take() == "\\approx" or approx else exact).append(self.ratio())
+        names = exact[:-1]
+        if len(names) > 1 and all(isinstance(x, sp.Symbol) for x in names) and not isinstance(exact[-1], sp.Symbol):
+            # "a = b = c = 1": every unknown named is 1, the labelled tuple (a, b, c) = (1, 1, 1)
+            value = Equation(Seq(tuple(names), "tuple"), Seq((exact[-1],) * len(names), "tuple"))
+        else:
+            value = exact[0] if len(exact) == 1 else Equation(exact[0], exact[-1])
+        if not approx:
+            return value
+        if isinstance(value, sp.Symbol):  # "x \\approx 1.41": a label and an approximate value
+            return Equation(value, approx[-1])
+        return Approx(value, tuple(approx))
+
+    def ratio(self):
+        parts = [self.expr()]
+        while self.peek() == ":":
+            self.take()
+            parts.append(self.expr())
+        return parts[0] if len(parts) == 1 else Ratio(tuple(parts))
 
     def expr(self):
-        left = self.unary()
+        terms = [self.unary()]
         while self.peek() in ("+", "-"):
             sign = self.take()
             right = self.unary()
-            left = arith(left, right, sign)
+            terms.append(right if sign == "+" else arith(sp.Integer(0), right, "-"))
+        if len(terms) > 1 and all(isinstance(t, sp.Expr) for t in terms):
+            return sp.Add(*terms)  # one sum, not n nested ones: 2,000 terms stay fast
+        left = terms[0]
+        for right in terms[1:]:
+            left = arith(left, right, "+")
         return left
 
     def unary(self):
@@ -164,8 +188,10 @@ class Parser:
                 return left
 
     def starts_atom(self, tok) -> bool:
-        if tok is None or tok in (",", "=", "\\cup", "U", "&", "\\\\", "\\end"):
+        if tok is None or tok in (",", "=", "\\cup", "U", "&", "\\\\", "\\end", "\\approx"):
             return False
+        if tok == "d" and self.in_integral and re.fullmatch(r"[A-Za-z]", self.peek(1) or ""):
+            return False  # the "dx" that ends an integrand
         if tok == "|":
             return self.abs_open == 0
         if tok in _ATOM_START:
@@ -273,6 +299,8 @@ class Parser:
             return arith(self.arg(), arith(sp.Integer(1), index, "/"), "^")
         if name == "binom":
             return binomial(self.arg(), self.arg())
+        if name == "int":
+            return self.integral()
         if name == "begin":
             return self.matrix()
         if tok.isalpha() and len(tok) == 1:
@@ -299,60 +327,6 @@ class Parser:
             return sp.Interval(lo, hi, left_open=open_ == "(", right_open=close == ")")
         return Seq(tuple(items), "tuple")
 
-    def function(self, name: str):
-        self.in_func += 1
-        fn, base, exp = _FUNCS[name], None, None
-        if self.peek() == "_":
-            self.take()
-            base = self.arg()
-        if self.peek() == "^":
-            self.take()
-            exp = self.exponent()
-        if exp == -1 and name in _INVERSE:
-            fn, exp = _INVERSE[name], None
-        if self.peek() == "(":
-            self.take()
-            self.nest()
-            arg = self.expr()
-            self.expect(")")
-            self.depth -= 1
-        else:
-            arg = self.power()[0]
-        self.in_func -= 1
-        value = sp.log(arg, base) if base is not None else fn(arg)
-        return value if exp is None else arith(value, exp, "^")
-
-    def raw_group(self) -> str:
-        self.expect("{")
-        out = []
-        while self.peek() not in ("}", None):
-            out.append(self.take())
-        self.expect("}")
-        return "".join(out)
-
-    def matrix(self):
-        env = self.raw_group()
-        rows, row = [], [self.expr()]
-        while True:
-            tok = self.take()
-            if tok == "&":
-                row.append(self.expr())
-            elif tok == "\\\\":
-                rows.append(tuple(row))
-                if self.peek() == "\\end":
-                    row = None
-                    continue
-                row = [self.expr()]
-            elif tok == "\\end":
-                self.raw_group()
-                if row:
-                    rows.append(tuple(row))
-                if len({len(r) for r in rows}) != 1:
-                    raise ParseError("ragged matrix")
-                return Matrix(tuple(rows)) if env != "vmatrix" else sp.Matrix(rows).det()
-            else:
-                raise ParseError(f"unexpected {tok!r} in matrix")
-
 
 def parse(text: str):
     """Parse normalised answer text; raises ParseError (or TooLarge)."""
@@ -362,4 +336,9 @@ def parse(text: str):
         plus = parse(text.replace("\\pm", "+").replace("\\mp", "-"))
         minus = parse(text.replace("\\pm", "-").replace("\\mp", "+"))
         return Seq((plus, minus), "list")
-    return Parser(text).parse()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION))
+    try:
+        return Parser(text).parse()
+    finally:
+        sys.setrecursionlimit(limit)

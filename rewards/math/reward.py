@@ -2,16 +2,24 @@ r"""The math reward: extract (``rewards.math.extraction``), normalise, parse, co
 
 ``verify(completion, gold)`` extracts, normalises and parses both sides with the parser in
 ``rewards.math.parse`` (never ``sympify``/``eval`` on model text) and compares them as described
-in ``rewards.math.compare``. Every check runs in a worker process with a hard wall-clock limit
-(``timeout``), so it cannot hang a training step; a check over its limit counts as wrong.
+in ``rewards.math.compare``. Every check runs in a worker process under a hard limit
+(``timeout`` seconds of the worker's own time, see ``rewards._bounded``), so it cannot hang a
+training step. The worker imports sympy and the parser before the clock starts.
 
-Registered as ``math_accuracy``: 1.0 / 0.0, or ``None`` when the gold answer cannot be parsed.
+A time-out is not a wrong answer: ``explain`` reports it (``Check.timeout``: ``"input"`` or
+``"machine"``), ``score`` and ``math_accuracy`` give it ``timeout_score`` (``None`` by default:
+TRL leaves it out of the sum), ``math_accuracy`` counts it and logs the share of the batch as the
+metric ``math/timeout`` through TRL's ``log_metric``; ``verify`` (a plain bool) says False.
+
+Registered as ``math_accuracy``: 1.0 / 0.0, or ``None`` when the gold answer cannot be parsed or
+the check timed out.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from .._bounded import BoundedCrash, BoundedTimeout, run_bounded
@@ -22,8 +30,9 @@ from ..text import completion_text
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 2.0  # seconds per check, wall clock
-MAX_ANSWER_CHARS = 1000  # an extracted answer longer than this is compared as text only
+DEFAULT_TIMEOUT = 2.0  # seconds per check, of the worker's own time (waits for a CPU excluded)
+PRELOAD = ("sympy", f"{__package__}.parse", f"{__package__}.compare")  # imported by the worker before its clock starts
+MAX_ANSWER_CHARS = 10_000  # an extracted answer longer than this is compared as text only
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")  # never thousands (three digits follow those)
 _CHOICE = re.compile(r"\(?([A-E])\)?(?:[.:,;]|\s|$).*", re.S)
 _LISTED_LETTERS = re.compile(r"(?<![A-Za-z])\(?([A-E])\)?(?![A-Za-z])")
@@ -50,8 +59,9 @@ class Check:
     gold: str
     answer_parsed: str = ""
     gold_parsed: str = ""
-    correct: bool | None = None  # None: the gold could not be parsed
+    correct: bool | None = None  # None: the gold could not be parsed, or the check timed out
     reason: str = ""
+    timeout: str = ""  # "input" / "machine" when the check timed out (see rewards._bounded), else ""
 
 
 def _parse(text: str):
@@ -64,20 +74,35 @@ def _parse(text: str):
 
 
 def _check(completion: str, gold: str) -> Check:
-    """Runs in the worker: extract, normalise, parse and compare."""
-    from sympy import Expr
-
-    from .compare import equivalent
+    """Runs in the worker: extract, normalise, parse and compare. When the gold is a list (a
+    multi-part problem, several boxes) and the last group of boxes does not match it, every
+    distinct box of the completion is tried as the list."""
+    from .objects import Seq
 
     gold_text = gold_answer(gold)
     answer = extract_answer(completion)
-    result = Check(answer, gold_text)
     letter = _choice(gold_text, strict=True)
     if letter is not None:
+        result = Check(answer, gold_text)
         got = _choice(answer, strict=False) if answer else None
         result.correct, result.reason = got == letter, f"multiple choice: gold {letter}, answer {got}"
         return result
     gold_obj, gold_err = _parse(gold_text)
+    result = _compare(answer, gold_text, gold_obj, gold_err)
+    if result.correct is False and isinstance(gold_obj, Seq) and len(gold_obj.items) > 1:
+        every = extract_answer(completion, all_boxes=True)
+        if every != answer:
+            retry = _compare(every, gold_text, gold_obj, gold_err)
+            result = retry if retry.correct else result
+    return result
+
+
+def _compare(answer: str | None, gold_text: str, gold_obj, gold_err: str) -> Check:
+    from sympy import Expr
+
+    from .compare import equivalent
+
+    result = Check(answer, gold_text)
     result.gold_parsed = _short(gold_obj) if gold_obj is not None else gold_err
     if answer is None:
         result.correct, result.reason = (False, "no answer found") if gold_text else (None, "empty gold")
@@ -117,22 +142,30 @@ def explain(completion, gold: str, timeout: float = DEFAULT_TIMEOUT) -> Check:
     """The full record of one check (used by ``grpo-ext rewards check``)."""
     text = completion_text(completion)
     try:
-        return run_bounded(_check, text, str(gold), timeout=timeout)
-    except BoundedTimeout:
-        return Check(None, str(gold), correct=False, reason=f"timed out after {timeout} s")
+        return run_bounded(_check, text, str(gold), timeout=timeout, preload=PRELOAD)
+    except BoundedTimeout as err:
+        logger.warning("math check timed out (%s): %s", err.cause, err)
+        return Check(None, str(gold), correct=None, reason=f"timed out: {err}", timeout=err.cause)
     except BoundedCrash as err:
         logger.warning("math check crashed: %s", err)
         return Check(None, str(gold), correct=False, reason=f"check failed: {err}")
 
 
-def score(completion, gold: str, timeout: float = DEFAULT_TIMEOUT) -> float | None:
-    """1.0 if the completion's answer equals ``gold``, 0.0 if not, None if the gold is unparseable."""
-    correct = explain(completion, gold, timeout).correct
-    return None if correct is None else float(correct)
+def _value(check: Check, timeout_score: float | None) -> float | None:
+    if check.timeout:
+        return timeout_score
+    return None if check.correct is None else float(check.correct)
+
+
+def score(completion, gold: str, timeout: float = DEFAULT_TIMEOUT, timeout_score: float | None = None) -> float | None:
+    """1.0 if the completion's answer equals ``gold``, 0.0 if not, None if the gold is unparseable;
+    ``timeout_score`` (None unless given) if the check timed out."""
+    return _value(explain(completion, gold, timeout), timeout_score)
 
 
 def verify(completion, gold: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
-    """True when the completion's answer is equivalent to ``gold`` (bounded by ``timeout`` seconds)."""
+    """True when the completion's answer is equivalent to ``gold`` (bounded by ``timeout`` seconds).
+    False for a wrong answer and for a time-out alike: use ``explain`` to tell them apart."""
     return bool(explain(completion, gold, timeout).correct)
 
 
@@ -140,11 +173,25 @@ def verify(completion, gold: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
 class MathAccuracy:
     """1.0 when the extracted answer equals the gold answer (sympy equivalence), else 0.0."""
 
-    def __init__(self, gold_column: str = "answer", timeout: float = DEFAULT_TIMEOUT):
-        self.gold_column = gold_column
-        self.timeout = timeout
-        self.required_columns = (gold_column,)
+    preload = PRELOAD  # for RewardRunner: what its workers import before their clocks start
 
-    def __call__(self, completions, **columns) -> list[float | None]:
+    def __init__(self, gold_column: str = "answer", timeout: float = DEFAULT_TIMEOUT,
+                 timeout_score: float | None = None):
+        """``timeout``: seconds of the worker's own time per check. ``timeout_score``: the score of a
+        check that timed out; None (the default) leaves it out of TRL's sum, 0.0 scores it as wrong."""
+        self.gold_column = gold_column
+        self.timeout, self.timeout_score = timeout, timeout_score
+        self.required_columns = (gold_column,)
+        self.totals: Counter[str] = Counter()  # "checked", "timeout_input", "timeout_machine" since construction
+
+    def __call__(self, completions, log_metric=None, **columns) -> list[float | None]:
         golds = columns[self.gold_column]
-        return [score(c, g, self.timeout) for c, g in zip(completions, golds, strict=True)]
+        checks = [explain(c, g, self.timeout) for c, g in zip(completions, golds, strict=True)]
+        timeouts = Counter(c.timeout for c in checks if c.timeout)
+        self.totals.update(checked=len(checks), **{f"timeout_{k}": v for k, v in timeouts.items()})
+        if timeouts:
+            logger.warning("math_accuracy: %d of %d checks timed out (%s); scored %r", sum(timeouts.values()),
+                           len(checks), dict(timeouts), self.timeout_score)
+        if log_metric is not None and checks:
+            log_metric("math/timeout", sum(timeouts.values()) / len(checks))
+        return [_value(c, self.timeout_score) for c in checks]

@@ -2,58 +2,55 @@
 
 The program is the last fenced code block tagged for the row's language (its name or an alias:
 ```` ```cpp ````, ```` ```c++ ````, ```` ```js ````, ```` ```rs ```` ...; see
-:mod:`rewards.languages`) or untagged. Languages: Python, C++, C, Java (``public class Main``),
-JavaScript, Rust, and any registered with :func:`rewards.languages.register_language`.
+:mod:`rewards.code.languages`) or untagged. Languages: Python, C++, C, Java (``public class Main``),
+JavaScript, Rust, and any registered with :func:`rewards.code.languages.register_language`.
 
 Tests come from the dataset column ``verification_info``, in the layouts of
-:mod:`rewards.code_rows` (stdin/stdout ``test_cases``, APPS/TACO ``input_output``, call-based
+:mod:`rewards.code.rows` (stdin/stdout ``test_cases``, APPS/TACO ``input_output``, call-based
 ``fn_name``, assert-style ``test_code``); the row's ``language`` key names its language, else the
 reward's ``language`` does. Stdin/stdout: one run per case; a case passes when the program exits 0
-and its output matches (``compare``: ``lines`` by default, or ``tokens`` with a float tolerance,
-set per reward or per row). Call-based (APPS / TACO / LiveCodeBench function-call problems): each
-input is the list of arguments; ``fn_name`` is a top-level function or a method of class
-``Solution``; the return value is serialised in the sandbox and compared here by
-``rewards._checks.same`` (tuples are lists, ``True`` is not ``1``, floats within 1e-9). One run for
-all cases; a case that takes longer than ``wall_seconds`` fails it and every case after it.
-Assert-style: the test code runs after the program and scores 1.0 only when it runs to its end and
-every assertion it executes holds.
+and its output matches (``compare``: ``lines`` by default, or ``tokens``: integers exact, decimals
+within a tolerance; set per reward or per row). Call-based (APPS / TACO / LiveCodeBench
+function-call problems): each input is the list of arguments; ``fn_name`` is a top-level function
+or a method of class ``Solution``; the return value is serialised in the sandbox and compared here
+by ``rewards.code._checks.same`` (tuples are lists, ``True`` is not ``1``, floats within 1e-9).
+One run for all cases; a case that takes longer than ``wall_seconds`` fails it and every case
+after it. Assert-style: the test code runs in an interpreter of its own, apart from the program's
+(:mod:`rewards.code.split`); each check that runs (an ``assert``, a ``unittest`` case, HumanEval's
+``check(candidate)`` called with the row's ``entry_point``) counts.
 
-``code_execution`` scores the share of tests passed (assert-style code counts as one test);
-``code_execution_binary`` 1.0 only when all pass. A completion without a code block, or whose
-program does not compile, scores 0.0; one whose tests the *service* could not run scores ``None``.
+``code_execution`` scores the share of tests passed (stdin/stdout cases, call-based cases, or the
+checks that ran); ``code_execution_binary`` 1.0 only when all pass. A completion without a code
+block, or whose program does not compile, scores 0.0; one whose tests the *service* could not run,
+or whose row ran no check at all or cannot run split (``dataset_error``, logged with the row),
+scores ``None``.
 
 Each completion gets one outcome, counted per batch (``CodeExecution.last_outcomes``, the running
 ``CodeExecution.totals``, and TRL's metrics ``code/<outcome>`` as the batch's share when the
 trainer passes ``log_metric``): ``no_code``, ``compile_error``, ``timeout``, ``runtime_error``,
 ``wrong_answer`` (the first three, in that order, win over a wrong answer in another case),
-``passed`` (every test), ``service_error``.
+``passed`` (every test), ``service_error``, ``dataset_error``, ``judge_error`` (a checker or
+interactor failed: scored ``None``).
 
-Backends (``backend=``): ``local`` (default; :mod:`rewards.sandbox` on this machine) or a sandbox
-service: ``sandbox_fusion`` or ``piston`` with ``url=`` (:mod:`rewards.code_backends`: retries,
+Rows with a ``checker``, an ``interactor``, ``subtasks`` or a ``grader`` are judged problems
+(:mod:`rewards.code.judge_rows`, scored by :mod:`rewards.code.judge`; docs/judges.md).
+
+Backends (``backend=``): ``local`` (default; :mod:`rewards.code.sandbox` on this machine) or a sandbox
+service: ``sandbox_fusion`` or ``piston`` with ``url=`` (:mod:`rewards.code.backends`: retries,
 back-off, a time-out per request). Services run stdin/stdout tests only.
 
-Threat model (the program is written by a policy that is paid for passing): a verdict never
-comes from the program's exit status or from anything it prints or writes, except stdin/stdout
-tests, where the expected output never enters the sandbox and the exit status must also be 0 (so
-exiting early with status 0 passes only when the output printed so far is already right). For
-call-based and assert-style tests a harness (``rewards._harness``) loads the program and reports
-what it observes over a separate pipe, one line per result, each signed with a per-run key that is
-delivered on stdin, kept on the harness's main thread and never given to the program's thread;
-the parent accepts a report only when every line is signed and in sequence and the harness says
-the checks ran to their end. So early exits (``sys.exit``, ``os._exit``, ``SystemExit``,
-``atexit``, ``sys.excepthook``, signal handlers, killing itself or its parent), fake results on
-stdout, stderr, files or the pipe, and replaced builtins all score 0. Expected values are kept out
-of the sandbox where the test format allows it: stdin/stdout outputs, call-based outputs, and in
-test code the literal side of ``assert EXPR == LITERAL`` (also ``!=``, ``<``, ``in``, ``is None``
-...) are compared here and never sent, so reading the test file, objects whose ``__eq__`` always
-returns True (only exact built-in types can be sent) and tampering with the harness cannot
-produce a passing value. Not covered: assertions whose expected value is computed inside the test
-code (``assert f(x) == g(x)``, ``assert is_valid(f(x))``) are evaluated with the program in the
-same interpreter, so a program that deliberately patches the modules the test code uses or walks
-the interpreter's frames into the harness could make them pass; write such tests as literal
-comparisons or call-based cases when it matters. The sandbox's own guarantees (no network, no
-host files or processes, bounded memory, disk, processes and time, compilers included) are in
-``rewards.sandbox``; a remote service's are its own.
+Threat model (the program is written by a policy that is paid for passing; docs/code.md has the
+whole of it and the attacks tested): a verdict never comes from the program's exit status or from
+anything it prints or writes, except stdin/stdout tests, where the expected output never enters
+the sandbox and the exit status must also be 0. Call-based tests run under a harness
+(``rewards.code._harness``) that reports each return value over a separate pipe, signed per run;
+the expected outputs never enter the sandbox, so a forged report cannot hold a right value.
+Assert-style tests never share an interpreter with the program: the program's sandbox answers
+calls with plain data, the assertions are evaluated and counted in the test code's own sandbox,
+and the report comes from there, so nothing the program does to its interpreter (builtins,
+frames, closures, gc finalisers, signals, its memory) reaches the verdict. The sandbox's own
+guarantees (no network, no host files or processes, bounded memory, disk, processes and time,
+compilers included) are in ``rewards.code.sandbox``; a remote service's are its own.
 """
 
 from __future__ import annotations
@@ -66,18 +63,21 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import _checks, sandbox
-from .code_backends import BACKENDS, Backend, LocalBackend, Prepared, Run
-from .code_rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
+from . import _checks, judge, sandbox
+from .split import run_split
+from .backends import BACKENDS, Backend, LocalBackend, Prepared, Run
+from .judge_rows import is_judged
+from .rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
 from .languages import CompileLimits, Language, fence_tags, get_language
-from .registry import register
-from .text import completion_text
+from ..registry import register
+from ..text import completion_text
 
 logger = logging.getLogger(__name__)
 
 _FENCE = re.compile(r"```([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
 HARNESS = (Path(__file__).parent / "_harness.py").read_text()
-OUTCOMES = ("no_code", "compile_error", "timeout", "runtime_error", "wrong_answer", "passed", "service_error")
+OUTCOMES = ("no_code", "compile_error", "timeout", "runtime_error", "wrong_answer", "passed", "service_error",
+            "dataset_error", "judge_error")
 _SEVERITY = ("compile_error", "timeout", "runtime_error", "wrong_answer")  # the first one seen names the outcome
 
 
@@ -108,28 +108,6 @@ def _call_passes(payloads: list[str], tests: Tests) -> int:
                 tests.unwrap_single and isinstance(expected, list) and len(expected) == 1
                 and _checks.same(got, expected[0]))
     return passed
-
-
-def _test_code_passes(payloads: list[str], tests: Tests) -> bool:
-    """Whether a verified report of an assert-style run shows every executed check holding."""
-    if payloads[-2:] != ["fin", "end"]:
-        return False
-    for line in payloads[:-2]:
-        kind, _, rest = line.partition(" ")
-        site, _, values = rest.partition(" ")
-        if kind != "c" or not site.isdigit() or int(site) >= len(tests.checks):
-            return False
-        check = tests.checks[int(site)]
-        try:
-            operands = _checks.decode(values)
-        except (ValueError, RecursionError):
-            return False
-        if check.sealed:
-            if len(operands) != 1 or not _checks.holds(check.op, operands[0], check.expected):
-                return False
-        elif len(operands) != (1 if check.op in ("truthy", "falsy") else 2) or not _checks.holds(check.op, *operands):
-            return False
-    return True
 
 
 def _harness_outcome(payloads: list[str], passed: int, tests: Tests) -> str:
@@ -184,33 +162,48 @@ class CodeExecution:
         self.totals: Counter[str] = Counter()
 
     # -- running -------------------------------------------------------------------------------
-    def _harnessed(self, prepared: Prepared, tests: Tests) -> tuple[int, str]:
-        """Run call-based or assert-style tests under the harness: (tests passed, outcome)."""
+    def _call_based(self, prepared: Prepared, tests: Tests, row: int) -> tuple[int, int, str]:
+        """Run call-based tests under the harness: (cases passed, cases, outcome)."""
         tools = self.local.toolchain(prepared.language)
         key = os.urandom(32)
         spec = {"key": key.hex(), "program": prepared.code, "case_seconds": self.wall_seconds,
-                "mode": "call" if tests.fn_name else "test", "fn_name": tests.fn_name,
-                "inputs": list(tests.inputs), "test_code": tests.test_code}
-        calls = max(1, len(tests.inputs))
+                "fn_name": tests.fn_name, "inputs": list(tests.inputs)}
+        calls = len(tests.inputs)
         limits = sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds * (calls + 1) + 2,
                                    "cpu_seconds": self.limits.cpu_seconds * calls})
         result = sandbox.run({"harness.py": HARNESS}, [tools.run[0], "-I", "harness.py"], stdin=json.dumps(spec),
                              limits=limits, isolation=self.isolation, channel=True, read_only=tools.read_only)
         payloads = _checks.signed_lines(result.channel, key)
         if result.timed_out:
-            return 0, "timeout"
+            return 0, tests.count, "timeout"
         if not payloads or payloads[-1] != "end" or result.truncated:
-            return 0, "runtime_error"
-        passed = _call_passes(payloads, tests) if tests.fn_name else int(_test_code_passes(payloads, tests))
-        return passed, _harness_outcome(payloads, passed, tests)
+            return 0, tests.count, "runtime_error"
+        passed = _call_passes(payloads, tests)
+        return passed, tests.count, _harness_outcome(payloads, passed, tests)
 
-    def _stdin_case(self, prepared: Prepared, stdin: str, expected: str, compare: str) -> tuple[int, str]:
+    def _split(self, prepared: Prepared, tests: Tests, row: int) -> tuple[int, int, str]:
+        """Run assert-style tests split from the program (:mod:`rewards.code.split`): (checks held, checks, outcome)."""
+        tools = self.local.toolchain(prepared.language)
+        limits = sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds * 2 + 2,
+                                   "cpu_seconds": self.limits.cpu_seconds * 2})
+        verdict = run_split(prepared.code, tests.test_code, tests.entry_point, tools.run[0], tools.read_only, limits,
+                            budget=self.wall_seconds, isolation=self.isolation)
+        if verdict.outcome == "dataset_error":
+            logger.warning("code reward: row %d cannot be scored (None): %s", row, verdict.detail)
+        elif verdict.detail.startswith("the test side ended"):
+            logger.warning("code reward: row %d: %s", row, verdict.detail)
+        return verdict.passed, verdict.checks, verdict.outcome
+
+    def _stdin_case(self, prepared: Prepared, stdin: str, expected: str, compare: str) -> tuple[int, int, str]:
         run: Run = self.backend.execute(prepared, stdin)
         if run.status != "ok":
-            return 0, run.status
-        return (1, "passed") if outputs_match(run.stdout, expected, compare) else (0, "wrong_answer")
+            return 0, 1, run.status
+        return (1, 1, "passed") if outputs_match(run.stdout, expected, compare) else (0, 1, "wrong_answer")
 
     def _prepare(self, tests: Tests, code: str) -> Prepared | Run:
+        if tests.test_code is not None:  # Python; the program's side reports a syntax error itself
+            language = get_language(tests.language)
+            return Prepared(language, code, {language.source: code})
         backend = self.local if tests.harnessed else self.backend  # harnessed rows are local only
         try:
             return backend.prepare(get_language(tests.language), code)
@@ -220,6 +213,10 @@ class CodeExecution:
             return Run("service_error" if backend.remote else "runtime_error", detail=str(err))
 
     def __call__(self, completions, verification_info, log_metric=None) -> list[float | None]:
+        if any(map(is_judged, verification_info)):  # checkers, interactors, subtasks, graders: rewards.code.judge
+            scores, outcomes = judge.score_batch(self, completions, verification_info)
+            self._record(outcomes, log_metric)
+            return scores
         all_tests = [parse_tests(info, i, self.language) for i, info in enumerate(verification_info)]
         if self.backend.remote:
             if any(t.harnessed for t in all_tests):
@@ -237,7 +234,7 @@ class CodeExecution:
                 if isinstance(ready, Run):
                     continue
                 if tests.harnessed:
-                    jobs.append((self._harnessed, (ready, tests)))
+                    jobs.append((self._call_based if tests.fn_name else self._split, (ready, tests, i)))
                     owner.append(i)
                     continue
                 compare = tests.compare or self.compare
@@ -245,9 +242,10 @@ class CodeExecution:
                     jobs.append((self._stdin_case, (ready, stdin, expected, compare)))
                     owner.append(i)
             results = list(pool.map(lambda job: job[0](*job[1]), jobs))
-        passed, seen = [0] * len(completions), [[] for _ in completions]
-        for i, (n, outcome) in zip(owner, results):
+        passed, total, seen = [0] * len(completions), [0] * len(completions), [[] for _ in completions]
+        for i, (n, of, outcome) in zip(owner, results):
             passed[i] += n
+            total[i] += of
             seen[i].append(outcome)
         outcomes = []
         for i, tests in enumerate(all_tests):
@@ -256,27 +254,33 @@ class CodeExecution:
                 outcomes.append("no_code")
             elif isinstance(ready, Run):
                 outcomes.append(ready.status)
-            elif "service_error" in seen[i]:
-                outcomes.append("service_error")
-            elif passed[i] == tests.count:
+            elif "service_error" in seen[i] or "dataset_error" in seen[i]:
+                outcomes.append("service_error" if "service_error" in seen[i] else "dataset_error")
+            elif passed[i] == total[i]:
                 outcomes.append("passed")
             else:
                 outcomes.append(next(o for o in _SEVERITY if o in seen[i]))
         self._record(outcomes, log_metric)
         scores = []
-        for n, outcome, tests in zip(passed, outcomes, all_tests):
-            if outcome == "service_error":
+        for n, of, outcome in zip(passed, total, outcomes):
+            if outcome in ("service_error", "dataset_error"):
                 scores.append(None)
             elif self.binary:
                 scores.append(float(outcome == "passed"))
             else:
-                scores.append(n / tests.count if outcome not in ("no_code", "compile_error") else 0.0)
+                scores.append(n / of if of and outcome not in ("no_code", "compile_error") else 0.0)
         return scores
 
     def _record(self, outcomes: list[str], log_metric) -> None:
         self.last_outcomes = outcomes
         self.totals.update(outcomes)
         counts = Counter(outcomes)
+        if counts["judge_error"]:
+            logger.warning("code reward: a checker or interactor failed on %d of %d completions (scored None)",
+                           counts["judge_error"], len(outcomes))
+        if counts["dataset_error"]:
+            logger.warning("code reward: %d of %d completions met a row that cannot be scored (None; see the "
+                           "warnings above for the rows)", counts["dataset_error"], len(outcomes))
         if counts["service_error"]:
             logger.warning("code reward: the %s service failed on %d of %d completions (scored None)",
                            self.backend.name, counts["service_error"], len(outcomes))

@@ -1,0 +1,205 @@
+"""The harness for call-based tests, run inside the code sandbox (shipped there as a file; stdlib only).
+(Assert-style tests do not run here: they run split, see ``rewards.code.split``.)
+
+It reads its spec (JSON) on stdin, then closes stdin; loads the program; runs it and the checks on
+a worker thread (so the program cannot install signal handlers); and forwards what the worker reports to the parent over the channel
+pipe (``$SANDBOX_CHANNEL_FD``), each line signed (HMAC-SHA256) with a key that arrived in the spec
+and lives only on the main thread. The parent decides every verdict; see ``rewards.code`` for the
+threat model. Spec fields:
+
+- ``fn_name``: call it with each of ``inputs`` (lists of arguments);
+- ``program``, ``key`` (hex), ``case_seconds`` (time for one call).
+
+Lines sent, in order: ``r I VALUE`` / ``e I ERROR`` per call; then ``fin`` from the worker when
+it ran to its end (``x ERROR`` if loading raised); then ``t`` if the main thread gave up
+waiting, and ``end`` once the worker thread has ended (or was given up on). Values are JSON:
+tuples as lists, sets as ``{"__set__": [...]}``, only exact built-in types (None, bool, int, float,
+str, list, tuple, dict with str keys, set, frozenset), at most 100 deep and 1 MiB.
+"""
+
+import _thread
+import hashlib
+import json
+import os
+import sys
+import time
+import types
+from queue import Empty, SimpleQueue
+
+_type, _len, _isinstance, _sorted = type, len, isinstance, sorted
+_NoneType, _bool, _int, _float, _str = type(None), bool, int, float, str
+_list, _tuple, _dict, _set, _frozenset = list, tuple, dict, set, frozenset
+_sha256, _dumps, _write, _monotonic = hashlib.sha256, json.dumps, os.write, time.monotonic
+_BLOCKED_EVENTS = frozenset({"sys._current_frames", "sys.settrace", "sys.setprofile", "gc.get_objects",
+                             "gc.get_referrers", "gc.get_referents"})
+_BLOCKED_MODULES = frozenset({"ctypes", "_ctypes", "cffi", "_cffi_backend"})
+MAX_BYTES, MAX_DEPTH = 1 << 20, 100
+
+
+class Unsupported(Exception):
+    pass
+
+
+def encode(value, depth=0, budget=None):
+    """JSON text of a plain value (exact built-in types only)."""
+    budget = [MAX_BYTES] if budget is None else budget
+    if depth > MAX_DEPTH:
+        raise Unsupported("nesting deeper than %d" % MAX_DEPTH)
+    kind = _type(value)
+    if kind is _NoneType:
+        out = "null"
+    elif kind is _bool:
+        out = "true" if value else "false"
+    elif kind is _int:
+        out = _int.__repr__(value)
+    elif kind is _float:
+        out = "NaN" if value != value else "Infinity" if value == 1e309 else "-Infinity" if value == -1e309 \
+            else _float.__repr__(value)
+    elif kind is _str:
+        out = _dumps(value)
+    elif kind is _list or kind is _tuple:
+        out = "[" + ",".join([encode(v, depth + 1, budget) for v in value]) + "]"
+    elif kind is _set or kind is _frozenset:
+        out = '{"__set__":[' + ",".join([encode(v, depth + 1, budget) for v in value]) + "]}"
+    elif kind is _dict:
+        parts = []
+        for k, v in value.items():
+            if _type(k) is not _str:
+                raise Unsupported("dict key of type " + _type(k).__name__)
+            parts.append(_dumps(k) + ":" + encode(v, depth + 1, budget))
+        out = "{" + ",".join(parts) + "}"
+    else:
+        raise Unsupported(kind.__name__)
+    budget[0] -= _len(out)
+    if budget[0] < 0:
+        raise Unsupported("value larger than %d bytes" % MAX_BYTES)
+    return out
+
+
+def _hmac(key, message):
+    block = key.ljust(64, b"\0")
+    inner = _sha256(bytes(b ^ 0x36 for b in block) + message).digest()
+    return _sha256(bytes(b ^ 0x5C for b in block) + inner).hexdigest()
+
+
+def _audit(event, args):
+    if event in _BLOCKED_EVENTS or event.startswith("ctypes."):
+        raise RuntimeError("blocked in the sandbox: " + event)
+    if event == "import" and args and args[0] in _BLOCKED_MODULES:
+        raise ImportError("blocked in the sandbox: import " + args[0])
+    if event == "object.__setattr__" and _len(args) > 1 and args[1] == "__code__":
+        raise RuntimeError("blocked in the sandbox: replacing a function's code")
+
+
+def _non_dumpable():
+    """Keep other processes (and /proc/self/mem) out of this process's memory."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
+    except (ImportError, OSError, AttributeError):
+        pass
+    for name in [m for m in sys.modules if m.split(".")[0] in _BLOCKED_MODULES]:
+        del sys.modules[name]  # so that importing them again raises the audit event
+
+
+def _start(work):
+    """Start ``work`` on a thread; returns ``done(timeout) -> bool`` that the runtime, not Python, settles."""
+    _thread.stack_size(64 << 20)  # deep recursion in solutions
+    if hasattr(_thread, "start_joinable_thread"):  # Python 3.13+
+        handle = _thread.start_joinable_thread(work)
+        return lambda timeout: (handle.join(timeout), handle.is_done())[1]
+    box = SimpleQueue()
+
+    def target():
+        box.put(_thread._set_sentinel())  # released by the runtime when this thread ends
+        work()
+
+    _thread.start_new_thread(target, ())
+    lock = box.get()
+    return lambda timeout: lock.acquire(timeout=timeout)
+
+
+def _load(source, name):
+    module = types.ModuleType(name)
+    module.__file__ = "/work/solution.py"
+    sys.modules["__main__"] = sys.modules[name] = module
+    exec(compile(source, "solution.py", "exec"), module.__dict__)
+    return module.__dict__
+
+
+def _callable(namespace, name):
+    if name in namespace and callable(namespace[name]):
+        return namespace[name]
+    solution = namespace.get("Solution")
+    if _isinstance(solution, _type) and hasattr(solution, name):  # LeetCode style
+        return getattr(solution(), name)
+    raise NameError("the program defines no function %r (nor Solution.%s)" % (name, name))
+
+
+def _worker(spec, put):
+    def run():
+        try:
+            # programs load as a module (their `if __name__ == "__main__":` block does not run)
+            namespace = _load(spec["program"], "solution")
+            function = _callable(namespace, spec["fn_name"])
+            for i, args in enumerate(spec["inputs"]):
+                try:
+                    put("r %d %s" % (i, encode(function(*args))))
+                except Unsupported as err:
+                    put("e %d unsupported %s" % (i, err))
+                except BaseException as err:  # noqa: BLE001 - the program's failure is a result
+                    put("e %d %s" % (i, _type(err).__name__))
+            put("fin")
+        except BaseException as err:  # noqa: BLE001
+            put("x %s" % _type(err).__name__)
+
+    return run
+
+
+def main():
+    spec = json.loads(sys.stdin.buffer.read())
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    key, fd = bytes.fromhex(spec.pop("key")), int(os.environ.pop("SANDBOX_CHANNEL_FD"))
+    sequence = [0]
+
+    def send(payload):
+        sequence[0] += 1
+        message = ("%d %s" % (sequence[0], payload)).encode()
+        _write(fd, _hmac(key, message).encode() + b" " + message + b"\n")
+
+    _non_dumpable()
+    sys.addaudithook(_audit)
+    reports = SimpleQueue()
+    done = _start(_worker(spec, reports.put))
+    deadline = _monotonic() + spec["case_seconds"]
+    while True:
+        try:
+            item = reports.get(timeout=max(0.0, deadline - _monotonic()))
+        except Empty:
+            if done(0):
+                break
+            send("t")
+            break
+        if _type(item) is not _str:
+            send("x tampered")
+            break
+        send(item)
+        if item.startswith("r ") or item.startswith("e "):
+            deadline = _monotonic() + spec["case_seconds"]
+        if item == "fin" or item.startswith("x "):
+            if not done(spec["case_seconds"]):
+                send("t")
+                break
+            while not reports.empty():
+                send(reports.get())
+            break
+    send("end")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

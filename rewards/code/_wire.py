@@ -1,0 +1,96 @@
+"""Plain data across the boundary between a program and its test code (see ``rewards.code.split``).
+
+Shipped as a file into both sandboxes of a split run (standard library only). A value crosses as
+one line of JSON text; only exact built-in types keep their type:
+
+- ``None``, ``bool``, ``int``, ``float`` (NaN and infinities included), ``str`` and ``list`` as JSON;
+- ``tuple`` ``{"t": [...]}``, ``set`` ``{"s": [...]}``, ``frozenset`` ``{"f": [...]}``, ``dict``
+  ``{"d": [[key, value], ...]}`` (any plain hashable keys), ``bytes`` ``{"b": "hex"}``, ``complex``
+  ``{"c": [real, imag]}``;
+- anything else (a subclass of a built-in type too) ``{"h": n}``: a reference to an object that stays
+  in the interpreter that owns it (the caller's ``handle`` decides what that means, or refuses).
+
+Decoding is strict: any other shape, a key that is not hashable, nesting deeper than
+``MAX_DEPTH`` or a line longer than ``MAX_BYTES`` is a :class:`WireError`, never a value.
+"""
+
+import json
+
+MAX_DEPTH, MAX_BYTES = 100, 4 << 20
+_SCALARS = (type(None), bool, int, float, str)
+
+
+class WireError(ValueError):
+    pass
+
+
+def to_wire(value, handle, depth=0):
+    """The JSON-ready form of ``value``; ``handle(obj) -> int`` names an object that is not plain data."""
+    if depth > MAX_DEPTH:
+        raise WireError("nesting deeper than %d" % MAX_DEPTH)
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is list:
+        return [to_wire(v, handle, depth + 1) for v in value]
+    if kind is tuple:
+        return {"t": [to_wire(v, handle, depth + 1) for v in value]}
+    if kind is set or kind is frozenset:
+        return {"s" if kind is set else "f": [to_wire(v, handle, depth + 1) for v in value]}
+    if kind is dict:
+        return {"d": [[to_wire(k, handle, depth + 1), to_wire(v, handle, depth + 1)] for k, v in value.items()]}
+    if kind is bytes:
+        return {"b": value.hex()}
+    if kind is complex:
+        return {"c": [value.real, value.imag]}
+    return {"h": handle(value)}
+
+
+def dumps(message) -> bytes:
+    """One line of JSON text (a message of plain JSON built from ``to_wire`` forms)."""
+    try:
+        data = json.dumps(message, separators=(",", ":")).encode() + b"\n"
+    except (ValueError, TypeError, RecursionError) as err:  # e.g. an int of more than 4300 digits
+        raise WireError("cannot be sent: %s" % err) from None
+    if len(data) > MAX_BYTES:
+        raise WireError("message larger than %d bytes" % MAX_BYTES)
+    return data
+
+
+def loads(line: bytes):
+    """A message (JSON text), or WireError."""
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError, UnicodeDecodeError) as err:
+        raise WireError("not a message: %s" % str(err)[:100]) from None
+
+
+def from_wire(form, handle, depth=0):
+    """The value a ``to_wire`` form stands for; ``handle(n)`` gives the object a reference names."""
+    if depth > MAX_DEPTH:
+        raise WireError("nesting deeper than %d" % MAX_DEPTH)
+    kind = type(form)
+    if kind in _SCALARS:
+        return form
+    if kind is list:
+        return [from_wire(v, handle, depth + 1) for v in form]
+    if kind is not dict or len(form) != 1:
+        raise WireError("not a value: %s" % kind.__name__)
+    (tag, body), = form.items()
+    try:
+        if tag in ("t", "s", "f") and type(body) is list:
+            items = [from_wire(v, handle, depth + 1) for v in body]
+            return tuple(items) if tag == "t" else set(items) if tag == "s" else frozenset(items)
+        if tag == "d" and type(body) is list and all(type(p) is list and len(p) == 2 for p in body):
+            return {from_wire(k, handle, depth + 1): from_wire(v, handle, depth + 1) for k, v in body}
+        if tag == "b" and type(body) is str:
+            return bytes.fromhex(body)
+        if tag == "c" and type(body) is list and len(body) == 2 and all(type(x) in (int, float) for x in body):
+            return complex(body[0], body[1])
+        if tag == "h" and type(body) is int:
+            return handle(body)
+    except WireError:
+        raise
+    except (TypeError, ValueError) as err:  # an unhashable set element or dict key, bad hex
+        raise WireError("not a value: %s" % str(err)[:100]) from None
+    raise WireError("not a value: tag %r" % str(tag)[:20])

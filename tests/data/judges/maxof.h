@@ -1,0 +1,2 @@
+#include <vector>
+long long max_of(const std::vector<long long>& values);
