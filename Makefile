@@ -4,8 +4,8 @@
 #   make test     install (first time) and run the test suite
 #   make bench    the benchmarks in bench/
 #
-# TORCH picks the torch build. The default, torch==2.13.0, is a local CPU wheel on the project's
-# CPU machines and the regular (CUDA) build elsewhere; set TORCH="torch" to take the newest.
+# TORCH picks the torch build: torch==2.13.0 by default (the CPU build where the package index
+# offers a local CPU wheel, the regular CUDA build elsewhere); set TORCH="torch" to take the newest.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0

@@ -35,5 +35,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    with recipe.user_errors():  # a bad input: one message naming the option or file, and the fix
+        main()
     recipe.exit_process()
