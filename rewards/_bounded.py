@@ -2,7 +2,7 @@
 
 Signal-based timeouts (``signal.alarm``) work only on the main thread and cannot interrupt C code
 such as big-integer arithmetic inside sympy. Here the work runs in a persistent child process
-(``python -m rewards._worker``); the caller waits on a pipe, and a call that overruns its limit
+(``python -m grpo_ext.rewards._worker``); the caller waits on a pipe, and a call that overruns its limit
 gets the child's whole process group killed (SIGKILL). This works from any thread, inside an
 asyncio loop and in processes launched by accelerate or DeepSpeed.
 
