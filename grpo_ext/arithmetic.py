@@ -13,6 +13,7 @@ raise it; the recipe measures held-out accuracy before and after RL.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import torch
 from datasets import Dataset
@@ -42,12 +43,26 @@ def warm_up(model, tokenizer, train: Dataset, steps: int = 200, lr: float = 3e-3
     """Supervised steps on (prompt, target) pairs, loss on the completion only; returns the losses."""
     rng = random.Random(seed)
     rows = list(zip(train["prompt"], train["answer"]))
+    return supervised_steps(model, tokenizer.pad_token_id, steps, lr, lambda: [
+        _example(tokenizer, q, a) for q, a in rng.sample(rows, min(batch_size, len(rows)))])
+
+
+def supervised_steps(model, pad_id: int, steps: int, lr: float,
+                     sample: Callable[[], list[tuple[list[int], list[int]]]]) -> list[float]:
+    """``steps`` AdamW steps of next-token loss on the rows ``sample()`` returns, each ``(ids, labels)``
+    with label -100 where no loss is taken; rows are right-padded with ``pad_id``. Returns the losses."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     model.train()
     losses = []
     for _ in tqdm(range(steps), desc="warm-up (supervised)"):
-        ids, labels = _batch(tokenizer, rng.sample(rows, min(batch_size, len(rows))), model.device)
-        loss = model(input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long(), labels=labels).loss
+        batch = sample()
+        width = max(len(ids) for ids, _ in batch)
+        ids = torch.full((len(batch), width), pad_id)  # [B, T]
+        labels = torch.full((len(batch), width), -100)  # [B, T]
+        for i, (seq, lab) in enumerate(batch):
+            ids[i, : len(seq)], labels[i, : len(lab)] = torch.tensor(seq), torch.tensor(lab)
+        ids, labels = ids.to(model.device), labels.to(model.device)
+        loss = model(input_ids=ids, attention_mask=(ids != pad_id).long(), labels=labels).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -56,14 +71,8 @@ def warm_up(model, tokenizer, train: Dataset, steps: int = 200, lr: float = 3e-3
     return losses
 
 
-def _batch(tokenizer, rows, device):
-    prompts = [tokenizer(p, add_special_tokens=False)["input_ids"] for p, _ in rows]
-    full = [p + tokenizer(target(q, a), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-            for p, (q, a) in zip(prompts, rows)]
-    width = max(map(len, full))
-    ids = torch.full((len(full), width), tokenizer.pad_token_id)
-    labels = torch.full((len(full), width), -100)
-    for i, (p, seq) in enumerate(zip(prompts, full)):
-        ids[i, : len(seq)] = torch.tensor(seq)
-        labels[i, len(p) : len(seq)] = torch.tensor(seq[len(p) :])
-    return ids.to(device), labels.to(device)
+def _example(tokenizer, question: str, answer: str) -> tuple[list[int], list[int]]:
+    """(ids, labels) of one prompt and its target: the loss is on the target and the end token."""
+    prompt = tokenizer(question, add_special_tokens=False)["input_ids"]
+    completion = tokenizer(target(question, answer), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    return prompt + completion, [-100] * len(prompt) + completion

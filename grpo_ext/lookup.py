@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Callable
 
 import torch
 from datasets import Dataset
-from tqdm.auto import tqdm
+
+from grpo_ext.arithmetic import supervised_steps
 
 HELD_OUT = 100
 
@@ -129,25 +129,9 @@ def warm_up(model, tokenizer, train: Dataset, steps: int = 150, tool_share: floa
     rng = random.Random(seed)
     tools = [LookupEnv().lookup]  # only its schema is rendered into the prompt
     rows = list(zip(train["key"], train["answer"]))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    model.train()
-    losses = []
-    for _ in tqdm(range(steps), desc="warm-up (supervised)"):
-        batch = [demonstration(tokenizer, tools, k, c, None if rng.random() < tool_share else GUESS)
-                 for k, c in rng.sample(rows, min(batch_size, len(rows)))]
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.full((len(batch), width), tokenizer.pad_token_id)
-        labels = torch.full((len(batch), width), -100)
-        for i, (seq, lab) in enumerate(batch):
-            ids[i, : len(seq)], labels[i, : len(lab)] = torch.tensor(seq), torch.tensor(lab)
-        ids, labels = ids.to(model.device), labels.to(model.device)
-        loss = model(input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long(), labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        losses.append(loss.item())
-    model.eval()
-    return losses
+    return supervised_steps(model, tokenizer.pad_token_id, steps, lr, lambda: [
+        demonstration(tokenizer, tools, k, c, None if rng.random() < tool_share else GUESS)
+        for k, c in rng.sample(rows, min(batch_size, len(rows)))])
 
 
 def build_model(path, hidden_size: int = 64, num_layers: int = 2, steps: int = 150, tool_share: float = 0.5,

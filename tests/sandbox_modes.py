@@ -7,7 +7,9 @@ import dataclasses
 import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -111,3 +113,29 @@ def clean_host():
 
 def as_dict(result: sandbox.Result) -> dict:
     return dataclasses.asdict(result)
+
+
+@pytest.fixture
+def listener():
+    """A TCP server on the host's loopback; records whatever connects."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    got, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                got.append(conn.recv(100))
+                conn.close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], got
+    stop.set()
+    thread.join()
+    server.close()

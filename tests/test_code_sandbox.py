@@ -3,15 +3,13 @@ inside, leave the host as it was and leave nothing behind (no process, directory
 
 import json
 import os
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from grpo_ext.rewards import _bounds, sandbox
-from sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture
+from sandbox_modes import MODES, Runner, clean_host, listener  # noqa: F401 - fixtures
 
 if not sandbox.namespaces_available():
     if os.environ.get("CI"):
@@ -25,32 +23,6 @@ pytestmark = pytest.mark.xdist_group("sandbox")  # clean_host looks at the whole
 @pytest.fixture(params=MODES)
 def box(request, clean_host):  # noqa: F811
     return Runner(request.param)
-
-
-@pytest.fixture
-def listener():
-    """A TCP server on the host's loopback; records whatever connects."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    got, stop = [], threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                got.append(conn.recv(100))
-                conn.close()
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], got
-    stop.set()
-    thread.join()
-    server.close()
 
 
 def test_support_reports_the_mode(box):

@@ -5,16 +5,14 @@ if it scored); the control shows the tool answers ordinary code."""
 
 import json
 import os
-import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
 from grpo_ext import tools
 from grpo_ext.rewards import sandbox
-from sandbox_modes import MODES, NOBODY, SYSTEM_PYTHON, clean_host, rootless_available  # noqa: F401 - fixture
+from sandbox_modes import MODES, NOBODY, SYSTEM_PYTHON, clean_host, listener, rootless_available  # noqa: F401 - fixtures
 
 if not sandbox.namespaces_available():
     if os.environ.get("CI"):
@@ -62,32 +60,10 @@ def test_errors_come_back_as_text(python):
     assert out.startswith("before\n") and "ValueError: bad input 7" in out and out.endswith("[exit status 1]")
 
 
-def test_no_network(python):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    got, stop = [], threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                got.append(conn.recv(100))
-                conn.close()
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        port = server.getsockname()[1]
-        out = python(f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
-                     "s.sendall(b'leak')\nprint('connected')")
-    finally:
-        stop.set()
-        thread.join()
-        server.close()
+def test_no_network(python, listener):
+    port, got = listener
+    out = python(f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+                 "s.sendall(b'leak')\nprint('connected')")
     assert "connected" not in out and "Error" in out and got == []
 
 

@@ -52,6 +52,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .rows import _number  # a finite float, or None
+
 OK, WRONG, PRESENTATION, FAIL, DIRT, POINTS, UNEXPECTED_EOF = 0, 1, 2, 3, 4, 7, 8
 _ZERO = {WRONG: "wrong answer", PRESENTATION: "presentation error", DIRT: "wrong answer (dirt)",
          UNEXPECTED_EOF: "unexpected end of output"}
@@ -117,14 +119,6 @@ def cms_verdict(returncode: int | None, stdout: str, stderr: str) -> Verdict:
 
 
 # -- built-in checkers ---------------------------------------------------------------------------
-def _finite(token: str) -> float | None:
-    try:
-        value = float(token)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 def check_lines(output: str, answer: str, input: str = "") -> float:
     def lines(text: str) -> list[str]:
         rows = [row.rstrip() for row in text.split("\n")]
@@ -144,12 +138,12 @@ def check_float(output: str, answer: str, input: str = "", abs_tol: float = 1e-6
     if len(got) != len(want):
         return 0.0
     for g, w in zip(got, want):
-        expected = _finite(w)
+        expected = _number(w)
         if expected is None:
             if g != w:
                 return 0.0
             continue
-        value = _finite(g)
+        value = _number(g)
         if value is None:
             return 0.0
         error = abs(value - expected)
