@@ -63,7 +63,8 @@ def worker(args) -> None:
     import transformers
     import yaml
 
-    from grpo_ext import GRPOConfig, GRPOTrainer, arithmetic, recipe
+    from grpo_ext import GRPOConfig, GRPOTrainer
+    from grpo_ext.recipe_kit import arithmetic, recipe
     from grpo_ext import rewards
 
     warnings.filterwarnings("ignore")
@@ -119,7 +120,8 @@ def warmed_model(seed: int, cache: Path) -> str:
     """The recipe's warmed-up model for this seed (built once)."""
     from trl import ModelConfig
 
-    from grpo_ext import GRPOConfig, recipe
+    from grpo_ext import GRPOConfig
+    from grpo_ext.recipe_kit import recipe
 
     out = cache / f"seed{seed}"
     script = recipe.RecipeArguments()

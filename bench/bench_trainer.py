@@ -39,7 +39,7 @@ from datasets import Dataset  # noqa: E402
 
 from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer  # noqa: E402
 from grpo_ext import kl as kl_estimators  # noqa: E402
-from grpo_ext.tiny import build_shaped_model, build_tiny_model  # noqa: E402
+from grpo_ext.recipe_kit.tiny import build_shaped_model, build_tiny_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +115,7 @@ def kl_memory_worker(args) -> None:
     import torch
 
     from grpo_ext.kl import full_kl
-    from grpo_ext.tiny import QWEN25_05B
+    from grpo_ext.recipe_kit.tiny import QWEN25_05B
 
     torch.manual_seed(0)
     hidden, vocab = QWEN25_05B["hidden_size"], QWEN25_05B["vocab_size"]
@@ -148,7 +148,7 @@ def kl_memory(args) -> None:
 def shaped(args) -> None:
     """The real-shape table: each row in fresh processes."""
     if args.shape_layers:
-        from grpo_ext.tiny import QWEN25_05B
+        from grpo_ext.recipe_kit.tiny import QWEN25_05B
 
         shape = {**QWEN25_05B, "num_hidden_layers": args.shape_layers}
         model = args.model or build_shaped_model(Path(tempfile.mkdtemp(), "qwen-shaped"), shape)

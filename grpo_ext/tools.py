@@ -152,7 +152,7 @@ TINY_RESPONSE_TEMPLATE = {
 
 
 def add_tiny_tool_format(tokenizer):
-    """Give a tokenizer of :mod:`grpo_ext.tiny` (built with ``TOOL_FORMAT_TOKENS``) a chat template
+    """Give a tokenizer of :mod:`grpo_ext.recipe_kit.tiny` (built with ``TOOL_FORMAT_TOKENS``) a chat template
     that renders tool calls and results, and the response template TRL parses calls with."""
     missing = [t for t in TOOL_FORMAT_TOKENS if t not in tokenizer.get_vocab()]
     if missing:

@@ -36,7 +36,6 @@ from grpo_ext.config import GRPOConfig
 from grpo_ext.dynamic import INTERNAL, DynamicSampler
 from grpo_ext.full_vocab import FullVocabKL, multimodal_inputs, refuse_multimodal  # noqa: F401 - re-exported
 from grpo_ext.losses import Normalizer, aggregate
-from grpo_ext.recipe_inputs import reward_model_id
 from grpo_ext.sampling import EpochRepeatSampler
 from grpo_ext.rewards.runner import RewardRunner
 
@@ -98,7 +97,7 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
             return None
         out = []
         for spec in specs if isinstance(specs, list) else [specs]:
-            if isinstance(spec, str) and (model_id := reward_model_id(spec)) is not None:
+            if isinstance(spec, str) and (model_id := rewards.registry.reward_model_id(spec)) is not None:
                 out.append(model_id)  # 'model:ORG/NAME', a local folder or ORG/NAME: TRL loads the reward model
                 continue
             if isinstance(spec, (dict, str)):  # a registry reward; an unknown name raises the registry's error

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from trl import ModelConfig, get_peft_config
 
-from grpo_ext import rewards
-from grpo_ext import GRPOConfig, GRPOTrainer, recipe
+from grpo_ext import GRPOConfig, GRPOTrainer, rewards
+from grpo_ext.recipe_kit import recipe
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "grpo_qwen2.5-0.5b_code.yaml"
 

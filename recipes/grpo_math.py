@@ -7,11 +7,11 @@
     accelerate launch recipes/grpo_math.py --reward_modules ./my_rewards.py --reward_funcs math_accuracy my_reward
 
 Without --config it runs recipes/configs/grpo_math_offline.yaml (other flags override it): it
-builds a small model and a character-level tokenizer locally (grpo_ext/tiny.py), warms it up on
-350 addition problems (grpo_ext/arithmetic.py), measures greedy accuracy on 50 held-out
+builds a small model and a character-level tokenizer locally (grpo_ext/recipe_kit/tiny.py), warms it up on
+350 addition problems (grpo_ext/recipe_kit/arithmetic.py), measures greedy accuracy on 50 held-out
 problems, trains with GRPO and the math_accuracy and answer_format rewards, and measures again.
 The output folder gets the model, metrics.json, reward_curve.png and a model card (README.md).
-Rewards, weights and data are checked before any model work (grpo_ext/recipe_inputs.py).
+Rewards, weights and data are checked before any model work (grpo_ext/recipe_kit/recipe_inputs.py).
 `--help` lists every option with its documentation.
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from trl import ModelConfig, get_peft_config
 
-from grpo_ext import rewards
-from grpo_ext import GRPOConfig, GRPOTrainer, recipe
+from grpo_ext import GRPOConfig, GRPOTrainer, rewards
+from grpo_ext.recipe_kit import recipe
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "grpo_math_offline.yaml"
 

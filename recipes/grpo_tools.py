@@ -7,7 +7,7 @@
 
 Without --config it runs recipes/configs/grpo_tools_offline.yaml (other flags override it): it
 builds a small model with a tool-call format locally (grpo_ext/tools.py), warms it up on the lookup
-task (grpo_ext/lookup.py: codes of two-letter keys that only the episode's `lookup()` tool knows,
+task (grpo_ext/recipe_kit/lookup.py: codes of two-letter keys that only the episode's `lookup()` tool knows,
 an `environment_factory`; 100 keys are held out), measures greedy multi-turn accuracy, tool-call
 rate and malformed-call rate on the held-out keys, trains with GRPO on the exact-answer reward,
 and measures again. Training logs TRL's `tools/call_frequency` and `tools/failure_frequency`.
@@ -19,7 +19,8 @@ from pathlib import Path
 
 from trl import ModelConfig, get_peft_config
 
-from grpo_ext import GRPOConfig, GRPOTrainer, recipe, tool_recipe
+from grpo_ext import GRPOConfig, GRPOTrainer
+from grpo_ext.recipe_kit import recipe, tool_recipe
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "grpo_tools_offline.yaml"
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from trl import ModelConfig
 
 from grpo_ext import rewards
-from grpo_ext import PPOConfig, PPOTrainer, recipe
+from grpo_ext import PPOConfig, PPOTrainer
+from grpo_ext.recipe_kit import recipe
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "ppo_math_offline.yaml"
 

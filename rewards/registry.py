@@ -30,6 +30,7 @@ import difflib
 import functools
 import importlib
 import inspect
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -299,6 +300,9 @@ def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
     return name, params
 
 
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
 def is_spec(text: str) -> bool:
     """Does this string name a reward here (registered, entry point, ``module:attr`` or with params)?"""
     m = _SPEC.match(text)
@@ -323,6 +327,21 @@ def resolve(spec: str | dict | Callable) -> Callable:
     if callable(spec):
         return spec
     raise RewardError(f"cannot make a reward of {spec!r}; give a name, a mapping with 'name', or a callable")
+
+
+def reward_model_id(spec: str) -> str | None:
+    """The reward model a reward string names, or None for a registry reward: ``model:ID`` or
+    ``model:./folder``, an existing local folder, or ``ORG/NAME`` (one slash, no spaces) name a
+    reward model; a registered name, ``name(k=v)`` or ``module:attr`` a registry reward.
+    Raises the registry's error for a string that is neither."""
+    if spec.startswith("model:"):
+        return spec[len("model:"):]
+    if is_spec(spec):
+        return None
+    if os.path.isdir(spec) or _HUB_ID.match(spec):
+        return spec
+    resolve(spec)  # an unknown name: the registry's error, with the closest names
+    return None
 
 
 def available() -> dict[str, str]:

@@ -1,7 +1,7 @@
 import pytest
 
 from grpo_ext import rewards
-from grpo_ext.cli import main
+from grpo_ext.recipe_kit.cli import main
 
 
 def test_rewards_list(capsys):

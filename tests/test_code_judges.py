@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grpo_ext import data
+from grpo_ext.recipe_kit import data
 from grpo_ext.rewards.code import CodeExecution, checkers, sandbox
 from grpo_ext.rewards.code.judge import Judge, run_connected
 from grpo_ext.rewards.code.judge_datasets import from_codeforces, from_ioi

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grpo_ext import rewards
-from grpo_ext import data
+from grpo_ext.recipe_kit import data
 from grpo_ext.rewards import languages
 from grpo_ext.rewards.code import CodeExecution, extract_code
 from grpo_ext.rewards.code_backends import PistonBackend, Run, SandboxFusionBackend

@@ -114,7 +114,7 @@ def run_shell(body: str, scratch: Path, name: str) -> None:
         elif tokens[0] in CHECKED_ONLY:
             check_tool_command(tokens, name)
         elif tokens[0] == "grpo-ext":
-            _run([PYTHON, "-m", "grpo_ext.cli", *tokens[1:]], scratch, env)
+            _run([PYTHON, "-m", "grpo_ext.recipe_kit.cli", *tokens[1:]], scratch, env)
         elif _recipe_index(tokens) is not None:
             run_recipe(tokens, scratch, env, f"{name}-{n}")
         elif tokens[0] == "python" and len(tokens) > 1 and tokens[1].startswith("bench/"):
@@ -193,7 +193,7 @@ def _local_dataset(scratch: Path, code: bool) -> str:
 
 def parse_recipe_args(script: str, argv: list[str], scratch: Path, env: dict) -> None:
     """The arguments parse as the recipe parses them (for commands that are not run)."""
-    code = ("import sys\nfrom trl import ModelConfig\nfrom grpo_ext import GRPOConfig, PPOConfig, recipe\n"
+    code = ("import sys\nfrom trl import ModelConfig\nfrom grpo_ext import GRPOConfig, PPOConfig\nfrom grpo_ext.recipe_kit import recipe\n"
             f"config = PPOConfig if 'ppo' in {script!r} else GRPOConfig\n"
             f"recipe.parse((recipe.RecipeArguments, config, ModelConfig), {str(_default_config(script))!r}, sys.argv[1:])\n")
     _run([PYTHON, "-c", code, *argv], scratch, env)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grpo_ext import GRPOConfig, hub
+from grpo_ext import GRPOConfig
+from grpo_ext.recipe_kit import hub
 from tests.hub_server import FakeHub
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -74,3 +74,22 @@ def test_importing_the_folder_under_its_bare_name_is_refused():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert "import it as `from grpo_ext import rewards`" in out.stderr
+
+
+def test_the_trainers_never_import_the_recipe_kit():
+    """grpo_ext/ holds the trainer and its maths; what running a recipe needs is in grpo_ext.recipe_kit.
+    Importing every trainer-side module leaves the recipe kit unloaded."""
+    trainer_side = sorted(p.stem for p in (ROOT / "grpo_ext").glob("*.py") if p.stem != "__init__")
+    code = (
+        "import importlib, sys\n"
+        f"for name in {trainer_side!r}:\n"
+        "    importlib.import_module('grpo_ext.' + name)\n"
+        "import grpo_ext\n"
+        "grpo_ext.GRPOTrainer, grpo_ext.PPOTrainer, grpo_ext.GRPOConfig\n"
+        "print(sorted(m for m in sys.modules if m.startswith('grpo_ext.recipe_kit')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd="/", env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert {"trainer", "config", "kl", "advantages", "ppo"} <= set(trainer_side)

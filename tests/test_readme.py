@@ -11,7 +11,7 @@ import pytest
 import trl
 
 from grpo_ext import GRPOConfig, PPOConfig, kl
-from grpo_ext.cli import advantage_table, filter_table, kl_table, rewards_table
+from grpo_ext.recipe_kit.cli import advantage_table, filter_table, kl_table, rewards_table
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

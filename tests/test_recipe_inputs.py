@@ -1,4 +1,4 @@
-"""A recipe's inputs are checked before any model work (grpo_ext/recipe_inputs.py): reward names,
+"""A recipe's inputs are checked before any model work (grpo_ext/recipe_kit/recipe_inputs.py): reward names,
 the user's reward modules, weights, dataset files and splits, the launch, and the cached tiny
 model. Bad inputs give one message naming the option/file/line and the fix, and exit status 2."""
 
@@ -12,8 +12,8 @@ import pytest
 from datasets import Dataset
 
 from grpo_ext import rewards
-from grpo_ext import recipe, recipe_inputs
-from grpo_ext.recipe_inputs import InputError
+from grpo_ext.recipe_kit import recipe, recipe_inputs
+from grpo_ext.recipe_kit.recipe_inputs import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCELERATE = Path(sys.executable).with_name("accelerate")
@@ -23,16 +23,16 @@ ENV = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", HF_HUB_OFFLINE
 # -- reward strings ------------------------------------------------------------------------------
 
 def test_reward_strings_resolve_by_one_rule(tmp_path):
-    assert recipe_inputs.reward_model_id("model:my-org/my-rm") == "my-org/my-rm"
-    assert recipe_inputs.reward_model_id("model:./rm") == "./rm"
-    assert recipe_inputs.reward_model_id("my-org/my-rm") == "my-org/my-rm"
-    assert recipe_inputs.reward_model_id(str(tmp_path)) == str(tmp_path)
-    assert recipe_inputs.reward_model_id("math_accuracy") is None
-    assert recipe_inputs.reward_model_id("soft_overlong(max_length=8, cache_length=2)") is None
-    assert recipe_inputs.reward_model_id("code_execution(backend='piston', url='http://judge:2000')") is None
-    assert recipe_inputs.reward_model_id("tests.tiny_setup:digit_reward") is None
+    assert rewards.registry.reward_model_id("model:my-org/my-rm") == "my-org/my-rm"
+    assert rewards.registry.reward_model_id("model:./rm") == "./rm"
+    assert rewards.registry.reward_model_id("my-org/my-rm") == "my-org/my-rm"
+    assert rewards.registry.reward_model_id(str(tmp_path)) == str(tmp_path)
+    assert rewards.registry.reward_model_id("math_accuracy") is None
+    assert rewards.registry.reward_model_id("soft_overlong(max_length=8, cache_length=2)") is None
+    assert rewards.registry.reward_model_id("code_execution(backend='piston', url='http://judge:2000')") is None
+    assert rewards.registry.reward_model_id("tests.tiny_setup:digit_reward") is None
     with pytest.raises(rewards.registry.UnknownRewardError, match="Did you mean 'math_accuracy'"):
-        recipe_inputs.reward_model_id("math_acuracy")
+        rewards.registry.reward_model_id("math_acuracy")
 
 
 def test_unknown_reward_and_weights_are_named():

@@ -17,7 +17,8 @@ from transformers import AutoModelForCausalLM
 from trl import ModelConfig
 
 from grpo_ext import rewards
-from grpo_ext import GRPOConfig, PPOConfig, data, recipe, tool_recipe
+from grpo_ext import GRPOConfig, PPOConfig
+from grpo_ext.recipe_kit import data, recipe, tool_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "recipes/configs").glob("*.yaml"))

@@ -23,7 +23,7 @@ from transformers import AutoTokenizer
 from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer, tools
 from grpo_ext import advantages as adv_modes
 from grpo_ext import kl as kl_estimators
-from grpo_ext.tiny import build_tiny_model, build_tokenizer
+from grpo_ext.recipe_kit.tiny import build_tiny_model, build_tokenizer
 from tests.tiny_setup import common_args
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grpo_ext import GRPOConfig, GRPOTrainer, lookup, tools
-from grpo_ext.tiny import build_tokenizer
+from grpo_ext import GRPOConfig, GRPOTrainer, tools
+from grpo_ext.recipe_kit import lookup
+from grpo_ext.recipe_kit.tiny import build_tokenizer
 from tests.test_tools import tool_model_path
 from tests.tiny_setup import common_args
 

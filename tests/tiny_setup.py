@@ -7,7 +7,7 @@ import tempfile
 
 from datasets import Dataset
 
-from grpo_ext.tiny import build_tiny_model
+from grpo_ext.recipe_kit.tiny import build_tiny_model
 
 
 @functools.cache
@@ -39,7 +39,7 @@ def tiny_reward_model_path() -> str:
     import torch
     from transformers import AutoConfig, LlamaForSequenceClassification
 
-    from grpo_ext.tiny import build_tokenizer
+    from grpo_ext.recipe_kit.tiny import build_tokenizer
 
     path = tempfile.mkdtemp(prefix="grpo-ext-tiny-rm-")
     config = AutoConfig.from_pretrained(tiny_model_path())

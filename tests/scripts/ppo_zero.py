@@ -9,7 +9,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch  # noqa: E402
 
-from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer, recipe  # noqa: E402
+from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer  # noqa: E402
+from grpo_ext.recipe_kit import recipe  # noqa: E402
 from tests.test_dynamic_sampling import constant_for_even  # noqa: E402
 from tests.tiny_setup import addition_dataset, digit_reward  # noqa: E402
 

@@ -3,7 +3,7 @@ reward names and weights, and the dataset files. Every problem is an :class:`Inp
 message names the option, file or line and the fix; :func:`user_errors` prints it once and ends
 the process with status 2, without a traceback.
 
-Reward strings (``--reward_funcs``) resolve by one rule, :func:`reward_model_id`:
+Reward strings (``--reward_funcs``) resolve by one rule, :func:`grpo_ext.rewards.registry.reward_model_id`:
 
 | string | is |
 |---|---|
@@ -27,7 +27,6 @@ from pathlib import Path
 
 from grpo_ext import rewards
 
-_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 class InputError(ValueError):
@@ -38,7 +37,7 @@ class InputError(ValueError):
 def user_errors():
     """Turn input errors (ours, the registry's, the dataset layouts') into one message on stderr
     and exit status 2; anything else propagates with its traceback."""
-    from grpo_ext.data import DatasetFormatError
+    from grpo_ext.recipe_kit.data import DatasetFormatError
 
     try:
         yield
@@ -47,19 +46,6 @@ def user_errors():
             print(f"\nerror: {err}\n", file=sys.stderr, flush=True)
         sys.stdout.flush()
         os._exit(2)  # no interpreter teardown: nothing else (process groups, workers) prints
-
-
-def reward_model_id(spec: str) -> str | None:
-    """The reward model a ``--reward_funcs`` string names, or None for a registry reward (see the
-    module docstring). Raises the registry's error for a string that is neither."""
-    if spec.startswith("model:"):
-        return spec[len("model:"):]
-    if rewards.registry.is_spec(spec):
-        return None
-    if os.path.isdir(spec) or _HUB_ID.match(spec):
-        return spec
-    rewards.resolve(spec)  # an unknown name: the registry's error, with the closest names
-    return None
 
 
 def import_reward_modules(items: list[str] | None) -> list[str]:
@@ -108,7 +94,7 @@ def check_rewards(specs: list[str] | None, weights: list[float] | None) -> list[
     columns = []
     for spec in specs:
         try:
-            model = reward_model_id(spec)
+            model = rewards.registry.reward_model_id(spec)
             reward = None if model is not None else rewards.resolve(spec)
         except rewards.RewardError as err:
             raise InputError(f"--reward_funcs {spec}: {err} To load your own rewards, pass --reward_modules "

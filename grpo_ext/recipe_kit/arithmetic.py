@@ -2,7 +2,7 @@
 
 400 problems ``"a+b="`` with a, b in 0..19; a seeded split holds 50 out, which neither the warm-up
 nor RL ever sees. The target completion is ``<think>a+b</think><answer>s</answer>`` (the format
-tags are single tokens of the locally built tokenizer, see ``grpo_ext.tiny``).
+tags are single tokens of the locally built tokenizer, see ``grpo_ext.recipe_kit.tiny``).
 
 The warm-up is a short supervised pass over the training problems (``steps`` batches, 200 by
 default). It teaches the answer format and a little arithmetic, and is deliberately stopped early:

@@ -29,7 +29,7 @@ import string
 import torch
 from datasets import Dataset
 
-from grpo_ext.arithmetic import supervised_steps
+from grpo_ext.recipe_kit.arithmetic import supervised_steps
 
 HELD_OUT = 100
 
@@ -139,7 +139,7 @@ def build_model(path, hidden_size: int = 64, num_layers: int = 2, steps: int = 1
     """A tiny model with the tool format, warmed up on the task's training keys, saved under ``path``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from grpo_ext.tiny import build_tiny_model
+    from grpo_ext.recipe_kit.tiny import build_tiny_model
     from grpo_ext.tools import TOOL_FORMAT_TOKENS, add_tiny_tool_format
 
     initial = build_tiny_model(path, hidden_size=hidden_size, num_layers=num_layers, num_heads=4,

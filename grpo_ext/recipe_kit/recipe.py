@@ -21,11 +21,11 @@ import torch
 from accelerate import PartialState
 from tqdm.auto import tqdm
 
-from grpo_ext import arithmetic, data
-from grpo_ext import recipe_inputs as inputs
-from grpo_ext.recipe_inputs import InputError, user_errors  # noqa: F401 - the recipes' entry points
-from grpo_ext.report import Timer, print_table, reward_curve, write_report  # noqa: F401 - also recipe.*
-from grpo_ext.tiny import FORMAT_TOKENS, build_tiny_model
+from grpo_ext.recipe_kit import arithmetic, data
+from grpo_ext.recipe_kit import recipe_inputs as inputs
+from grpo_ext.recipe_kit.recipe_inputs import InputError, user_errors  # noqa: F401 - the recipes' entry points
+from grpo_ext.recipe_kit.report import Timer, print_table, reward_curve, write_report  # noqa: F401 - also recipe.*
+from grpo_ext.recipe_kit.tiny import FORMAT_TOKENS, build_tiny_model
 
 BUILTIN_DATASET = "builtin:arithmetic"
 BUILTIN_MODEL = "builtin:tiny"
@@ -48,7 +48,7 @@ class RecipeArguments:
     code_language: str = field(default="python", metadata={
         "help": "Code recipe: the language of rows that do not name theirs (python, cpp, c, java, javascript, rust)."})
     sft_warmup_steps: int = field(default=200, metadata={
-        "help": "builtin:arithmetic only: supervised warm-up batches before RL (see grpo_ext/arithmetic.py)."})
+        "help": "builtin:arithmetic only: supervised warm-up batches before RL (see grpo_ext/recipe_kit/arithmetic.py)."})
     tiny_hidden_size: int = field(default=64, metadata={"help": "builtin:tiny model width."})
     tiny_layers: int = field(default=2, metadata={"help": "builtin:tiny model depth."})
     reward_funcs: list[str] | None = field(default=None, metadata={
@@ -114,7 +114,7 @@ def stay_offline_when_local(script: RecipeArguments, model_args, training_args) 
 
 def prepare(script: RecipeArguments, model_args, training_args, task: str = "math") -> tuple[str, object, object]:
     """(model path, train dataset, test dataset): rewards, weights and data checked before any model
-    work (see :mod:`grpo_ext.recipe_inputs`).
+    work (see :mod:`grpo_ext.recipe_kit.recipe_inputs`).
 
     ``builtin:tiny`` builds a small model and tokenizer in ``<output_dir>/initial-model``; with
     ``builtin:arithmetic`` it is then warmed up into ``<output_dir>/warmed-up`` (main process first,
@@ -123,7 +123,7 @@ def prepare(script: RecipeArguments, model_args, training_args, task: str = "mat
     needed = inputs.check_rewards(script.reward_funcs, training_args.reward_weights)
     stay_offline_when_local(script, model_args, training_args)
     # transformers' Trainer would push the whole output folder (warm-up models, checkpoints) on every
-    # save; the recipe pushes once, at the end, the files that make the model (see grpo_ext/hub.py)
+    # save; the recipe pushes once, at the end, the files that make the model (see grpo_ext/recipe_kit/hub.py)
     script.push, training_args.push_to_hub = training_args.push_to_hub, False
     if script.push and not training_args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id NAME (e.g. your-name/model-name)")
@@ -303,7 +303,7 @@ def evaluate(trainer, test, metrics: dict, batch_size: int = 64, desc: str = "ev
 def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics: dict) -> dict:
     """Evaluate, train (resuming if asked), evaluate again, save, and write the report files, the
     model card and, with ``--push_to_hub``, push. Returns the metrics."""
-    from grpo_ext import hub
+    from grpo_ext.recipe_kit import hub
 
     args = trainer.args
     before = evaluate(trainer, test, metrics, script.eval_batch_size, desc="test set, before RL")

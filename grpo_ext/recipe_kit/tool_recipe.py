@@ -1,8 +1,8 @@
-"""What ``recipes/grpo_tools.py`` needs beyond :mod:`grpo_ext.recipe`: its arguments, the model,
+"""What ``recipes/grpo_tools.py`` needs beyond :mod:`grpo_ext.recipe_kit.recipe`: its arguments, the model,
 data and tools of a run, and a report whose evaluation is multi-turn (TRL's tool loop, greedy).
 
 Offline (``builtin:tiny`` + ``builtin:lookup``): a tiny model with the tool format, warmed up on the
-lookup task (:mod:`grpo_ext.lookup`), the ``lookup`` tool over the seed's table, exact-answer reward.
+lookup task (:mod:`grpo_ext.recipe_kit.lookup`), the ``lookup`` tool over the seed's table, exact-answer reward.
 Otherwise: any chat model whose template TRL can parse tool calls of, a dataset read as the math
 recipe reads one, tools by name from :mod:`grpo_ext.tools` (e.g. ``python``), rewards by name.
 """
@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 from accelerate import PartialState
 
-from grpo_ext import lookup, recipe, tools
+from grpo_ext import tools
+from grpo_ext.recipe_kit import lookup, recipe
 
 BUILTIN_DATASET = "builtin:lookup"
 
@@ -71,8 +72,8 @@ def _main_first(path: Path, build) -> Path:
 
 def train_and_report(trainer, script: ToolRecipeArguments, model_args, test, metrics: dict) -> dict:
     """Evaluate (multi-turn, greedy), train, evaluate again, save, and write the report files and the
-    model card (see :func:`grpo_ext.recipe.train_and_report`, whose files these are)."""
-    from grpo_ext import hub
+    model card (see :func:`grpo_ext.recipe_kit.recipe.train_and_report`, whose files these are)."""
+    from grpo_ext.recipe_kit import hub
 
     args = trainer.args
     before = tools.evaluate(trainer, test, metrics, script.eval_batch_size)

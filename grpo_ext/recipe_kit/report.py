@@ -1,6 +1,6 @@
 """The files a recipe run leaves behind and what it prints at the end: ``metrics.json`` (before
 and after metrics, the reward curve, which rows were evaluated), ``reward_curve.png`` and the
-before/after table. Used by :func:`grpo_ext.recipe.train_and_report`."""
+before/after table. Used by :func:`grpo_ext.recipe_kit.recipe.train_and_report`."""
 
 from __future__ import annotations
 
