@@ -3,6 +3,7 @@
     python bench/bench_trainer.py [--steps 20] [--repeats 3] [--hidden 64] [--layers 2]
     python bench/bench_trainer.py --shape qwen2.5-0.5b [--steps 2] [--completion-length 64] [--shape-layers 8]
     python bench/bench_trainer.py --kl-memory [--completion-length 64]
+    python bench/bench_trainer.py --shape qwen2.5-0.5b --vs-trl [--lengths 256,1024] [--chunks 256,all] [--out DIR]
 
 Both trainers get the same locally built model, dataset, reward and settings (beta > 0, so the
 reference model and the KL term are in play). Each row trains ``--steps`` optimizer steps after
@@ -15,6 +16,12 @@ the PPO trainer (8 prompts x 1 completion, critic and GAE) on the same model and
 GRPO with ``k3`` and with ``full`` (several ``kl_chunk_size``), in one process and in two
 processes under DeepSpeed ZeRO-3 (CPU, gloo). Each row runs in its own process(es), so the peak
 resident memory it reports (per process, the larger of the two under ZeRO-3) is that row's own.
+``--shape qwen2.5-1.5b`` (and ``tiny``, the same architecture at a toy size) work the same way.
+
+``--vs-trl`` (with ``--shape``) compares ``grpo_ext.GRPOTrainer`` with ``trl.GRPOTrainer`` at the
+same settings instead, on the GPU when there is one (bf16): step time, generated tokens per second
+and peak GPU memory, for ``k3`` and ``full`` (each of ``--chunks``), at each of ``--lengths``; the
+tables go to ``--out`` as markdown and JSON (see bench/gpu/compare.py; bench/gpu/run.sh runs it).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from datasets import Dataset  # noqa: E402
 from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer  # noqa: E402
 from grpo_ext import kl as kl_estimators  # noqa: E402
 from grpo_ext.recipe_kit.tiny import build_shaped_model, build_tiny_model  # noqa: E402
+from bench.gpu import compare, shapes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,19 +155,15 @@ def kl_memory(args) -> None:
 
 def shaped(args) -> None:
     """The real-shape table: each row in fresh processes."""
-    if args.shape_layers:
-        from grpo_ext.recipe_kit.tiny import QWEN25_05B
-
-        shape = {**QWEN25_05B, "num_hidden_layers": args.shape_layers}
-        model = args.model or build_shaped_model(Path(tempfile.mkdtemp(), "qwen-shaped"), shape)
-    else:
-        model = args.model or build_shaped_model(Path(tempfile.mkdtemp(), "qwen2.5-0.5b-shaped"))
+    model = args.model or shaped_model(args)
     from transformers import AutoConfig
 
-    layers = AutoConfig.from_pretrained(model).num_hidden_layers
+    config = AutoConfig.from_pretrained(model)
+    layers = config.num_hidden_layers
     positions = 8 * args.completion_length  # completion tokens per step: kl_chunk_size = positions is unbounded
     rows = [("k3", 64, 1), ("full", 64, 1), ("full", positions, 1), ("k3", 64, 2), ("full", 64, 2)]
-    print(f"\nQwen2.5-0.5B shapes with {layers} layers (random weights, hidden 896, vocabulary 151,936), 8 "
+    print(f"\n{args.shape} shapes with {layers} layers (random weights, hidden {config.hidden_size}, vocabulary "
+          f"{config.vocab_size:,}), 8 "
           f"completions x {args.completion_length} "
           f"tokens per step, beta 0.04, CPU ({os.cpu_count()} cores); mean of {args.steps} steps after one warm-up\n")
     print("| kl_estimator | kl_chunk_size | processes | step (s) | peak resident memory per process (GiB) | kl at the last step |")
@@ -193,6 +197,23 @@ def shaped(args) -> None:
               f"{peak:.2f} | {ranks[0]['kl']:.2e} |", flush=True)
 
 
+def shaped_model(args) -> str:
+    """A random-weights model of ``--shape`` (``--shape-layers``: that many layers), built in a temporary folder."""
+    shape = dict(shapes.SHAPES[args.shape])
+    if args.shape_layers:
+        shape["num_hidden_layers"] = args.shape_layers
+    return build_shaped_model(Path(tempfile.mkdtemp(), f"{args.shape}-shaped"), shape)
+
+
+def vs_trl(args) -> None:
+    """The ours-against-TRL table at ``--shape`` (see bench/gpu/compare.py)."""
+    model = args.model or shaped_model(args)
+    out = Path(args.out or tempfile.mkdtemp(prefix="trainer-vs-trl-"))
+    lengths = [int(n) for n in args.lengths.split(",")]
+    compare.run(model, args.shape, lengths, args.steps, args.chunks.split(","), out, args.timeout)
+    print(f"tables written to {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
@@ -202,7 +223,12 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=0, help="pad the vocabulary to this size (0: ~100 characters)")
     parser.add_argument("--estimators", default="all", help="comma-separated estimators to time, or 'all'")
     parser.add_argument("--no-ppo", dest="ppo", action="store_false", help="skip the PPO row")
-    parser.add_argument("--shape", choices=["qwen2.5-0.5b"], help="measure real shapes instead (see above)")
+    parser.add_argument("--shape", choices=list(shapes.SHAPES), help="measure real shapes instead (see above)")
+    parser.add_argument("--vs-trl", action="store_true", help="--shape: ours against trl.GRPOTrainer (see above)")
+    parser.add_argument("--lengths", default="256,1024", help="--vs-trl: completion lengths, comma-separated")
+    parser.add_argument("--chunks", default="256,all", help="--vs-trl: kl_chunk_size values of the full rows "
+                                                            "('all': every position in one chunk)")
+    parser.add_argument("--timeout", type=float, help="--vs-trl: seconds allowed to each length's worker")
     parser.add_argument("--completion-length", type=int, default=64, help="--shape: tokens per completion")
     parser.add_argument("--model", help="--shape: a model folder built before (default: build one)")
     parser.add_argument("--shape-layers", type=int, default=0, help="--shape: fewer layers (same width, vocabulary)")
@@ -210,7 +236,8 @@ def main() -> None:
     parser.add_argument("--kl-memory", action="store_true", help="measure kl.full_kl's memory alone, by chunk size")
     parser.add_argument("--kl-memory-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--vs-trl-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help="--vs-trl: folder for the tables (default: a temporary folder)")
     parser.add_argument("--estimator", default="k3", help=argparse.SUPPRESS)
     parser.add_argument("--chunk", type=int, default=256, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -219,6 +246,8 @@ def main() -> None:
     logging.disable(logging.WARNING)
     if args.worker:
         return shaped_worker(args)
+    if args.vs_trl_worker:
+        return compare.worker(args.model, args.completion_length, args.steps, args.chunks.split(","), args.out)
     if args.kl_memory_worker:
         return kl_memory_worker(args)
     if args.kl_memory:
@@ -227,7 +256,7 @@ def main() -> None:
     if args.shape:
         if "--steps" not in sys.argv:
             args.steps = 2
-        return shaped(args)
+        return vs_trl(args) if args.vs_trl else shaped(args)
     tmp = tempfile.mkdtemp()
     extra = [f"<w{i}>" for i in range(max(0, args.vocab - 100))]  # unused tokens: only the head's size grows
     path = build_tiny_model(Path(tmp, "model"), hidden_size=args.hidden, num_layers=args.layers, extra_tokens=extra)
