@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.gpu import bounded
+
 BATCH = 8  # completions per step: one prompt's group of 8
 BETA = 0.04  # > 0, so the reference model and the KL term are in play for both trainers
 
@@ -91,28 +93,34 @@ def train_row(model: str, row: dict, length: int, steps: int, out: str, data) ->
         trainer = GRPOTrainer(model, reward_funcs=[digit_reward], args=GRPOConfig(**settings, **extra),
                               train_dataset=data, callbacks=[clock])
     try:
-        trainer.train()
-        logs = [h for h in trainer.state.log_history if "completions/mean_length" in h]
-        tokens = sum(h["completions/mean_length"] * BATCH for h in logs)
-        losses = [h["loss"] for h in logs if "loss" in h]
-        kl = [h["kl"] for h in logs if "kl" in h]
-        return {**row, "length": length, "steps": len(clock.seconds), "step_s": sum(clock.seconds) / len(clock.seconds),
-                "tokens_per_s": tokens / sum(clock.seconds), "mean_completion": tokens / max(len(logs), 1) / BATCH,
-                "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,
-                "losses_finite": all(math.isfinite(x) for x in losses), "loss": losses[-1] if losses else None,
-                "kl": kl[-1] if kl else None}
-    finally:
-        _free(trainer)
+        return _measure(trainer, clock, row, length, cuda)
+    finally:  # drop the trainer's models and optimizer before the next row is built
+        if getattr(trainer, "reward_runner", None) is not None:
+            trainer.reward_runner.close()
+        trainer.accelerator.free_memory()
+        del trainer
+        _release()
 
 
-def _free(trainer) -> None:
-    """Drop a trainer's models, optimizer and reward workers, and reset the GPU's peak counter."""
+def _measure(trainer, clock, row: dict, length: int, cuda: bool) -> dict:
     import torch
 
-    if getattr(trainer, "reward_runner", None) is not None:
-        trainer.reward_runner.close()
-    trainer.accelerator.free_memory()
-    del trainer
+    trainer.train()
+    logs = [h for h in trainer.state.log_history if "completions/mean_length" in h]
+    tokens = sum(h["completions/mean_length"] * BATCH for h in logs)
+    losses = [h["loss"] for h in logs if "loss" in h]
+    kl = [h["kl"] for h in logs if "kl" in h]
+    return {**row, "length": length, "steps": len(clock.seconds), "step_s": sum(clock.seconds) / len(clock.seconds),
+            "tokens_per_s": tokens / sum(clock.seconds), "mean_completion": tokens / max(len(logs), 1) / BATCH,
+            "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,
+            "losses_finite": all(math.isfinite(x) for x in losses), "loss": losses[-1] if losses else None,
+            "kl": kl[-1] if kl else None}
+
+
+def _release() -> None:
+    """Collect what the last row left and reset the GPU's peak counter for the next row."""
+    import torch
+
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -133,9 +141,7 @@ def worker(model: str, length: int, steps: int, chunks: list[str], out: str) -> 
             done.append(train_row(model, row, length, steps, out, data))
         except torch.cuda.OutOfMemoryError as err:
             done.append({**row, "length": length, "error": f"out of GPU memory: {str(err).splitlines()[0]}"})
-            gc.collect()
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
+        _release()  # again, now that a failed row's traceback is gone too
         Path(out, "rows.json").write_text(json.dumps(done, indent=1))
 
 
@@ -153,7 +159,7 @@ def run(model: str, shape: str, lengths: list[int], steps: int, chunks: list[str
                "--chunks", ",".join(chunks)]
         start = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            proc = bounded.run(cmd, timeout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             if proc.returncode != 0:
                 notes.append(f"length {length}: the worker failed: {_last_line(proc.stderr)}")
         except subprocess.TimeoutExpired:
@@ -186,7 +192,7 @@ def table(rows: list[dict], shape: str, steps: int, notes: list[str]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         name = "trl.GRPOTrainer" if r["trainer"] == "trl" else "grpo_ext.GRPOTrainer"
-        chunk = r["chunk"] if r.get("chunk") else "-"
+        chunk = "-" if not r.get("chunk") else f"{r['chunk']} (all)" if r["chunk"] == BATCH * r["length"] else r["chunk"]
         if "error" in r:
             lines.append(f"| {r['length']} | {name} | {r['estimator']} | {chunk} | {r['error']} | | | | | |")
             continue

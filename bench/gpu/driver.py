@@ -27,18 +27,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.gpu import bounded  # noqa: E402
+
 # import name -> distribution: what the recipes and the benchmark need beyond the standard library
 NEEDED = {"torch": "torch", "transformers": "transformers", "accelerate": "accelerate", "peft": "peft",
           "trl": "trl", "deepspeed": "deepspeed", "datasets": "datasets", "sympy": "sympy",
           "cloudpickle": "cloudpickle", "yaml": "pyyaml", "matplotlib": "matplotlib", "tqdm": "tqdm"}
 
-# (stage, seconds it may take at most, seconds below which it is not started) for each mode
+# What each mode runs: the model shapes, the recipe runs' size, the benchmark's (completion length,
+# timed steps, stage limit in seconds) and each other stage's limit in seconds. On the GPU the
+# limits add up to more than the default budget: later stages get what is left, or are skipped.
 GPU_PLAN = {"shape": "qwen2.5-0.5b", "big_shape": "qwen2.5-1.5b", "recipe_steps": 3, "recipe_length": 64,
-            "eval_size": 8, "bench": [(256, 2), (1024, 1)], "big_bench": [(256, 1)], "chunks": "256,all",
-            "limits": {"install": 90, "build": 90, "recipe": 110, "bench": 200, "big_build": 90, "big_bench": 120}}
+            "eval_size": 8, "bench": [(256, 2, 120), (1024, 1, 200)], "big_bench": [(256, 1, 120)],
+            "chunks": "256,all", "limits": {"install": 90, "build": 90, "recipe": 100, "big_build": 90}}
 CPU_PLAN = {"shape": "tiny", "big_shape": None, "recipe_steps": 2, "recipe_length": 8, "eval_size": 2,
-            "bench": [(8, 1), (16, 1)], "big_bench": [], "chunks": "16,all",
-            "limits": {"install": 90, "build": 60, "recipe": 400, "bench": 400}}
+            "bench": [(8, 1, 600)], "big_bench": [], "chunks": "16,all",
+            "limits": {"install": 90, "build": 120, "recipe": 600}}
 MIN_START = 30  # a stage is not started with less than this left
 
 
@@ -115,7 +119,7 @@ def bench(shape: str, model: str, length: int, steps: int, chunks: str, work: Pa
     log.write(f"$ {' '.join(cmd)}\n")
     log.flush()
     try:
-        subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, env=env, cwd=ROOT)
+        bounded.run(cmd, timeout, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     except subprocess.TimeoutExpired:
         pass
     made = out / "trainer_vs_trl.json"
@@ -170,8 +174,10 @@ class Report:
         lines += [f"| {s['stage']} | {s['limit_s']} | {s['seconds']} | {s['result']} |" for s in self.stages]
         if self.recipes:
             lines += ["", "## recipes/grpo_math.py", "", recipe_runs.table(self.recipes)]
+        if self.benches:
+            lines += ["", "## grpo_ext.GRPOTrainer against trl.GRPOTrainer"]
         for table in self.benches:
-            lines += ["", "## grpo_ext.GRPOTrainer against trl.GRPOTrainer", "", table]
+            lines += ["", table]
         return "\n".join(lines) + "\n"
 
 
@@ -198,7 +204,10 @@ def main(argv=None) -> int:
     if args.cpu:
         env["CUDA_VISIBLE_DEVICES"] = ""
     with open(out / "gpu_run.log", "w") as log:
-        report.stage("install", limits["install"], lambda limit: install(Path(args.wheels), limit, log))
+        installed = report.stage("install", limits["install"], lambda limit: install(Path(args.wheels), limit, log))
+        if installed is None:
+            raise SystemExit(f"installing the missing packages failed: see {out / 'gpu_run.log'}")
+        report.info["install"] = installed
         report.info["versions"] = versions()
         cuda = not args.cpu
         if cuda and not _cuda_visible(env):
@@ -209,16 +218,16 @@ def main(argv=None) -> int:
             if model:
                 report.stage(f"recipe {kind}", limits["recipe"], lambda limit: _recipe(report, kind, model, work, plan,
                                                                                     cuda, limit, env, log))
-        for length, steps in plan["bench"]:
+        for length, steps, stage_limit in plan["bench"]:
             if model:
-                report.stage(f"bench {shape} {length}", limits["bench"], lambda limit: _bench(
+                report.stage(f"bench {shape} {length}", stage_limit, lambda limit: _bench(
                     report, shape, model, length, steps, plan["chunks"], work, limit, env, log))
         big = plan["big_shape"]
         big_model = big and report.stage(f"build {big}", limits["big_build"], lambda limit: _build(big, work, limit, env,
                                                                                                    log))
-        for length, steps in plan["big_bench"]:
+        for length, steps, stage_limit in plan["big_bench"]:
             if big_model:
-                report.stage(f"bench {big} {length}", limits["big_bench"], lambda limit: _bench(
+                report.stage(f"bench {big} {length}", stage_limit, lambda limit: _bench(
                     report, big, big_model, length, steps, plan["chunks"], work, limit, env, log))
     report.write()
     print((out / "gpu_run.md").read_text())
@@ -236,7 +245,9 @@ def _cuda_visible(env: dict) -> bool:
 def _build(shape: str, work: Path, limit: float, env: dict, log) -> str:
     path = work / f"model-{shape}"
     cmd = [sys.executable, "-c", f"from bench.gpu import shapes; shapes.build({shape!r}, {str(path)!r})"]
-    subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=limit, env=env, cwd=ROOT, check=True)
+    proc = bounded.run(cmd, limit, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"building {shape} failed (exit code {proc.returncode}): see gpu_run.log")
     return str(path)
 
 

@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.gpu import bounded
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = {"plain": None, "zero2": "recipes/accelerate/zero2.yaml", "zero3": "recipes/accelerate/zero3.yaml"}
 
@@ -52,7 +54,7 @@ def run(kind: str, model: str, work: Path, steps: int, length: int, eval_size: i
     log.write(f"$ {' '.join(cmd)}\n")
     log.flush()
     try:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, env=env, cwd=ROOT)
+        proc = bounded.run(cmd, timeout, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         code = proc.returncode
     except subprocess.TimeoutExpired:
         return {"run": kind, "ok": False, "error": f"stopped at its time limit ({timeout:.0f} s)"}
