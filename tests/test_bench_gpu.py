@@ -52,7 +52,8 @@ def test_table_gives_each_row_its_speed_relative_to_trl_of_the_same_length():
 
     rows = [row("trl", 256, 2.0), row("ours", 256, 4.0, chunk=2048), row("trl", 1024, 8.0), row("ours", 1024, 5.0),
             {"trainer": "ours", "estimator": "full", "chunk": 256, "length": 1024, "error": "out of GPU memory: x"}]
-    lines = compare.table(rows, "qwen2.5-0.5b", 2, ["a note"]).splitlines()
+    lines = compare.table(rows, "qwen2.5-0.5b", 2, ["a note"], "NVIDIA H200, bf16").splitlines()
+    assert lines[0].startswith("qwen2.5-0.5b (random weights), 8 completions per step, beta 0.04, NVIDIA H200, bf16;")
     body = [line for line in lines if line.startswith("| 256") or line.startswith("| 1024")]
     assert "| 2048 (all) | 4.00 | 512 | 0.50x |" in body[1]
     assert "| 5.00 | 1638 | 1.60x |" in body[3]
@@ -132,7 +133,7 @@ def test_the_cpu_smoke_run_goes_through_every_stage(tmp_path):
     """bench/gpu/run.sh --cpu: the recipe plain, under ZeRO-2 and under ZeRO-3, then ours against
     TRL, on a tiny Qwen2-architecture model; each recipe run's saved model reloads, trained."""
     out = tmp_path / "out"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHON=sys.executable)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHON=sys.executable, OMP_NUM_THREADS="1")
     proc = subprocess.run(["bash", str(ROOT / "bench/gpu/run.sh"), "--cpu", "--out", str(out), "--work",
                            str(tmp_path / "work"), "--budget", "1500"], capture_output=True, text=True, env=env,
                           timeout=1600)

@@ -167,7 +167,7 @@ def run(model: str, shape: str, lengths: list[int], steps: int, chunks: list[str
         seconds = time.perf_counter() - start
         got = json.loads((folder / "rows.json").read_text()) if (folder / "rows.json").exists() else []
         rows += [{**r, "worker_s": round(seconds, 1)} for r in got]
-    text = table(rows, shape, steps, notes)
+    text = table(rows, shape, steps, notes, device())
     print(text, flush=True)
     (out / "trainer_vs_trl.md").write_text(text)
     (out / "trainer_vs_trl.json").write_text(json.dumps({"shape": shape, "steps": steps, "rows": rows, "notes": notes},
@@ -180,13 +180,19 @@ def _last_line(text: str) -> str:
     return lines[-1][:300] if lines else "(no output)"
 
 
-def table(rows: list[dict], shape: str, steps: int, notes: list[str]) -> str:
-    """Markdown: one line per row; each length's rows relative to TRL's row of that length."""
+def device() -> str:
+    """Where the rows ran and at which precision, for the table's heading."""
     import torch
 
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
-    lines = [f"{shape} (random weights), {BATCH} completions per step, beta {BETA}, {device}, "
-             f"{'bf16' if torch.cuda.is_available() else 'fp32'}; mean of {steps} step(s) after a warm-up run", "",
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()}, bf16"
+    return f"CPU ({os.cpu_count()} cores), fp32"
+
+
+def table(rows: list[dict], shape: str, steps: int, notes: list[str], where: str) -> str:
+    """Markdown: one line per row; each length's rows relative to TRL's row of that length."""
+    lines = [f"{shape} (random weights), {BATCH} completions per step, beta {BETA}, {where}; "
+             f"mean of {steps} step(s) after a warm-up run", "",
              "| completion length | trainer | kl_estimator | kl_chunk_size | step (s) | generated tokens/s "
              "| speed vs TRL | peak GPU memory (GiB) | losses finite | kl at the last step |",
              "|---|---|---|---|---|---|---|---|---|---|"]

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.gpu import bounded  # noqa: E402
+from bench.gpu import bounded, compare  # noqa: E402
 
 # import name -> distribution: what the recipes and the benchmark need beyond the standard library
 NEEDED = {"torch": "torch", "transformers": "transformers", "accelerate": "accelerate", "peft": "peft",
@@ -115,7 +115,7 @@ def bench(shape: str, model: str, length: int, steps: int, chunks: str, work: Pa
     out = work / f"bench-{shape}-{length}"
     cmd = [sys.executable, str(ROOT / "bench/bench_trainer.py"), "--shape", shape, "--model", model, "--vs-trl",
            "--lengths", str(length), "--steps", str(steps), "--chunks", chunks, "--out", str(out),
-           "--timeout", str(max(1, int(timeout - 15)))]
+           "--timeout", str(max(1, int(timeout - 30)))]
     log.write(f"$ {' '.join(cmd)}\n")
     log.flush()
     try:
@@ -123,8 +123,17 @@ def bench(shape: str, model: str, length: int, steps: int, chunks: str, work: Pa
     except subprocess.TimeoutExpired:
         pass
     made = out / "trainer_vs_trl.json"
-    return json.loads(made.read_text()) if made.is_file() else {"shape": shape, "rows": [], "notes": [
-        f"length {length}: no table (stopped at the stage's limit of {timeout:.0f} s, or failed: see gpu_run.log)"]}
+    if made.is_file():
+        return json.loads(made.read_text())
+    # stopped before it wrote its table: the rows its worker finished, if any
+    worker_rows = out / f"work-{length}" / "rows.json"
+    rows = json.loads(worker_rows.read_text()) if worker_rows.is_file() else []
+    note = f"length {length}: stopped at the stage's limit of {timeout:.0f} s, or failed (see gpu_run.log)"
+    result = {"shape": shape, "steps": steps, "rows": rows, "notes": [note]}
+    where = "bf16 on the GPU" if env.get("CUDA_VISIBLE_DEVICES") != "" else "CPU, fp32"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "trainer_vs_trl.md").write_text(compare.table(rows, shape, steps, result["notes"], where))
+    return result
 
 
 class Report:
