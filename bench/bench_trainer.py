@@ -252,6 +252,8 @@ def main() -> None:
         return kl_memory_worker(args)
     if args.kl_memory:
         return kl_memory(args)
+    if args.vs_trl and not args.shape:
+        parser.error("--vs-trl compares at a model shape: add --shape (tiny, qwen2.5-0.5b or qwen2.5-1.5b)")
     args.processes = [int(p) for p in str(args.processes).split(",")]
     if args.shape:
         if "--steps" not in sys.argv:
