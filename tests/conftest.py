@@ -2,11 +2,9 @@
 
 - The repository root and this folder go first on ``sys.path``.
 - Under pytest-xdist the slow tests are handed out first.
-- Each test process adopts its orphans (``host_processes``), so that checks for leftovers see only
-  the processes this process started, whatever else runs on the host.
-- At the end of the session each test process checks that no process of the sandbox user it started
-  is still running (an error on its last test), and the controller (or the only process) checks again
-  once the workers have exited: their orphans are then its own. Either fails the run.
+- At the end of the session each test process checks that no process of the sandbox user it
+  started is still running below it (an error on its last test, which fails the run); ``clean_host``
+  (tests/sandbox_modes.py) checks the same, orphans included, after each sandbox test.
 """
 
 import os
@@ -25,10 +23,6 @@ if TESTS not in sys.path:
 import host_processes  # noqa: E402 - needs the path above
 
 SANDBOX_UID = 65534  # the sandbox's host user in both modes (tests/sandbox_modes.py)
-
-
-def pytest_configure(config):
-    host_processes.adopt_orphans()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -52,17 +46,3 @@ def no_sandbox_process_outlives_the_session():
     left = host_processes.wait_gone(SANDBOX_UID)
     _kill(left)
     assert not left, f"sandboxed processes outlived the tests of this process: {[p.cmdline for p in left]}"
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session, exitstatus):
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        return  # a worker's leftovers are its session fixture's error, then the controller's orphans
-    left = host_processes.wait_gone(SANDBOX_UID)
-    if not left:
-        return
-    listing = "\n".join(f"  pid {p.pid}: {p.cmdline}" for p in left)
-    sys.stderr.write("\nerror: sandboxed processes started by this test run outlived it; killed now:\n"
-                     f"{listing}\n")
-    _kill(left)
-    session.exitstatus = pytest.ExitCode.TESTS_FAILED

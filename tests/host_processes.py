@@ -3,10 +3,12 @@
 Many test processes share one host (pytest-xdist workers, other test runs): a check that looked at
 every process of the sandbox user would see the runs of its neighbours. A process here belongs to
 this test process when it descends from it. For that to hold after a sandboxed program's parents
-exit, each test process is made a *child subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``, Linux >= 3.4):
-orphaned descendants are re-parented to it instead of to the host's init, so they stay in its tree.
-A pytest-xdist worker's own leftovers go to the controller when the worker exits, and the controller
-checks for them at the end of the session.
+exit, the test process is a *child subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``, Linux >= 3.4)
+while a checked test runs (``adopting_orphans``): orphaned descendants are re-parented to it instead
+of to the host's init, so they stay in its tree, and it reaps those of the sandbox user afterwards.
+Only for that span: a subreaper must reap every orphan it adopts, and a test that kills a tree of
+thousands of processes (a fork bomb in the weak, namespace-free mode) would otherwise leave as many
+zombies in the test process, on a host whose PID space is shared with everyone (often 32768).
 """
 
 from __future__ import annotations
@@ -18,13 +20,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PR_SET_CHILD_SUBREAPER = 36
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
-def adopt_orphans() -> bool:
-    """Make this process the reaper of its orphaned descendants; False where the kernel refuses."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+@contextlib.contextmanager
+def adopting_orphans(uid: int):
+    """Within the block this process adopts its orphaned descendants; on leaving, it reaps those of
+    ``uid`` that have exited and stops adopting (unless it adopted before)."""
+    before = ctypes.c_int(0)
+    _libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(before), 0, 0, 0)
+    _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    try:
+        yield
+    finally:
+        reap_orphans(uid)
+        _libc.prctl(PR_SET_CHILD_SUBREAPER, before.value, 0, 0, 0)
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,9 @@ def clean_host():
     looked at (its descendants, its run directories and control groups), so tests that use it may run
     in parallel (pytest-xdist) and beside other test runs on the same host."""
     before = leftovers()
-    yield
-    left = [p.cmdline for p in host_processes.wait_gone(NOBODY)]
+    with host_processes.adopting_orphans(NOBODY):
+        yield
+        left = [p.cmdline for p in host_processes.wait_gone(NOBODY)]
     assert left == [], f"a sandboxed process outlived its run: {left}"
     after = leftovers()
     assert after == before, (f"a run left a directory or a control group behind: new {sorted(set(after) - set(before))}, "

@@ -31,16 +31,25 @@ def _kill(pids) -> None:
 def test_this_process_adopts_orphans_and_finds_them():
     """A process whose parent exits is re-parented to this test process, so it is still found;
     once it is killed, the check reaps it and finds nothing."""
+    with host_processes.adopting_orphans(NOBODY):
+        sh = subprocess.Popen(_as_nobody("sleep 300 & echo $!"), stdout=subprocess.PIPE, text=True)
+        orphan = int(sh.stdout.readline())
+        sh.wait()
+        try:
+            found = host_processes.running_as(NOBODY)
+            assert [p.pid for p in found] == [orphan] and found[0].ppid == os.getpid(), found
+        finally:
+            _kill([orphan])
+        assert host_processes.wait_gone(NOBODY, seconds=10) == []
+    assert not os.path.exists(f"/proc/{orphan}"), "the killed orphan was not reaped"
+    # outside the block this process adopts nothing: another orphan goes to the host's reaper
     sh = subprocess.Popen(_as_nobody("sleep 300 & echo $!"), stdout=subprocess.PIPE, text=True)
-    orphan = int(sh.stdout.readline())
+    elsewhere = int(sh.stdout.readline())
     sh.wait()
     try:
-        found = host_processes.running_as(NOBODY)
-        assert [p.pid for p in found] == [orphan] and found[0].ppid == os.getpid(), found
+        assert host_processes.running_as(NOBODY) == []
     finally:
-        _kill([orphan])
-    assert host_processes.wait_gone(NOBODY, seconds=10) == []
-    assert not os.path.exists(f"/proc/{orphan}"), "the killed orphan was not reaped"
+        _kill([elsewhere])
 
 
 def test_another_process_tree_is_not_ours():
