@@ -10,9 +10,9 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from pathlib import Path
 
+import host_processes
 import pytest
 
 from grpo_ext.rewards import _bounds, code, sandbox
@@ -71,15 +71,9 @@ class Runner:
 
 
 def sandbox_processes() -> list[str]:
-    """Command lines of processes running as the sandbox's host user (both modes use uid 65534)."""
-    out = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and proc.stat().st_uid == NOBODY:
-                out.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return out
+    """Command lines of the live processes of the sandbox's host user (both modes use uid 65534)
+    that descend from this test process: another worker's or another test run's are not ours."""
+    return [p.cmdline for p in host_processes.running_as(NOBODY)]
 
 
 def leftovers() -> list[str]:
@@ -98,13 +92,13 @@ def leftovers() -> list[str]:
 
 @pytest.fixture
 def clean_host():
-    """Every run must leave no process and no directory behind."""
+    """Every run must leave no process and no directory behind. Only this test process's own are
+    looked at (its descendants, its run directories and control groups), so tests that use it may run
+    in parallel (pytest-xdist) and beside other test runs on the same host."""
     before = leftovers()
-    yield
-    deadline = time.monotonic() + 5
-    while sandbox_processes() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    left = sandbox_processes()
+    with host_processes.adopting_orphans(NOBODY):
+        yield
+        left = [p.cmdline for p in host_processes.wait_gone(NOBODY)]
     assert left == [], f"a sandboxed process outlived its run: {left}"
     after = leftovers()
     assert after == before, (f"a run left a directory or a control group behind: new {sorted(set(after) - set(before))}, "

@@ -35,7 +35,6 @@ def test_rewards_check_errors(capsys):
         main(["rewards", "check", "tag_count", "--completion", "x", "--param", "oops"])
 
 
-@pytest.mark.xdist_group("sandbox")
 def test_sandbox_check_attacks_live(capsys):
     from grpo_ext.rewards import sandbox
 

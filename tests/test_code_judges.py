@@ -23,8 +23,6 @@ DATA = Path(__file__).parent / "data"
 if not sandbox.namespaces_available():
     pytest.skip("user namespaces unavailable: sandbox tests need them", allow_module_level=True)
 
-pytestmark = pytest.mark.xdist_group("sandbox")
-
 
 @pytest.fixture(params=MODES)
 def box(request, clean_host):  # noqa: F811

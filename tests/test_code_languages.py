@@ -280,7 +280,7 @@ def test_a_hanging_service_gives_up_at_its_timeout(api):
         elapsed = time.monotonic() - start
     assert scores == [None] and remote.last_outcomes == ["service_error"]
     assert service.requests == len(CASES) * 2
-    assert elapsed < 15  # bounded by its own time-outs (2 x 0.5 s per case), not by the 30 s hang
+    assert elapsed < 25  # bounded by its own time-outs (2 x 0.5 s per case), not by the 30 s hang; slack for load
 
 
 @pytest.mark.parametrize("api", ["sandbox_fusion", "piston"])

@@ -10,8 +10,7 @@ from grpo_ext.rewards import _checks, sandbox
 from grpo_ext.rewards.code import extract_code, outputs_match, parse_tests
 from sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture
 
-pytestmark = [pytest.mark.skipif(not sandbox.namespaces_available(), reason="user namespaces unavailable"),
-              pytest.mark.xdist_group("sandbox")]  # clean_host looks at the whole host: one worker at a time
+pytestmark = pytest.mark.skipif(not sandbox.namespaces_available(), reason="user namespaces unavailable")
 
 # The task: secret(x) returns a value nobody can guess; it never enters the sandbox.
 SECRET = "s-" + secrets.token_hex(8)

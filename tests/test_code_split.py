@@ -14,8 +14,7 @@ import pytest
 from grpo_ext.rewards.code import sandbox
 from sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture
 
-pytestmark = [pytest.mark.skipif(not sandbox.namespaces_available(), reason="user namespaces unavailable"),
-              pytest.mark.xdist_group("sandbox")]  # clean_host looks at the whole host: one worker at a time
+pytestmark = pytest.mark.skipif(not sandbox.namespaces_available(), reason="user namespaces unavailable")
 
 S = float(f"4.{random.SystemRandom().randrange(10**11, 10**12)}")  # 4.ddddddddddd1..: found only in the tests
 V = {k: k * S for k in (1, 2, 3)}

@@ -201,7 +201,9 @@ def parse_recipe_args(script: str, argv: list[str], scratch: Path, env: dict) ->
 
 # -- the test --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, tag, body", BLOCKS, ids=[b[0] for b in BLOCKS])
+# one file's blocks on one pytest-xdist worker, in order: a block may read what an earlier one wrote
+@pytest.mark.parametrize("name, tag, body", [pytest.param(*b, id=b[0], marks=pytest.mark.xdist_group(b[0].split(":")[0]))
+                                             for b in BLOCKS])
 def test_docs_code_block(name, tag, body, scratch):
     if tag in NOT_CODE:
         return

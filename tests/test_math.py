@@ -97,7 +97,7 @@ def test_adversarial_inputs_return_within_the_bound(completion):
     result = rm.explain(completion, "1", timeout=2.0)
     elapsed = time.monotonic() - start
     assert result.correct in (True, False)
-    assert elapsed < 2.0 + 1.5  # the limit plus a worker restart; typically milliseconds
+    assert elapsed < 2.0 + 6  # the limit plus a worker restart (seconds on a loaded host); typically milliseconds
 
 
 def test_huge_results_are_refused_not_computed():
@@ -172,7 +172,7 @@ def test_bounded_worker_kills_and_restarts():
         start = time.monotonic()
         with pytest.raises(BoundedTimeout):
             worker.call(_sleep, (60,), timeout=0.3)
-        assert time.monotonic() - start < 5
+        assert time.monotonic() - start < 20  # not the 60 s sleep; slack for a loaded host
         assert worker.call(_sleep, (0.0,), timeout=5) == "done"  # a fresh worker
         with pytest.raises(BoundedCrash, match="ValueError: bad"):
             worker.call(_boom, timeout=5)

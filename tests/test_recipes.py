@@ -46,6 +46,8 @@ def test_accelerate_configs():
     offload = yaml.safe_load((ROOT / "recipes/accelerate/zero3_offload.yaml").read_text())
     assert offload["deepspeed_config"]["offload_param_device"] == "cpu"
     assert yaml.safe_load((ROOT / "recipes/accelerate/multi_gpu.yaml").read_text())["distributed_type"] == "MULTI_GPU"
+    for path in (ROOT / "recipes/accelerate").glob("*.yaml"):  # 0: accelerate takes a free port, so runs side by side
+        assert yaml.safe_load(path.read_text())["main_process_port"] == 0, path.name  # (tests under xdist) never collide
 
 
 def _write_jsonl(path, rows):
@@ -141,7 +143,6 @@ def test_ppo_recipe_runs(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("sandbox")  # its runs are processes of the sandbox user, which clean_host watches
 def test_code_recipe_runs_programs_in_the_sandbox(tmp_path):
     from grpo_ext.rewards import sandbox
 

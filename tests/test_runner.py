@@ -38,7 +38,7 @@ def test_results_in_order_with_failures_isolated(runner):
     start = time.monotonic()
     out = runner.run(behaving, completions=batch)
     assert out == [1.0, None, 3.0, None, 2.0, None, None, None, 4.0]
-    assert time.monotonic() - start < 15
+    assert time.monotonic() - start < 60  # not the 3600 s hang; slack for a loaded host
     assert runner.stats["timeouts"] - before.get("timeouts", 0) == 2
     assert runner.stats["crashes"] - before.get("crashes", 0) == 3
     assert runner.run(behaving, completions=["xyz"]) == [3.0]  # the pool recovered

@@ -19,8 +19,6 @@ if not sandbox.namespaces_available():
         pytest.fail(f"the code sandbox is unavailable: {sandbox.support()['error']}", pytrace=False)
     pytest.skip("user namespaces unavailable: sandbox tests need them", allow_module_level=True)
 
-pytestmark = pytest.mark.xdist_group("sandbox")  # clean_host looks at the whole host: one worker at a time
-
 ROOT = Path(__file__).resolve().parents[1]
 # what the unprivileged user runs: the tool from this repository, on the system Python (no torch needed)
 AS_NOBODY = ("import json, sys\nsys.path.insert(0, sys.argv[1])\nfrom grpo_ext import tools\n"
