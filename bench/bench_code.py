@@ -227,7 +227,9 @@ def measure_judges(runs: int, programs: int) -> dict:
     cases = _judge_cases()
     for label, problem, _, _, code, per_test in cases:
         prepared = judge.prepare(problem, code)
+        start = time.perf_counter()
         first = judge.test(problem, prepared, 0)  # compiles the jury's program once
+        first_seconds = time.perf_counter() - start
         assert first.score == 1.0, (label, first)
         times = []
         for k in range(runs):
@@ -236,7 +238,7 @@ def measure_judges(runs: int, programs: int) -> dict:
             times.append(time.perf_counter() - start)
             assert result.score == 1.0, (label, result)
         times.sort()
-        tests.append((label, per_test, statistics.median(times), times[int(0.95 * (len(times) - 1))]))
+        tests.append((label, per_test, statistics.median(times), times[int(0.95 * (len(times) - 1))], first_seconds))
     for label, problem, info, language, code, _ in cases:
         batch = CodeExecution(wall_seconds=5, concurrency=os.cpu_count() or 1)
         completions = [f"```{language}\n{_commented(language, code, k)}\n```" for k in range(programs)]
@@ -263,11 +265,13 @@ def judges_rootless(runs: int, programs: int) -> dict | None:
 
 def print_judges(results: list[dict], runs: int, programs: int) -> None:
     print(f"\n{JUDGE_NOTE}\n\n{runs} tests per judge, one at a time\n")
-    print("| sandbox runs as | run bounds | judge | sandboxed runs per test | median (ms) | p95 (ms) |")
-    print("|---|---|---|---|---|---|")
+    print("| sandbox runs as | run bounds | judge | sandboxed runs per test | median (ms) | p95 (ms) "
+          "| first call, jury compile included (ms) |")
+    print("|---|---|---|---|---|---|---|")
     for result in results:
-        for label, per_test, median, p95 in result["tests"]:
-            print(f"| {result['as']} | {result['bounds']} | {label} | {per_test} | {median * 1e3:.0f} | {p95 * 1e3:.0f} |")
+        for label, per_test, median, p95, first in result["tests"]:
+            print(f"| {result['as']} | {result['bounds']} | {label} | {per_test} | {median * 1e3:.0f} | {p95 * 1e3:.0f} "
+                  f"| {first * 1e3:.0f} |")
     print(f"\nreward batches: {programs} distinct completions x 4 tests, concurrency {os.cpu_count()}\n")
     print("| sandbox runs as | judge | batch (s) | completions/s | tests/s |")
     print("|---|---|---|---|---|")

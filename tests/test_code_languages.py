@@ -11,7 +11,8 @@ from grpo_ext.recipe_kit import data
 from grpo_ext.rewards import languages
 from grpo_ext.rewards.code import CodeExecution, extract_code
 from grpo_ext.rewards.code_backends import PistonBackend, Run, SandboxFusionBackend
-from grpo_ext.rewards.code_rows import RowFormatError, convert_dataset, outputs_match, parse_tests
+from grpo_ext.rewards.code.judge_datasets import convert_dataset
+from grpo_ext.rewards.code.rows import RowFormatError, outputs_match, parse_tests
 from tests.code_programs import CASES, EXPECTED, PROGRAMS, completion, verification_info
 from tests.code_services import StandIn
 

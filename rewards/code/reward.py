@@ -132,8 +132,9 @@ class CodeExecution:
                  memory_bytes: int = 1 << 30, isolation: str = "namespaces", binary: bool = False,
                  python_executable: str | None = None, compare: str = "lines", backend: str | Backend = "local",
                  url: str | None = None, compile_seconds: float = 30.0, request_timeout: float = 30.0,
-                 retries: int = 2, backoff: float = 0.5):
+                 retries: int = 2, backoff: float = 0.5, testlib: str | None = None):
         self.language = get_language(language).name  # for rows that do not name theirs
+        self.testlib = testlib  # a local testlib.h for judged rows' jury programs (docs/judges.md); else $GRPO_EXT_TESTLIB
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         if compare not in ("lines", "tokens"):
