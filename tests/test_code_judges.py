@@ -452,7 +452,7 @@ def test_codeforces_conversion_reports_rows_and_keeps_the_rest():
     from datasets import Dataset
 
     good = jp.codeforces_row()
-    rows = [good, dict(good, id="9003/C", interaction_format="Ask."), dict(good, id="9004/D", official_tests=[]),
+    rows = [good, dict(good, id="9003/C", interaction_format="Ask."), dict(good, id="9004/D", official_tests=[], generated_tests=[]),
             dict(good, id="9005/E", input_mode="file")]
     skipped = []
     out = convert_dataset(Dataset.from_list(rows), "python", skipped=skipped)

@@ -193,7 +193,10 @@ def _add_subtask(problems: dict, row: Mapping, tests: Mapping, where: str) -> No
 
 # -- whole datasets -----------------------------------------------------------------------------
 def detect_layout(columns) -> str | None:
-    """The first layout of :data:`LAYOUTS` whose column the dataset has, or None."""
+    """The first layout of :data:`LAYOUTS` whose column the dataset has (open-r1/ioi's
+    ``test_names`` with ``grader_files`` first: its rows may also carry ``test_cases``), or None."""
+    if "test_names" in columns and "grader_files" in columns and "verification_info" not in columns:
+        return "test_names"
     return next((name for name in LAYOUTS if name in columns), None)
 
 
