@@ -125,7 +125,7 @@ def test_stdin_stdout_scoring(box, code, share):
 
 
 CALL = {"language": "python", "fn_name": "mean", "inputs": [[[1, 2]], [[1, 2, 3, 4]], [[5]], [[0, 1]]],
-        "outputs": [1.5, 2.5, 5, 0.5]}
+        "outputs": [1.5, 2.5, 5.0, 0.5]}
 
 
 @pytest.mark.parametrize("code, share", [
@@ -149,6 +149,10 @@ def test_call_based_values_are_compared_strictly():
     assert not same(float("nan"), float("nan")) and same(0.1 + 0.2, 0.3) and not same(1.0, 1.001)
     assert same({"a": [1]}, {"a": [1.0]}) and not same({"a": 1}, {"b": 1}) and not same(None, 0)
     assert _checks.decode('{"__set__": [[1, 2], 3]}') == frozenset({(1, 2), 3})
+    big = 3 ** 40 * 7 + 12345  # past 2**53: float(big) is rounded
+    assert same(big, big) and same(5.0, 5) and not same(float(big), big) and not same(big + 1, big)
+    assert not same(5.000000001, 5) and same(5, 5.0) and not same(float("inf"), 10**400)
+    assert _checks.decode('{"__int__": "%x"}' % 10**5000) == 10**5000
 
 
 TEST_CODE = {"language": "python", "test_code": (

@@ -259,7 +259,7 @@ def score_batch(reward, completions, verification_info) -> tuple[list[float | No
     """(scores, outcomes) of a code reward's batch that holds judged rows. Its plain stdin/stdout
     rows are read as problems with the built-in ``lines`` checker (``float`` at 1e-6 for
     ``compare: tokens``); call-based and assert-style rows cannot share a batch with judged rows."""
-    from .reward import extract_code  # reward.py calls this module: import at use
+    from .extract import extract_code
     from .rows import FLOAT_TOLERANCE, RowFormatError, parse_tests
     from .judge_rows import is_judged
     from ..text import completion_text

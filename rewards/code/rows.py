@@ -44,20 +44,17 @@ from __future__ import annotations
 
 import ast
 import json
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import _checks
+from .compare import COMPARISONS, TOKEN_TOLERANCE, number as _number, outputs_match  # noqa: F401 - re-exported
 from .languages import UnknownLanguageError, get_language
 
 LAYOUTS = ("verification_info", "input_output", "test_cases", "tests", "public_tests", "official_tests")
 CONTEST_SPLITS = ("public_tests", "private_tests", "generated_tests")  # CodeContests' columns
-COMPARISONS = ("lines", "tokens")
-FLOAT_TOLERANCE = 1e-6
+FLOAT_TOLERANCE = TOKEN_TOLERANCE
 STDIN_TYPES = ("stdin", "stdin_stdout", "stdio")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 class RowFormatError(ValueError):
@@ -201,47 +198,7 @@ def _short(value, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-# -- output comparison --------------------------------------------------------------------------
-def _lines(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.split("\n")]
-    while lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def _number(token: str) -> float | None:
-    try:
-        value = float(token)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _integer(token: str) -> int | None:
-    if not _INTEGER.fullmatch(token):
-        return None
-    try:
-        return int(token)
-    except ValueError:  # more digits than int() converts
-        return None
-
-
-def _token_equal(got: str, expected: str) -> bool:
-    if got == expected:
-        return True
-    if _INTEGER.fullmatch(expected):  # exact: a float near a large integer is not that integer
-        b = _integer(expected)
-        return b is not None and _integer(got) == b
-    a, b = _number(got), _number(expected)
-    return a is not None and b is not None and abs(a - b) <= FLOAT_TOLERANCE * max(1.0, abs(b))
-
-
-def outputs_match(got: str, expected: str, compare: str = "lines") -> bool:
-    """Whether a program's output passes (see the module docstring for the two rules)."""
-    if compare == "tokens":
-        a, b = got.split(), expected.split()
-        return len(a) == len(b) and all(_token_equal(x, y) for x, y in zip(a, b))
-    return _lines(got) == _lines(expected)
+# -- output comparison: the one rule, rewards.code.compare (outputs_match, number) ------------------
 
 
 # -- datasets -----------------------------------------------------------------------------------
