@@ -180,10 +180,10 @@ class CodeExecution:
         limits = sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds * 2 + 2,
                                    "cpu_seconds": self.limits.cpu_seconds * 2})
         verdict = run_split(prepared.code, tests.test_code, tests.entry_point, tools.run[0], tools.read_only, limits,
-                            budget=self.wall_seconds, isolation=self.isolation)
+                            budget=self.wall_seconds, isolation=self.isolation, prompt=tests.prompt)
         if verdict.outcome == "dataset_error":
             logger.warning("code reward: row %d cannot be scored (None): %s", row, verdict.detail)
-        elif verdict.detail.startswith("the test side ended"):
+        elif verdict.detail.startswith(("the test side ended", "cannot run split")):
             logger.warning("code reward: row %d: %s", row, verdict.detail)
         return verdict.passed, verdict.checks, verdict.outcome
 

@@ -71,6 +71,7 @@ class Tests:
     unwrap_single: bool = False  # APPS: an expected [x] also accepts x
     test_code: str | None = None  # assert-style, run by rewards.code.split
     entry_point: str | None = None  # assert-style: the function check(candidate) is called with
+    prompt: str | None = None  # assert-style: the row's own code (HumanEval's prompt), run with the test code
     compare: str | None = None  # None: the reward's setting
 
     @property
@@ -115,7 +116,7 @@ def parse_tests(info, row: int, default_language: str = "python") -> Tests:
     if kind in ("test_code", "fn_name") and language != "python":
         raise RowFormatError(f"{where}: {kind!r} tests are Python only; for {language} give stdin/stdout 'test_cases'")
     if kind == "test_code":
-        return _assert_style(info["test_code"], info.get("entry_point"), where)  # the comparison does not apply
+        return _assert_style(info["test_code"], info.get("entry_point"), where, info.get("prompt"))
     if kind == "fn_name":
         return _call_based(info, where, unwrap_single=False, compare=compare)
     if kind == "input_output":
@@ -164,7 +165,7 @@ def _input_output(io, language: str, where: str, compare: str) -> Tests:
     return Tests(language, cases=cases, compare=compare)
 
 
-def _assert_style(code, entry_point, where: str) -> Tests:
+def _assert_style(code, entry_point, where: str, prompt=None) -> Tests:
     if not isinstance(code, str) or not code.strip():
         raise RowFormatError(f"{where}: 'test_code' must be non-empty text")
     if entry_point is not None and (not isinstance(entry_point, str) or not entry_point.isidentifier()):
@@ -173,7 +174,9 @@ def _assert_style(code, entry_point, where: str) -> Tests:
         ast.parse(code)
     except (SyntaxError, ValueError) as err:
         raise RowFormatError(f"{where}: 'test_code' is not valid Python: {err}") from None
-    return Tests("python", test_code=code, entry_point=entry_point)
+    if prompt is not None and not isinstance(prompt, str):
+        raise RowFormatError(f"{where}: 'prompt' must be the Python text the program completes, got {_short(prompt)}")
+    return Tests("python", test_code=code, entry_point=entry_point, prompt=prompt or None)
 
 
 def _call_based(info: Mapping, where: str, unwrap_single: bool, compare: str) -> Tests:
