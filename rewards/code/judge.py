@@ -51,6 +51,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from . import sandbox
+from .outcomes import charge
 from .checkers import Verdict, builtin_verdict, cms_verdict, testlib_verdict
 from .backends import LocalBackend, Prepared, Run
 from .judge_rows import Problem, Program, parse_problem
@@ -188,7 +189,7 @@ class Judge:
         if verdict.score is not None or verdict.declared or isinstance(self.jury(program), str):
             return verdict
         jury = self.jury_verdict(program, stdin, answer)
-        if jury.score == 1.0:
+        if charge("judge_error", program_free=jury.score != 1.0) == "wrong_answer":  # the output caused it
             return Verdict(0.0, "wrong_answer", f"the checker fails on this output ({verdict.detail[:200]}) and "
                                                 "accepts the jury's answer")
         return Verdict(None, "judge_error", f"{verdict.detail[:200]}; on the jury's own answer: {jury.outcome} "
@@ -362,7 +363,7 @@ def score_batch(reward, completions, verification_info) -> tuple[list[float | No
     """(scores, outcomes) of a code reward's batch that holds judged rows. Its plain stdin/stdout
     rows are read as problems with the built-in ``lines`` checker (``float`` at 1e-6 for
     ``compare: tokens``); call-based and assert-style rows cannot share a batch with judged rows."""
-    from .reward import extract_code  # reward.py calls this module: import at use
+    from .extract import extract_code
     from .rows import FLOAT_TOLERANCE, RowFormatError, parse_tests
     from .judge_rows import is_judged
     from ..text import completion_text

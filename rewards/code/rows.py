@@ -36,18 +36,15 @@ from __future__ import annotations
 
 import ast
 import json
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import _checks
+from .compare import COMPARISONS, TOKEN_TOLERANCE, number as _number, outputs_match  # noqa: F401 - re-exported
 from .languages import UnknownLanguageError, get_language
 
-COMPARISONS = ("lines", "tokens")
-FLOAT_TOLERANCE = 1e-6
+FLOAT_TOLERANCE = TOKEN_TOLERANCE
 STDIN_TYPES = ("stdin", "stdin_stdout", "stdio")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 class RowFormatError(ValueError):
@@ -64,6 +61,7 @@ class Tests:
     unwrap_single: bool = False  # APPS: an expected [x] also accepts x
     test_code: str | None = None  # assert-style, run by rewards.code.split
     entry_point: str | None = None  # assert-style: the function check(candidate) is called with
+    prompt: str | None = None  # assert-style: the row's own code (HumanEval's prompt), run with the test code
     compare: str | None = None  # None: the reward's setting
 
     @property
@@ -108,7 +106,7 @@ def parse_tests(info, row: int, default_language: str = "python") -> Tests:
     if kind in ("test_code", "fn_name") and language != "python":
         raise RowFormatError(f"{where}: {kind!r} tests are Python only; for {language} give stdin/stdout 'test_cases'")
     if kind == "test_code":
-        return _assert_style(info["test_code"], info.get("entry_point"), where)  # the comparison does not apply
+        return _assert_style(info["test_code"], info.get("entry_point"), where, info.get("prompt"))
     if kind == "fn_name":
         return _call_based(info, where, unwrap_single=False, compare=compare)
     if kind == "input_output":
@@ -157,7 +155,7 @@ def _input_output(io, language: str, where: str, compare: str) -> Tests:
     return Tests(language, cases=cases, compare=compare)
 
 
-def _assert_style(code, entry_point, where: str) -> Tests:
+def _assert_style(code, entry_point, where: str, prompt=None) -> Tests:
     if not isinstance(code, str) or not code.strip():
         raise RowFormatError(f"{where}: 'test_code' must be non-empty text")
     if entry_point is not None and (not isinstance(entry_point, str) or not entry_point.isidentifier()):
@@ -166,7 +164,9 @@ def _assert_style(code, entry_point, where: str) -> Tests:
         ast.parse(code)
     except (SyntaxError, ValueError) as err:
         raise RowFormatError(f"{where}: 'test_code' is not valid Python: {err}") from None
-    return Tests("python", test_code=code, entry_point=entry_point)
+    if prompt is not None and not isinstance(prompt, str):
+        raise RowFormatError(f"{where}: 'prompt' must be the Python text the program completes, got {_short(prompt)}")
+    return Tests("python", test_code=code, entry_point=entry_point, prompt=prompt or None)
 
 
 def _call_based(info: Mapping, where: str, unwrap_single: bool, compare: str) -> Tests:
@@ -191,44 +191,4 @@ def _short(value, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-# -- output comparison --------------------------------------------------------------------------
-def _lines(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.split("\n")]
-    while lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def _number(token: str) -> float | None:
-    try:
-        value = float(token)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _integer(token: str) -> int | None:
-    if not _INTEGER.fullmatch(token):
-        return None
-    try:
-        return int(token)
-    except ValueError:  # more digits than int() converts
-        return None
-
-
-def _token_equal(got: str, expected: str) -> bool:
-    if got == expected:
-        return True
-    if _INTEGER.fullmatch(expected):  # exact: a float near a large integer is not that integer
-        b = _integer(expected)
-        return b is not None and _integer(got) == b
-    a, b = _number(got), _number(expected)
-    return a is not None and b is not None and abs(a - b) <= FLOAT_TOLERANCE * max(1.0, abs(b))
-
-
-def outputs_match(got: str, expected: str, compare: str = "lines") -> bool:
-    """Whether a program's output passes (see the module docstring for the two rules)."""
-    if compare == "tokens":
-        a, b = got.split(), expected.split()
-        return len(a) == len(b) and all(_token_equal(x, y) for x, y in zip(a, b))
-    return _lines(got) == _lines(expected)
+# -- output comparison: the one rule, rewards.code.compare (outputs_match, number) ------------------
