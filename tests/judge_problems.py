@@ -253,3 +253,33 @@ def codeforces_row(**changes) -> dict:
 def secret_grader_info() -> dict:
     return {"language": "python", "test_cases": [{"input": f"{s}\n", "output": "1\n"} for s in (37, 99)],
             "grader": {"files": {"grader.py": SECRET_GRADER}, "source": "guess.py"}}
+
+
+# a CMS checker in C++ (CMS's convention: input, correct output, contestant output; the score on
+# stdout, the message on stderr)
+CMS_CHECKER = """#include <cstdio>
+int main(int argc, char* argv[]) {
+    if (argc != 4) return 1;
+    std::FILE* answer = std::fopen(argv[2], "r");
+    std::FILE* output = std::fopen(argv[3], "r");
+    long long want, got;
+    if (!answer || std::fscanf(answer, "%lld", &want) != 1) return 1;
+    if (!output || std::fscanf(output, "%lld", &got) != 1 || got != want) {
+        std::puts("0");
+        std::fputs("Output isn't correct\\n", stderr);
+        return 0;
+    }
+    std::puts("1");
+    std::fputs("Output is correct\\n", stderr);
+}
+"""
+
+
+def ioi_rows() -> list[dict]:
+    """An IOI Batch task as open-r1/ioi lays it out: one row per subtask, the tests in the row,
+    the checker under checker/, the memory limit in bytes."""
+    names = dict(zip("abcdef", MAX_TESTS))
+    return [{"id": "maxio", "name": "Maximum", "subtask": s["name"], "score": s["points"], "score_precision": 2,
+             "task_type": "Batch", "time_limit": 1.0, "memory_limit": 256 << 20, "test_names": s["tests"],
+             "test_cases": [list(names[n]) for n in s["tests"]], "grader_files": [["checker/checker.cpp", CMS_CHECKER]]}
+            for s in MAX_SUBTASKS]

@@ -386,6 +386,10 @@ def _cases() -> dict:
         "CF generated checker (0..100 named by the row)": (generated, checker_programs, {},
                                                            {"right": 1.0, "wrong": 0.0, "partial": 0.5, "attack": 0.0}),
         "CF file-mode row": (file_row, jp.FILE_MODE, {}, {"right": 1.0, "wrong": 0.0, "partial": 0.0, "attack": 0.0}),
+        "IOI rows: subtasks 20/30/50, CMS checker in C++": (from_ioi(jp.ioi_rows(), language="python")[0],
+                                                            {p: SOLUTIONS["subtasks"][p] for p in ("right", "wrong", "partial")}
+                                                            | {"attack": jp.GARBAGE}, {},
+                                                            {"right": 1.0, "wrong": 0.0, "partial": 0.5, "attack": 0.0}),
         "Python grader with a secret (attack: reads it)": (jp.secret_grader_info(), jp.SECRET_PROGRAMS, {},
                                                            dict.fromkeys(("right", "wrong", "partial", "attack"))),
     }
