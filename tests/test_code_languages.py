@@ -151,12 +151,15 @@ def test_example_datasets_convert_once_and_their_solutions_pass(name, language):
     assert reward(completions=wrong, verification_info=ready["verification_info"]) == [0.0] * len(raw)
 
 
-def test_a_malformed_dataset_row_stops_before_training(tmp_path):
+def test_a_malformed_dataset_row_is_reported_and_left_out(tmp_path, caplog):
     rows = [{"problem": "p", "input_output": json.dumps({"inputs": ["1"], "outputs": ["1"]})},
             {"problem": "q", "input_output": json.dumps({"inputs": ["1", "2"], "outputs": ["1"]})}]
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
-    with pytest.raises(data.DatasetFormatError, match="row 1"):
+    assert data.normalise_code(data.load(str(path), None, "train"))["prompt"] == ["p"]
+    assert "1 of 2 rows cannot be judged" in caplog.text and "row 1" in caplog.text
+    path.write_text(json.dumps(rows[1]))
+    with pytest.raises(data.DatasetFormatError, match="no row of the dataset can be judged; the first: 0: .*row 0"):
         data.normalise_code(data.load(str(path), None, "train"))
     with pytest.raises(data.DatasetFormatError, match="language 'cobol'"):
         data.normalise_code(data.load(str(path), None, "train"), language="cobol")

@@ -97,8 +97,9 @@ def require_columns(data: Dataset, columns: Sequence[str], needed_by: str) -> No
 def normalise_code(data: Dataset, system_prompt: str | None = None, instruction: str | None = None,
                    language: str = "python") -> Dataset:
     """Columns ``prompt`` and ``verification_info``, converted once from the dataset's layout
-    (``verification_info``, APPS/TACO ``input_output``, ``test_cases`` or ``tests``; see
-    rewards/code/rows.py); rows that do not name their language are in ``language``."""
+    (``verification_info``, APPS/TACO ``input_output``, ``test_cases`` or ``tests``, CodeContests,
+    open-r1's Codeforces and IOI rows; see rewards/code/judge_datasets.py); rows that do not name
+    their language are in ``language``; rows that cannot be judged are reported and left out."""
     from grpo_ext.rewards.code.judge_datasets import LAYOUTS, convert_dataset
     from grpo_ext.rewards.code.rows import RowFormatError
 
