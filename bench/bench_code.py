@@ -188,13 +188,15 @@ def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
 
 JUDGE_NOTE = """With ``--judges``: the cost of one test under each kind of judge (tests/judge_problems.py:
 "proper divisor" with a C++ or Python testlib-style checker, "guess the number" with a Python or C++
-interactor, seven questions), the contestant compiled once, one test at a time; then reward batches
+interactor, seven questions; an a-plus-b interactor whose output file a checker judges), the contestant
+compiled once, one test at a time (the first call also compiles the jury's program); then reward batches
 of ``--programs`` completions x 4 tests, ``concurrency`` = cores, through ``code_execution``."""
 
 
 def _judge_cases() -> list:
     from grpo_ext.rewards.code.judge_rows import parse_problem
-    from tests.judge_problems import SOLUTIONS, checker_info, interactive_info, source
+    from tests.judge_problems import SOLUTIONS, checker_info, interactive_info, source, sum_info
+    from tests.judge_problems import SUM_PROGRAMS as SUMS
 
     cpp_search = ("#include <cstdio>\n#include <cstring>\nint main() { int lo = 1, hi = 100; char r[4];\n"
                   "  while (true) { int m = (lo + hi) / 2; std::printf(\"? %d\\n\", m); std::fflush(stdout);\n"
@@ -213,7 +215,8 @@ def _judge_cases() -> list:
              ("checker program, C++ (testlib-style header)", checker_info(), "python", right, 2),
              ("interactor, Python <-> Python, 7 questions", interactive_info("python"), "python",
               SOLUTIONS["interactive"]["right"], 2),
-             ("interactor, C++ <-> C++, 7 questions", dict(interactive_info("cpp"), language="cpp"), "cpp", cpp_search, 2)]
+             ("interactor, C++ <-> C++, 7 questions", dict(interactive_info("cpp"), language="cpp"), "cpp", cpp_search, 2),
+             ("interactor + checker (Python, tout judged), 2 questions", sum_info(), "python", SUMS["right"], 3)]
     assert source  # the problems' files are read from tests/data/judges
     return [(label, parse_problem(info, 0), info, language, code, runs) for label, info, language, code, runs in cases]
 
