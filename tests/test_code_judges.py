@@ -530,3 +530,14 @@ def test_real_testlib_checkers_and_interactor():
     reward = CodeExecution(wall_seconds=3, testlib=str(header), compile_seconds=300)
     scores = reward(completions=programs, verification_info=infos)
     assert scores == [1.0, 0.0] * len(rows), dict(zip(rows, zip(scores[::2], scores[1::2])))
+
+
+def test_the_row_modules_import_in_one_direction():
+    """rows <- checkers <- judge_rows <- judge_datasets <- judge: no module imports a later one,
+    not even inside a function (the old circle rows -> judge_datasets -> judge_rows -> rows)."""
+    order = ["rows", "checkers", "judge_rows", "judge_datasets", "judge"]
+    folder = Path(__file__).parent.parent / "rewards" / "code"
+    for k, name in enumerate(order):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+        assert not imported & set(order[k:]), (name, imported & set(order[k:]))
