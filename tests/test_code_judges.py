@@ -297,7 +297,7 @@ def test_codeforces_rows():
     raw = data.load(str(DATA / "code_codeforces.jsonl"), None, "train")
     ready = data.normalise_code(raw)  # official_tests: converted once, checker kept
     infos = [json.loads(v) for v in ready["verification_info"]]
-    assert infos[0]["checker"]["protocol"] == "cms" and infos[1]["checker"] == {"builtin": "lines"}
+    assert infos[0]["checker"]["protocol"] == "cms" and infos[1]["checker"] == {"builtin": "codeforces"}
     assert infos[0]["time_limit"] == 1.0 and infos[0]["memory_limit"] == 256.0
     reward = CodeExecution(wall_seconds=2)
     solutions = [completion(row["solution"]) for row in raw]
@@ -314,8 +314,8 @@ def test_codeforces_rows():
     assert "checker" not in info and info["interactor"]["language"] == "python"
     assert reward(completions=[completion(SOLUTIONS["interactive"][p]) for p in ("right", "wrong")],
                   verification_info=[info] * 2) == [1.0, 0.0]
-    with pytest.raises(RowFormatError, match=r"codeforces row 4 \(9001/A\): input_mode 'file'"):
-        from_codeforces(dict(row, input_mode="file"), 4)
+    with pytest.raises(RowFormatError, match=r"codeforces row 4 \(9001/A\): input_mode 'files' is neither"):
+        from_codeforces(dict(row, input_mode="files"), 4)
     with pytest.raises(RowFormatError, match=r"codeforces row 4 \(9001/A\): .*test case 1 needs text"):
         from_codeforces(dict(row, official_tests=[{"input": "1", "output": "1"}, {"input": "2"}]), 4)
 
@@ -338,7 +338,7 @@ def test_ioi_rows():
         from_ioi([dict(subtask_rows[0], task_type="Communication")], tests)
 
 
-def test_judged_rows_need_the_local_backend_and_plain_rows_share_the_batch():
+def test_judged_rows_need_the_local_backend_and_other_rows_share_the_batch():
     remote = CodeExecution(backend="piston", url="http://127.0.0.1:9")
     with pytest.raises(RowFormatError, match="judged rows need backend='local'"):
         remote(completions=["x"], verification_info=[INFOS["checker"]()])
@@ -347,8 +347,8 @@ def test_judged_rows_need_the_local_backend_and_plain_rows_share_the_batch():
     tolerant = {"test_cases": [{"input": "", "output": "0.333333"}], "compare": "tokens"}
     programs = [completion(SOLUTIONS["checker"]["right"]), completion("print(2 * int(input()))"), completion("print(1 / 3)")]
     assert reward(completions=programs, verification_info=[INFOS["checker"](), plain, tolerant]) == [1.0, 1.0, 1.0]
-    with pytest.raises(RowFormatError, match="row 1: call-based and assert-style rows cannot share"):
-        reward(completions=["x", "y"], verification_info=[INFOS["checker"](), {"test_code": "assert f() == 1"}])
+    mixed = [completion(SOLUTIONS["checker"]["right"]), completion("def f():\n    return 1")]
+    assert reward(completions=mixed, verification_info=[INFOS["checker"](), {"test_code": "assert f() == 1"}]) == [1.0, 1.0]
 
 
 # -- the judges' conventions: the table case x program ------------------------------------------

@@ -83,7 +83,7 @@ def from_codeforces(row: Mapping, index: int, language: str = "cpp", testlib: st
         info["interactor"] = _load(row["interactor"], f"{where}: 'interactor'")
     if checker is not None:
         info["checker"] = checker
-    elif row.get("generated_checker"):
+    elif row.get("generated_checker") and not info.get("interactor"):  # it reads an output, not a transcript
         info["checker"] = {"language": "python", "source": row["generated_checker"], "protocol": "cms",
                            "points_max": row.get("checker_points_max") or 1}
     elif not info.get("interactor"):
