@@ -532,6 +532,15 @@ def test_real_testlib_checkers_and_interactor():
     assert scores == [1.0, 0.0] * len(rows), dict(zip(rows, zip(scores[::2], scores[1::2])))
 
 
+def test_a_file_mode_row_without_checker_is_judged_from_its_file():
+    info = {"test_cases": [{"input": "21\n", "output": "42\n"}], "input_file": "in.txt", "output_file": "out.txt"}
+    assert is_judged(info) and is_judged(json.dumps(info))
+    programs = {"file": "n = int(open('in.txt').read())\nopen('out.txt', 'w').write(str(2 * n))",
+                "stdout": "print(2 * int(input()))"}  # stdin also holds the input, but the output is the file's
+    reward = CodeExecution(wall_seconds=2)
+    assert reward(completions=[completion(p) for p in programs.values()], verification_info=[info] * 2) == [1.0, 0.0]
+
+
 def test_the_row_modules_import_in_one_direction():
     """rows <- checkers <- judge_rows <- judge_datasets <- judge: no module imports a later one,
     not even inside a function (the old circle rows -> judge_datasets -> judge_rows -> rows)."""

@@ -3,7 +3,8 @@ through a grader, read from ``verification_info`` and from the layouts of the da
 them; every error names the row and the fix.
 
 A row is judged when its ``verification_info`` has any of ``checker``, ``interactor``,
-``subtasks`` or ``grader`` (:func:`is_judged`); :func:`parse_problem` reads it:
+``subtasks``, ``grader``, ``input_file`` or ``output_file`` (:func:`is_judged`);
+:func:`parse_problem` reads it:
 
 ``language``        the contestant's language (default: the reward's);
 ``test_cases``      ``[{"input": str, "output": str, "name": str}, ...]``: ``output`` is the jury's
@@ -61,7 +62,7 @@ from .checkers import BUILTIN, OPTIONS, PROTOCOLS
 from .rows import RowFormatError
 from .languages import UnknownLanguageError, get_language
 
-JUDGE_KEYS = ("checker", "interactor", "subtasks", "grader")
+JUDGE_KEYS = ("checker", "interactor", "subtasks", "grader", "input_file", "output_file")
 MAX_POINTS_SCALE = 1e6
 TESTLIB_ENV = "GRPO_EXT_TESTLIB"  # the path of a local testlib.h
 MEMORY_BYTES_FROM = 1 << 20  # a memory_limit this large is in bytes, below it in megabytes
