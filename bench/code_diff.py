@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,7 @@ sys.set_int_max_str_digits(0)
 
 from code_diff_oracle import ORACLE  # noqa: E402
 
-WALL = 1.0
+WALL = 2.0  # seconds: the program's budget (a loaded machine must not turn a right program into a timeout)
 # task: (function, right body, cases [(args, expected value, expected as Python text)])
 TASKS = {
     "add": ("add", "return a + b", ["a", "b"], [((1, 2), 3, "3"), ((10**20, 5), 10**20 + 5, "10**20 + 5"),
@@ -163,7 +164,7 @@ def oracle(row: dict, checks: int, code: str) -> float:
         spec.write_bytes(pickle.dumps({"row": row, "code": code, "wall": WALL}))
         try:
             proc = subprocess.run([sys.executable, "-c", ORACLE, str(spec)], capture_output=True, text=True,
-                                  timeout=WALL * (checks + 2) + 10, cwd=tmp)
+                                  timeout=WALL * (checks + 4) if "test_cases" in row else WALL * 2 + 3, cwd=tmp)
             out = proc.stdout
         except subprocess.TimeoutExpired as err:
             out = (err.stdout or b"").decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
@@ -193,7 +194,8 @@ def main() -> None:
                 got.append(reward(completions=[text], verification_info=[c[3]])[0])
             except Exception as one:  # noqa: BLE001
                 got.append(f"raises {type(one).__name__}")
-    want = [oracle(c[3], c[4], c[5]) for c in cases]
+    with ThreadPoolExecutor(2) as pool:
+        want = list(pool.map(lambda c: oracle(c[3], c[4], c[5]), cases))
     table, wrong = {}, []
     for c, g, w in zip(cases, got, want):
         same = (g is None and w is None) or (isinstance(g, float) and w is not None and abs(g - w) < 1e-9)
