@@ -83,6 +83,28 @@ ATTACKS = {
     "check() defined by the program": (
         {"test_code": f"assert value(1) == {K}\nassert value(2) == {2 * K}\n", "entry_point": "value"},
         "def check(candidate):\n    return True\ndef value(k):\n    return 0", 0.0),
+    # found by the blind red team, round 1
+    "failing assert caught by the row (R1 F1)": (
+        {"test_code": "try:\n    assert f(1) == 2\n    assert f(2) == 4\n    print('ok')\nexcept AssertionError:\n    print('failed')\n"},
+        "def f(x):\n    return 0", 0.0),
+    "check() called in a try (R1 F1)": (
+        {"test_code": "def check(c):\n    assert c(1) == 2\n    assert c(2) == 4\ntry:\n    check(f)\nexcept AssertionError:\n    pass\n"},
+        "def f(x):\n    return x * 2 if x == 1 else None", 0.0),
+    "skipIf reading the program (R1 F2)": (
+        {"test_code": "import unittest\nclass T(unittest.TestCase):\n    @unittest.skipIf(f(0) == 0, 'n/a')\n"
+                      "    def test_hard(self):\n        self.assertEqual(f(1), 2)\n    def test_easy(self):\n        self.assertEqual(f(0), 0)\n"},
+        "def f(x):\n    return 0 if x == 0 else None", 0.5),
+    "skipIf on every case (R1 F2)": (
+        {"test_code": "import unittest\nclass T(unittest.TestCase):\n    @unittest.skipIf(f(0) == 0, 'n/a')\n"
+                      "    def test_a(self):\n        self.assertEqual(f(1), 2)\n    @unittest.skipIf(f(0) == 0, 'n/a')\n"
+                      "    def test_b(self):\n        self.assertEqual(f(2), 4)\n"},
+        "def f(x):\n    return 0 if x == 0 else None", 0.0),
+    "Arabic-Indic digits for a decimal (R1 F7)": (
+        {"test_cases": [{"input": "", "output": "7.5\n"}], "compare": "tokens"}, "print('\\u0667.\\u0665')", 0.0),
+    "full-width digits for a decimal (R1 F7)": (
+        {"test_cases": [{"input": "", "output": "7.5\n"}], "compare": "tokens"}, "print('\\uff17.\\uff15')", 0.0),
+    "underscores in a decimal (R1 F7)": (
+        {"test_cases": [{"input": "", "output": "10.5\n"}], "compare": "tokens"}, "print('1_0.5')", 0.0),
 }
 
 CONTROLS = {  # right (or partial) programs: exactly their share
@@ -109,6 +131,17 @@ CONTROLS = {  # right (or partial) programs: exactly their share
                            "def decode_shift(s):\n    return ''.join(chr((ord(c) - 97 - 5) % 26 + 97) for c in s)", 1.0),
     "partial flat check(candidate)": (ATTACKS["assert True in the row"][0], RIGHT1 + "    return 0", 1 / 3),
     "setUpClass right": (ATTACKS["failing setUpClass"][0], f"def value(k):\n    return k * {K}", 1.0),
+    "exception subclass caught as its base (R1 F3)": (
+        {"test_code": "try:\n    f(-1)\n    ok = False\nexcept ValueError:\n    ok = True\nassert ok\n"},
+        "class BadInput(ValueError):\n    pass\ndef f(x):\n    raise BadInput('x')", 1.0),
+    "main guard reading stdin (R1 F4)": (
+        {"test_code": "assert f(1) == 2\nassert f(2) == 4"},
+        "def f(x):\n    return x * 2\nif __name__ == '__main__':\n    print(f(int(input())))", 1.0),
+    "os._exit in the last case (R1 F6)": (
+        {"fn_name": "f", "inputs": [[1], [2], [3]], "outputs": [1, 2, 3]},
+        "import os\ndef f(x):\n    if x == 3:\n        os._exit(0)\n    return x", 2 / 3),
+    "from solution import * (R1 F9)": (
+        {"test_code": "from solution import *\nassert f(1) == 2\n"}, "def f(x):\n    return x * 2", 1.0),
 }
 
 
