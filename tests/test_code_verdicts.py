@@ -140,6 +140,12 @@ CONTROLS = {  # right (or partial) programs: exactly their share
     "os._exit in the last case (R1 F6)": (
         {"fn_name": "f", "inputs": [[1], [2], [3]], "outputs": [1, 2, 3]},
         "import os\ndef f(x):\n    if x == 3:\n        os._exit(0)\n    return x", 2 / 3),
+    "standard-library values (R1 F5)": (
+        {"test_code": "from fractions import Fraction\nfrom decimal import Decimal\nimport collections\n"
+                      "assert f() == Fraction(1, 3)\nassert f() != 0.5\nassert g() == Decimal('0.1')\n"
+                      "assert h() == collections.deque([1, 2])\nassert b() == bytearray(b'x')\n"},
+        "import collections\nfrom fractions import Fraction\nfrom decimal import Decimal\ndef f():\n    return Fraction(1, 3)\n"
+        "def g():\n    return Decimal('0.1')\ndef h():\n    return collections.deque([1, 2])\ndef b():\n    return bytearray(b'x')", 1.0),
     "from solution import * (R1 F9)": (
         {"test_code": "from solution import *\nassert f(1) == 2\n"}, "def f(x):\n    return x * 2", 1.0),
 }
