@@ -27,7 +27,7 @@ process, so a design change is measured before and after in one run.
 
 Both sides run the same trivial program (``print(sum(range(10)))``) from a file with the same
 interpreter. "plain" writes the file to a temporary directory and calls subprocess.run;
-"sandbox" is rewards.sandbox.run (user namespaces, new root, bounded tmpfs, limits, clean-up).
+"sandbox" is rewards.code.sandbox.run (user namespaces, new root, bounded tmpfs, limits, clean-up).
 Throughput runs as many programs at a time as there are cores.
 """
 
@@ -49,7 +49,7 @@ from pathlib import Path
 TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(Path(__file__).resolve().parents[1])
 sys.path.insert(0, TREE)
 
-from grpo_ext.rewards import sandbox  # noqa: E402
+from grpo_ext.rewards.code import sandbox  # noqa: E402
 
 PROGRAM = "print(sum(range(10)))"
 
@@ -74,7 +74,7 @@ def measure(runs: int) -> dict:
     python = sandbox.default_python()
     cores = os.cpu_count() or 1
     rows = {}
-    for name, fn in (("plain subprocess.run", plain), ("grpo_ext.rewards.sandbox.run", sandboxed)):
+    for name, fn in (("plain subprocess.run", plain), ("grpo_ext.rewards.code.sandbox.run", sandboxed)):
         fn(python)  # warm the file cache
         times = sorted(fn(python) for _ in range(runs))
         start = time.perf_counter()
@@ -124,7 +124,7 @@ def plain_compile_and_run(language, code: str) -> float:
 
 
 def sandbox_compile_and_run(language, code: str) -> float:
-    from grpo_ext.rewards.code_backends import LocalBackend
+    from grpo_ext.rewards.code.backends import LocalBackend
 
     backend = LocalBackend(sandbox.Limits(wall_seconds=20, cpu_seconds=20))
     start = time.perf_counter()
@@ -154,7 +154,7 @@ def _commented(name: str, code: str, k: int) -> str:
 
 
 def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
-    from grpo_ext.rewards.languages import get_language
+    from grpo_ext.rewards.code.languages import get_language
     from tests.code_services import StandIn
 
     language = get_language(name)

@@ -8,9 +8,9 @@ import pytest
 
 from grpo_ext import rewards
 from grpo_ext.recipe_kit import data
-from grpo_ext.rewards import languages
+from grpo_ext.rewards.code import languages
 from grpo_ext.rewards.code import CodeExecution, extract_code
-from grpo_ext.rewards.code_backends import PistonBackend, Run, SandboxFusionBackend
+from grpo_ext.rewards.code.backends import PistonBackend, Run, SandboxFusionBackend
 from grpo_ext.rewards.code.judge_datasets import convert_dataset
 from grpo_ext.rewards.code.rows import RowFormatError, outputs_match, parse_tests
 from tests.code_programs import CASES, EXPECTED, PROGRAMS, completion, verification_info
@@ -232,7 +232,7 @@ def test_a_missing_toolchain_is_named():
 
 
 def test_sandbox_check_lists_the_languages():
-    from grpo_ext.rewards.sandbox_check import language_checks
+    from grpo_ext.rewards.code.sandbox_check import language_checks
 
     rows = {name: (ok, detail) for name, ok, detail in language_checks()}
     assert set(rows) >= set(LANGUAGES)

@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from grpo_ext.rewards import _checks, sandbox
+from grpo_ext.rewards.code import _checks, sandbox
 from grpo_ext.rewards.code import extract_code, outputs_match, parse_tests
 from sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture
 

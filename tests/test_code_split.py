@@ -253,7 +253,7 @@ def _score(code, row, caplog=None, **params):
 @pytest.mark.parametrize("test_code", [
     "x = 1\n",                                                    # no assert at all
     "y = value(3)\nassert True\n",                                # only a constant assert: no check
-    "import unittest\nclass T(unittest.TestCase):\n    @unittest.skip('off')\n    def test_a(self):\n        pass\n",
+    "def check(candidate):\n    assert candidate(1) == 2\n",     # check() never called, no entry_point
 ])
 def test_zero_checks_is_a_dataset_error_named_in_the_log(clean_host, caplog, test_code):  # noqa: F811
     with caplog.at_level(logging.WARNING, logger="grpo_ext.rewards.code.reward"):

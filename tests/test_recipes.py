@@ -143,7 +143,7 @@ def test_ppo_recipe_runs(tmp_path):
 @pytest.mark.slow
 @pytest.mark.xdist_group("sandbox")  # its runs are processes of the sandbox user, which clean_host watches
 def test_code_recipe_runs_programs_in_the_sandbox(tmp_path):
-    from grpo_ext.rewards import sandbox
+    from grpo_ext.rewards.code import sandbox
 
     if not sandbox.namespaces_available():
         pytest.skip("the code sandbox needs root and unshare")

@@ -195,8 +195,13 @@ def main():
 
     _non_dumpable()
     sys.addaudithook(_audit)
-    reports = SimpleQueue()
-    done = _start(_worker(spec, reports.put))
+    reports, acks = SimpleQueue(), SimpleQueue()
+
+    def report(item):  # the worker goes on once the main thread has sent it (an exit in the next call keeps it)
+        reports.put(item)
+        acks.get()
+
+    done = _start(_worker(spec, report))
     deadline = _monotonic() + spec["case_seconds"]
     while True:
         try:
@@ -210,6 +215,7 @@ def main():
             send("x tampered")
             break
         send(item)
+        acks.put(None)
         if item.startswith("r ") or item.startswith("e "):
             deadline = _monotonic() + spec["case_seconds"]
         if item == "fin" or item.startswith("x "):

@@ -39,7 +39,9 @@ def free_names(tree):
             bound.add(node.name)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
-        elif isinstance(node, ast.alias):
+        elif isinstance(node, ast.ImportFrom) and node.module == "solution" and not node.level:
+            read.update(a.name for a in node.names if a.name != "*")  # the program's names
+        elif isinstance(node, ast.alias) and not _from_solution(tree, node):
             bound.add((node.asname or node.name).split(".")[0])
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             bound.update(node.names)
@@ -50,6 +52,22 @@ def free_names(tree):
         elif isinstance(node, ast.MatchMapping) and node.rest:
             bound.add(node.rest)
     return {name for name in read - bound if not hasattr(builtins, name)}
+
+
+def _from_solution(tree, alias):
+    return any(isinstance(n, ast.ImportFrom) and n.module == "solution" and not n.level and alias in n.names
+               for n in ast.walk(tree))
+
+
+class _Solution(ast.NodeTransformer):
+    """``from solution import f`` (the program's module) -> ``f = f`` from the names bound here."""
+
+    def visit_ImportFrom(self, node):
+        if node.module != "solution" or node.level:
+            return node
+        keep = [ast.Assign([ast.Name(a.asname, ast.Store())], ast.Name(a.name, ast.Load()))
+                for a in node.names if a.name != "*" and a.asname and a.asname != a.name]
+        return [ast.copy_location(k, node) for k in keep] or ast.copy_location(ast.Pass(), node)
 
 
 def counts(test):
@@ -110,14 +128,15 @@ class _Record(ast.NodeTransformer):
 
 
 class _Count(ast.NodeTransformer):
-    """Outside flat scopes and classes: ``assert`` -> ``__grpo_ran__(); assert`` (asserts that ran)."""
+    """Outside flat scopes and classes: ``assert T, M`` -> ``assert __grpo_hold__(T), M`` (records that
+    it ran and whether it held, so a failure the test code catches itself still fails its unit)."""
 
     def visit_ClassDef(self, node):
         return node
 
     def visit_Assert(self, node):
-        ran = ast.Expr(ast.Call(ast.Name("__grpo_ran__", ast.Load()), [], []))
-        return [ast.copy_location(ran, node), node]
+        node.test = ast.copy_location(ast.Call(ast.Name("__grpo_hold__", ast.Load()), [node.test], []), node.test)
+        return node
 
 
 class _Units(ast.NodeTransformer):
@@ -164,7 +183,7 @@ class Plan:
 def plan(source, entry_point):
     """The :class:`Plan` of ``source`` (the test code); ``entry_point``: the program's function the
     harness calls ``check`` with, when the test code does not call ``check`` itself."""
-    tree = ast.parse(source)
+    tree = _Solution().visit(ast.parse(source))
     functions = {s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
     calls = {name: [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                     and n.func.id == name] for name in functions}

@@ -139,7 +139,7 @@ class Link:
             self.fail("protocol")
         if "e" in answer:
             self.raised += 1
-            raise _exception(answer["e"], answer.get("msg"))
+            raise _exception(answer["e"], answer.get("msg"), answer.get("b"))
         try:
             return _wire.from_wire(answer.get("r"), self.remote), answer.get("m")
         except _wire.WireError:
@@ -159,8 +159,12 @@ class Link:
         return result
 
 
-def _exception(name, message):
+def _exception(name, message, bases=None):
+    """The exception to raise here: the program's built-in type, or the first built-in class its
+    own type derives from (``class BadInput(ValueError)`` arrives as a ValueError), else ProgramError."""
     cls = _RAISABLE.get(name) if type(name) is str else None
+    if cls is None and type(bases) is list:
+        cls = next((_RAISABLE[b] for b in bases if type(b) is str and b in _RAISABLE), None)
     text = message if type(message) is str else ""
     try:
         return cls(text) if cls is not None else ProgramError("%s: %s" % (str(name)[:80], text))
@@ -193,7 +197,7 @@ class Checks:
         self.asserts = [None] * len(plan.checks)  # None: never ran; else whether it held every time
         self.lines = plan.checks
         self.units = dict.fromkeys(plan.units, False)
-        self.ran, self.opened = 0, {}
+        self.ran, self.failures, self.opened = 0, 0, {}
         self.cases, self.cases_passed, self.failed_lines = 0, 0, []
 
     def record(self, number, line, held):
@@ -205,14 +209,22 @@ class Checks:
         if not held and len(self.failed_lines) < 5:
             self.failed_lines.append(line)
 
-    def count_ran(self):
+    def hold(self, value):
+        """An assert outside a flat scope ran: whether it held (a failure is kept even if the test code catches it)."""
         self.ran += 1
+        try:
+            held = bool(value)
+        except Exception:  # noqa: BLE001 - no truth value: the assert fails
+            held = False
+        self.failures += not held
+        return held
 
     def begin(self, unit):
-        self.opened[unit] = self.ran
+        self.opened[unit] = (self.ran, self.failures)
 
     def end(self, unit):
-        self.units[unit] = unit in self.opened and self.ran > self.opened[unit]
+        ran, failures = self.opened.get(unit, (self.ran, self.failures))
+        self.units[unit] = unit in self.opened and self.ran > ran and self.failures == failures
 
     @property
     def count(self):
@@ -268,20 +280,13 @@ def _flatten(suite):
             yield test
 
 
-def _excluded(case):
-    """Cases the test code marks skipped or expected to fail before anything runs: not checks."""
-    method = getattr(case, getattr(case, "_testMethodName", ""), None)
-    return bool(getattr(type(case), "__unittest_skip__", False) or getattr(method, "__unittest_skip__", False)
-                or getattr(method, "__unittest_expecting_failure__", False))
-
-
 def _run_cases(namespace, checks):
     """Load the cases as unittest loads a module (every TestCase subclass in it, aliases and bases
     included; ``load_tests``), run them as unittest runs them; one check per case."""
     module = types.ModuleType("__main__")
     module.__dict__.update(namespace)
     suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-    cases = [case for case in _flatten(suite) if not _excluded(case)]
+    cases = list(_flatten(suite))  # skipped ones too: a skip condition may read the program
     if not cases:
         return
     result = _CaseResult()
@@ -336,7 +341,7 @@ def run(source, spec, checks, plan):
     except ProgramGone:
         first = None
     namespace = {"__name__": "__main__", "__builtins__": builtins, "__grpo_check__": checks.record,
-                 "__grpo_ran__": checks.count_ran, "__grpo_begin__": checks.begin, "__grpo_end__": checks.end}
+                 "__grpo_hold__": checks.hold, "__grpo_begin__": checks.begin, "__grpo_end__": checks.end}
     fault = _bind(namespace, plan, spec, first, _testplan.free_names(ast.parse(source)))
     if fault:
         return None, fault

@@ -8,6 +8,8 @@ one line of JSON text; only exact built-in types keep their type:
   ``{"d": [[key, value], ...]}`` (any plain hashable keys), ``bytes`` ``{"b": "hex"}``, ``complex``
   ``{"c": [real, imag]}``;
 - an ``int`` of more than about 3600 digits ``{"i": "hex"}`` (JSON text stops at 4300 digits);
+- ``bytearray`` ``{"B": "hex"}``, ``fractions.Fraction`` ``{"q": [num, den]}``, ``decimal.Decimal``
+  ``{"D": text}``, ``collections.deque`` ``{"Q": [...]}``;
 - a subclass of one of these types (``Counter``, ``OrderedDict``, a ``namedtuple``, an ``IntEnum``)
   as the base value it holds, read with the base type's own methods;
 - anything else ``{"h": n}``: a reference to an object that stays in the interpreter that owns
@@ -27,7 +29,7 @@ class WireError(ValueError):
     pass
 
 
-_BASES = (bool, int, float, str, list, tuple, set, frozenset, dict, bytes, complex)  # bool before int
+_BASES = (bool, int, float, str, list, tuple, set, frozenset, dict, bytes, complex, bytearray)  # bool before int
 _LONG_BITS = 12000  # about 3600 digits: past that an int crosses as hex (JSON text stops at 4300 digits)
 
 
@@ -69,6 +71,20 @@ def to_wire(value, handle, depth=0):
         return {"b": bytes.hex(value)}
     if kind is complex:
         return {"c": [complex.__getattribute__(value, "real"), complex.__getattribute__(value, "imag")]}
+    return _library(value, kind, handle, depth)
+
+
+def _library(value, kind, handle, depth):
+    """Standard-library values that are plain data: ``Fraction``, ``Decimal``, ``bytearray``, ``deque``."""
+    name = (getattr(type(value), "__module__", ""), getattr(type(value), "__qualname__", ""))
+    if kind is bytearray:
+        return {"B": bytes(value).hex()}
+    if name == ("fractions", "Fraction"):
+        return {"q": [to_wire(value.numerator, handle, depth + 1), to_wire(value.denominator, handle, depth + 1)]}
+    if name == ("decimal", "Decimal"):
+        return {"D": str(value)}
+    if name == ("collections", "deque"):
+        return {"Q": [to_wire(v, handle, depth + 1) for v in list(value)]}
     return {"h": handle(value)}
 
 
@@ -113,12 +129,25 @@ def from_wire(form, handle, depth=0):
             return bytes.fromhex(body)
         if tag == "c" and type(body) is list and len(body) == 2 and all(type(x) in (int, float) for x in body):
             return complex(body[0], body[1])
+        if tag == "B" and type(body) is str:
+            return bytearray.fromhex(body)
+        if tag == "q" and type(body) is list and len(body) == 2:
+            import fractions
+            num, den = (from_wire(v, handle, depth + 1) for v in body)
+            if type(num) is int and type(den) is int and den > 0:
+                return fractions.Fraction(num, den)
+        if tag == "D" and type(body) is str and len(body) < 10000:
+            import decimal
+            return decimal.Decimal(body)
+        if tag == "Q" and type(body) is list:
+            import collections
+            return collections.deque(from_wire(v, handle, depth + 1) for v in body)
         if tag == "i" and type(body) is str and len(body) < MAX_BYTES:
             return int(body, 16)
         if tag == "h" and type(body) is int:
             return handle(body)
     except WireError:
         raise
-    except (TypeError, ValueError) as err:  # an unhashable set element or dict key, bad hex
+    except (TypeError, ValueError, ArithmeticError) as err:  # an unhashable element or key, bad hex, bad decimal
         raise WireError("not a value: %s" % str(err)[:100]) from None
     raise WireError("not a value: tag %r" % str(tag)[:20])

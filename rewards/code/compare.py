@@ -9,7 +9,8 @@ Outputs (text), :func:`outputs_match`:
 - ``tokens``: the whitespace-separated tokens agree one by one (:func:`token_equal`): an expected
   integer (``[+-]?[0-9]+``) only as an integer token of the same value, compared as digits, so
   any length is exact (``007`` is 7, ``-0`` is 0; ``7.0``, ``7e0`` and ``1.2e17`` are not
-  integers); an expected finite decimal within ``1e-6 * max(1, |expected|)`` of a finite number;
+  integers); an expected finite decimal within ``1e-6 * max(1, |expected|)`` of a finite number
+  written in ASCII digits (``[+-]?digits[.digits][e[+-]digits]``; no ``_``, no other scripts' digits);
   any other token exactly.
 
 Values (plain data decoded from a program's report), :func:`values_equal`: ``bool`` only equals
@@ -32,6 +33,7 @@ TOKEN_TOLERANCE = 1e-6  # stdin/stdout ``tokens``: relative to max(1, |expected|
 VALUE_TOLERANCE = 1e-9  # call-based floats: relative or absolute
 COMPARISONS = ("lines", "tokens")
 _INTEGER = re.compile(r"([+-]?)0*([0-9]+)")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # ASCII digits only, no "_"
 
 
 # -- text ---------------------------------------------------------------------------------------
@@ -43,7 +45,9 @@ def _lines(text: str) -> list[str]:
 
 
 def number(token: str) -> float | None:
-    """A token's value as a finite float, or None."""
+    """A token's value as a finite float (ASCII digits: ``\u0667`` and ``1_0`` are no numbers), or None."""
+    if not _DECIMAL.fullmatch(token):
+        return None
     try:
         value = float(token)
     except (ValueError, OverflowError):

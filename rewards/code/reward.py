@@ -168,11 +168,13 @@ class CodeExecution:
         result = sandbox.run({"harness.py": HARNESS}, [tools.run[0], "-I", "harness.py"], stdin=json.dumps(spec),
                              limits=limits, isolation=self.isolation, channel=True, read_only=tools.read_only)
         payloads = _checks.signed_lines(result.channel, key)
+        if not payloads or result.truncated:  # nothing signed (or a forged line): no case is known to pass
+            return 0, tests.count, "timeout" if result.timed_out else "runtime_error"
+        passed = _call_passes(payloads, tests)  # signed cases before a cut-off keep their verdicts; the rest fail
         if result.timed_out:
-            return 0, tests.count, "timeout"
-        if not payloads or payloads[-1] != "end" or result.truncated:
-            return 0, tests.count, "runtime_error"
-        passed = _call_passes(payloads, tests)
+            return passed, tests.count, "timeout"
+        if payloads[-1] != "end":
+            return passed, tests.count, "runtime_error"
         return passed, tests.count, _harness_outcome(payloads, passed, tests)
 
     def _split(self, prepared: Prepared, tests: Tests, row: int) -> tuple[int, int, str]:
