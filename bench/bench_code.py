@@ -27,7 +27,7 @@ process, so a design change is measured before and after in one run.
 
 Both sides run the same trivial program (``print(sum(range(10)))``) from a file with the same
 interpreter. "plain" writes the file to a temporary directory and calls subprocess.run;
-"sandbox" is rewards.sandbox.run (user namespaces, new root, bounded tmpfs, limits, clean-up).
+"sandbox" is rewards.code.sandbox.run (user namespaces, new root, bounded tmpfs, limits, clean-up).
 Throughput runs as many programs at a time as there are cores.
 """
 
@@ -49,7 +49,7 @@ from pathlib import Path
 TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(Path(__file__).resolve().parents[1])
 sys.path.insert(0, TREE)
 
-from grpo_ext.rewards import sandbox  # noqa: E402
+from grpo_ext.rewards.code import sandbox  # noqa: E402
 
 PROGRAM = "print(sum(range(10)))"
 
@@ -74,7 +74,7 @@ def measure(runs: int) -> dict:
     python = sandbox.default_python()
     cores = os.cpu_count() or 1
     rows = {}
-    for name, fn in (("plain subprocess.run", plain), ("grpo_ext.rewards.sandbox.run", sandboxed)):
+    for name, fn in (("plain subprocess.run", plain), ("grpo_ext.rewards.code.sandbox.run", sandboxed)):
         fn(python)  # warm the file cache
         times = sorted(fn(python) for _ in range(runs))
         start = time.perf_counter()
@@ -124,7 +124,7 @@ def plain_compile_and_run(language, code: str) -> float:
 
 
 def sandbox_compile_and_run(language, code: str) -> float:
-    from grpo_ext.rewards.code_backends import LocalBackend
+    from grpo_ext.rewards.code.backends import LocalBackend
 
     backend = LocalBackend(sandbox.Limits(wall_seconds=20, cpu_seconds=20))
     start = time.perf_counter()
@@ -154,7 +154,7 @@ def _commented(name: str, code: str, k: int) -> str:
 
 
 def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
-    from grpo_ext.rewards.languages import get_language
+    from grpo_ext.rewards.code.languages import get_language
     from tests.code_services import StandIn
 
     language = get_language(name)
@@ -188,13 +188,15 @@ def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
 
 JUDGE_NOTE = """With ``--judges``: the cost of one test under each kind of judge (tests/judge_problems.py:
 "proper divisor" with a C++ or Python testlib-style checker, "guess the number" with a Python or C++
-interactor, seven questions), the contestant compiled once, one test at a time; then reward batches
+interactor, seven questions; an a-plus-b interactor whose output file a checker judges), the contestant
+compiled once, one test at a time (the first call also compiles the jury's program); then reward batches
 of ``--programs`` completions x 4 tests, ``concurrency`` = cores, through ``code_execution``."""
 
 
 def _judge_cases() -> list:
     from grpo_ext.rewards.code.judge_rows import parse_problem
-    from tests.judge_problems import SOLUTIONS, checker_info, interactive_info, source
+    from tests.judge_problems import SOLUTIONS, checker_info, interactive_info, source, sum_info
+    from tests.judge_problems import SUM_PROGRAMS as SUMS
 
     cpp_search = ("#include <cstdio>\n#include <cstring>\nint main() { int lo = 1, hi = 100; char r[4];\n"
                   "  while (true) { int m = (lo + hi) / 2; std::printf(\"? %d\\n\", m); std::fflush(stdout);\n"
@@ -213,7 +215,8 @@ def _judge_cases() -> list:
              ("checker program, C++ (testlib-style header)", checker_info(), "python", right, 2),
              ("interactor, Python <-> Python, 7 questions", interactive_info("python"), "python",
               SOLUTIONS["interactive"]["right"], 2),
-             ("interactor, C++ <-> C++, 7 questions", dict(interactive_info("cpp"), language="cpp"), "cpp", cpp_search, 2)]
+             ("interactor, C++ <-> C++, 7 questions", dict(interactive_info("cpp"), language="cpp"), "cpp", cpp_search, 2),
+             ("interactor + checker (Python, tout judged), 2 questions", sum_info(), "python", SUMS["right"], 3)]
     assert source  # the problems' files are read from tests/data/judges
     return [(label, parse_problem(info, 0), info, language, code, runs) for label, info, language, code, runs in cases]
 
@@ -227,7 +230,9 @@ def measure_judges(runs: int, programs: int) -> dict:
     cases = _judge_cases()
     for label, problem, _, _, code, per_test in cases:
         prepared = judge.prepare(problem, code)
+        start = time.perf_counter()
         first = judge.test(problem, prepared, 0)  # compiles the jury's program once
+        first_seconds = time.perf_counter() - start
         assert first.score == 1.0, (label, first)
         times = []
         for k in range(runs):
@@ -236,7 +241,7 @@ def measure_judges(runs: int, programs: int) -> dict:
             times.append(time.perf_counter() - start)
             assert result.score == 1.0, (label, result)
         times.sort()
-        tests.append((label, per_test, statistics.median(times), times[int(0.95 * (len(times) - 1))]))
+        tests.append((label, per_test, statistics.median(times), times[int(0.95 * (len(times) - 1))], first_seconds))
     for label, problem, info, language, code, _ in cases:
         batch = CodeExecution(wall_seconds=5, concurrency=os.cpu_count() or 1)
         completions = [f"```{language}\n{_commented(language, code, k)}\n```" for k in range(programs)]
@@ -263,11 +268,13 @@ def judges_rootless(runs: int, programs: int) -> dict | None:
 
 def print_judges(results: list[dict], runs: int, programs: int) -> None:
     print(f"\n{JUDGE_NOTE}\n\n{runs} tests per judge, one at a time\n")
-    print("| sandbox runs as | run bounds | judge | sandboxed runs per test | median (ms) | p95 (ms) |")
-    print("|---|---|---|---|---|---|")
+    print("| sandbox runs as | run bounds | judge | sandboxed runs per test | median (ms) | p95 (ms) "
+          "| first call, jury compile included (ms) |")
+    print("|---|---|---|---|---|---|---|")
     for result in results:
-        for label, per_test, median, p95 in result["tests"]:
-            print(f"| {result['as']} | {result['bounds']} | {label} | {per_test} | {median * 1e3:.0f} | {p95 * 1e3:.0f} |")
+        for label, per_test, median, p95, first in result["tests"]:
+            print(f"| {result['as']} | {result['bounds']} | {label} | {per_test} | {median * 1e3:.0f} | {p95 * 1e3:.0f} "
+                  f"| {first * 1e3:.0f} |")
     print(f"\nreward batches: {programs} distinct completions x 4 tests, concurrency {os.cpu_count()}\n")
     print("| sandbox runs as | judge | batch (s) | completions/s | tests/s |")
     print("|---|---|---|---|---|")

@@ -4,8 +4,10 @@ checkout (an earlier version, root only), to show what the attacks won there.
 
     python bench/code_attacks.py                                   # this checkout, root and rootless
     python bench/code_attacks.py --tree /tmp/grpo-ext-before       # an earlier version, root
+    python bench/code_attacks.py --verdicts [--tree ...]           # the verdict attacks and controls
 
-Prints one markdown table: attack x row shape -> score (``root / rootless``).
+Prints one markdown table: attack x row shape -> score (``root / rootless``); with ``--verdicts``
+the attacks and controls of tests/test_code_verdicts.py: row shape, fair share, score per mode.
 """
 
 from __future__ import annotations
@@ -36,11 +38,71 @@ def scores(mode: str) -> dict[str, list]:
             for attack, code in ATTACKS.items()}
 
 
+def _shape(row: dict) -> str:
+    if "fn_name" in row:
+        return "call-based"
+    if "test_cases" in row:
+        return "stdin"
+    if "TestCase" in row["test_code"]:
+        return "unittest"
+    return "check(candidate)" if "entry_point" in row or "def check" in row["test_code"] else "assert"
+
+
+def verdicts(modes: list[str]) -> None:
+    import json
+
+    from test_code_verdicts import ATTACKS, CONTROLS
+    from test_code_verdicts import fenced as fence
+
+    rows = [(name, spec, "attack") for name, spec in ATTACKS.items()] + [(n, s, "control") for n, s in CONTROLS.items()]
+    got = {}
+    for mode in modes:
+        use = [r for r in rows if mode == "root" or _carries(json, r[1][0])]
+        try:
+            if mode == "root":
+                from grpo_ext.rewards.code import CodeExecution
+
+                out = CodeExecution(wall_seconds=2)(completions=[fence(r[1][1]) for r in use],
+                                                   verification_info=[r[1][0] for r in use])
+            else:
+                out = Runner(mode).score([fence(r[1][1]) for r in use], [r[1][0] for r in use], wall_seconds=2)
+        except Exception as err:  # noqa: BLE001 - an earlier version may raise on a row; score them one by one
+            print(f"{mode}: the batch raised {type(err).__name__}: {str(err)[:100]}; scoring one row at a time")
+            out = []
+            for r in use:
+                try:
+                    out.append(CodeExecution(wall_seconds=2)(completions=[fence(r[1][1])],
+                                                             verification_info=[r[1][0]])[0])
+                except Exception as one:  # noqa: BLE001
+                    out.append(f"raises {type(one).__name__}")
+        got[mode] = dict(zip([r[0] for r in use], out))
+    test = {"attack": "test_attack_is_not_paid_above_its_fair_share", "control": "test_control_is_paid_its_share"}
+    print(f"\nrewards from {TREE}\n")
+    print("| kind | case | row shape | fair share | " + " | ".join(modes) + " | test |")
+    print("|---|---|---|---|" + "---|" * len(modes) + "---|")
+    for name, (row, _, fair), kind in rows:
+        cells = [_fmt(got[m].get(name, "n/a")) for m in modes]
+        print(f"| {kind} | {name} | {_shape(row)} | {fair:.2g} | " + " | ".join(cells)
+              + f" | `tests/test_code_verdicts.py::{test[kind]}[<mode>-{name}]` |")
+
+
+def _carries(json, row) -> bool:
+    try:
+        json.dumps(row)
+    except ValueError:
+        return False
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", help="score with the rewards package of this checkout (root only)")
+    parser.add_argument("--verdicts", action="store_true", help="the verdict attacks and controls")
     args = parser.parse_args()
     modes = ["root"] if args.tree else ["root", "rootless"]
+    if args.verdicts:
+        verdicts(modes)
+        return
     results = {mode: scores(mode) for mode in modes}
     print(f"\nscores ({' / '.join(modes)}), rewards from {TREE}\n")
     print("| attack | " + " | ".join(SHAPES) + " |")
@@ -51,7 +113,7 @@ def main() -> None:
 
 
 def _fmt(score) -> str:
-    return "None" if score is None else f"{score:.2g}"
+    return "None" if score is None else score if isinstance(score, str) else f"{score:.2g}"
 
 
 if __name__ == "__main__":

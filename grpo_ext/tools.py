@@ -9,7 +9,7 @@ tool-result tokens are never trained on, carry no KL and are transparent holes i
 This module adds:
 
 - a registry of ready tools: ``tools.get("python")`` is a Python interpreter that runs the model's
-  code in the code reward's sandbox (:mod:`rewards.sandbox`: no network, no host files, bounded in
+  code in the code reward's sandbox (:mod:`rewards.code.sandbox`: no network, no host files, bounded in
   time, memory, processes and output), never in the trainer's process;
 - the tool-call format of the built-in tiny model (:func:`add_tiny_tool_format`): a chat template
   that renders tool calls and tool results, and the ``response_template`` TRL parses calls with;
@@ -79,7 +79,7 @@ def resolve(specs) -> list[Callable]:
 def python_tool(wall_seconds: float = 5.0, memory_bytes: int = 512 << 20, output_chars: int = 2000,
                 isolation: str = "namespaces", python_executable: str | None = None) -> Callable[[str], str]:
     """Run Python code written by the model in the code sandbox; returns its stdout (and errors)."""
-    from grpo_ext.rewards import sandbox
+    from grpo_ext.rewards.code import sandbox
 
     if wall_seconds <= 0 or memory_bytes <= 0 or output_chars <= 0:
         raise ValueError(f"python tool: wall_seconds, memory_bytes and output_chars must be > 0; got "

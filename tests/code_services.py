@@ -1,6 +1,6 @@
 """Local stand-ins for the sandbox services the code rewards can use: SandboxFusion's
 ``POST /run_code`` and Piston's ``POST /api/v2/execute``. Each runs the program it is sent in this
-machine's sandbox (rewards.code_backends.LocalBackend) and answers in the service's own format.
+machine's sandbox (rewards.code.backends.LocalBackend) and answers in the service's own format.
 
     with StandIn("piston") as service:            # answers like the real service
         reward = CodeExecution(backend="piston", url=service.url)
@@ -15,9 +15,9 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from grpo_ext.rewards import sandbox
-from grpo_ext.rewards.code_backends import LocalBackend, Run
-from grpo_ext.rewards.languages import CompileLimits, UnknownLanguageError, get_language
+from grpo_ext.rewards.code import sandbox
+from grpo_ext.rewards.code.backends import LocalBackend, Run
+from grpo_ext.rewards.code.languages import CompileLimits, UnknownLanguageError, get_language
 
 PATHS = {"sandbox_fusion": "/run_code", "piston": "/api/v2/execute"}
 

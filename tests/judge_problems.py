@@ -142,3 +142,144 @@ if __name__ == "__main__":
     path = Path(__file__).parent / "data" / "code_judged.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows()))
     print(f"wrote {path}")
+
+
+# -- the judges' conventions: testlib (Codeforces, Polygon), CMS, open-r1's rows ------------------
+# Jury programs written for these tests from testlib's and CMS's documented conventions: a testlib
+# checker runs as `checker input output answer result` and exits 0 ok, 1 wrong, 2 presentation,
+# 3 fail, 7 points (the points in the result file); a testlib interactor runs as `interactor input
+# tout answer result` and writes what the checker is to judge to `tout`; a CMS checker runs as
+# `checker input answer output` and prints the score on stdout.
+SUM_INTERACTOR = """import signal, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as a C++ interactor: a write to a closed pipe kills it
+words = open(sys.argv[1]).read().split()
+tout = open(sys.argv[2], "w")
+for k in range(int(words[0])):
+    print(words[1 + 2 * k], words[2 + 2 * k], flush=True)
+    reply = sys.stdin.readline().split()
+    if len(reply) != 1:
+        open(sys.argv[4], "w").write("expected one number")
+        sys.exit(2)
+    tout.write(reply[0] + "\\n")
+tout.close()
+sys.exit(0)
+"""
+SUM_CHECKER = """import sys
+got, want = open(sys.argv[2]).read().split(), open(sys.argv[3]).read().split()
+right = sum(g == w for g, w in zip(got, want)) if len(got) == len(want) else 0
+if right == len(want):
+    sys.exit(0)
+if right == 0:
+    sys.exit(1)
+open(sys.argv[4], "w").write(f"{right / len(want)} of the sums right")
+sys.exit(7)
+"""
+SUM_TESTS = [("2\n1 2\n30 12\n", "3\n42\n"), ("2\n-5 5\n7 8\n", "0\n15\n")]
+SUM_PROGRAMS = {
+    "right": "for _ in range(2):\n    a, b = map(int, input().split())\n    print(a + b, flush=True)",
+    "wrong": "for _ in range(2):\n    a, b = map(int, input().split())\n    print(a - b, flush=True)",
+    "partial": "a, b = map(int, input().split())\nprint(a + b, flush=True)\na, b = map(int, input().split())\n"
+               "print(a * b, flush=True)",
+    # the dodge: answers the first question, closes its input and exits 0 before the last one
+    "attack": "import os\na, b = map(int, input().split())\nprint(a + b, flush=True)\nos.close(0)",
+}
+# CMS-style checker on a 0..100 scale: a proper divisor 100, a trivial one 50; it crashes on
+# output that is not a number (int() raises): the contestant's fault, since it accepts the jury's
+PERCENT_CHECKER = """import sys
+n = int(open(sys.argv[1]).read())
+d = int(open(sys.argv[3]).read())
+print(100 if 1 < d < n and n % d == 0 else 50 if d in (1, n) else 0)
+"""
+SEGFAULT_ON_GARBAGE = """import os, signal, sys
+n = int(open(sys.argv[1]).read())
+out = open(sys.argv[2]).read().split()
+if len(out) != 1 or not out[0].isdigit():
+    os.kill(os.getpid(), signal.SIGSEGV)  # a checker that crashes on malformed output
+d = int(out[0])
+sys.exit(0 if 1 < d < n and n % d == 0 else 1)
+"""
+GARBAGE = "print('not a number at all')"
+YES_NO_TESTS = [("3\n", "YES\r\n"), ("4\n", "NO\r\n")]
+YES_NO = {"right": "print('yes' if int(input()) % 2 else 'no')", "wrong": "print('yes' if int(input()) % 2 == 0 else 'no')",
+          "partial": "print('Yes')", "attack": "print('YES NO')"}
+FILE_MODE = {"right": "n = int(open('input.txt').read())\nopen('output.txt', 'w').write(f'{2 * n}\\n')",
+             "wrong": "n = int(open('input.txt').read())\nopen('output.txt', 'w').write(f'{n}\\n')",
+             "partial": "print(2 * int(input()))",  # stdout, not output.txt: nothing to judge
+             "attack": "import os\nopen('output.txt', 'w').write('')\nos.symlink('/work/answer.txt', 'x')\nprint(2)"}
+# an IOI-style Python grader with a secret and a question counter: a contestant sharing its
+# interpreter can read both
+SECRET_GRADER = """import sys
+import guess
+SECRET = int(sys.stdin.read())
+questions = 0
+def ask(x):
+    global questions
+    questions += 1
+    return (x > SECRET) - (x < SECRET)
+answer = guess.find(ask)
+print(1 if answer == SECRET and questions <= 7 else 0)
+"""
+SECRET_PROGRAMS = {
+    "right": "def find(ask):\n    lo, hi = 1, 100\n    while True:\n        m = (lo + hi) // 2\n        r = ask(m)\n"
+             "        if r == 0:\n            return m\n        lo, hi = (lo, m - 1) if r > 0 else (m + 1, hi)",
+    "wrong": "def find(ask):\n    return 50",
+    "partial": "def find(ask):\n    for x in range(1, 101):\n        if ask(x) == 0:\n            return x",
+    "attack": "import sys\ndef find(ask):\n    grader = sys.modules['__main__']\n    grader.questions = -10**9\n"
+              "    return grader.SECRET",
+}
+
+
+def sum_info(checker: bool = True) -> dict:
+    info = {"language": "python", "test_cases": [{"input": i, "output": o} for i, o in SUM_TESTS],
+            "interactor": {"language": "python", "source": SUM_INTERACTOR}}
+    if checker:
+        info["checker"] = {"language": "python", "source": SUM_CHECKER}
+    return info
+
+
+def divisor_tests() -> list[dict]:
+    return checker_info()["test_cases"]
+
+
+def codeforces_row(**changes) -> dict:
+    """A row laid out as open-r1/codeforces stores it (the fields its scoring reads)."""
+    row = {"id": "9002/B", "contest_id": "9002", "index": "B", "title": "Odd", "time_limit": 1.0, "memory_limit": 256.0,
+           "input_mode": "stdio", "interaction_format": None, "generated_checker": None,
+           "official_tests": [{"input": i, "output": o} for i, o in YES_NO_TESTS[:1]],
+           "generated_tests": [{"input": i, "output": o} for i, o in YES_NO_TESTS[1:]]}
+    return {**row, **changes}
+
+
+def secret_grader_info() -> dict:
+    return {"language": "python", "test_cases": [{"input": f"{s}\n", "output": "1\n"} for s in (37, 99)],
+            "grader": {"files": {"grader.py": SECRET_GRADER}, "source": "guess.py"}}
+
+
+# a CMS checker in C++ (CMS's convention: input, correct output, contestant output; the score on
+# stdout, the message on stderr)
+CMS_CHECKER = """#include <cstdio>
+int main(int argc, char* argv[]) {
+    if (argc != 4) return 1;
+    std::FILE* answer = std::fopen(argv[2], "r");
+    std::FILE* output = std::fopen(argv[3], "r");
+    long long want, got;
+    if (!answer || std::fscanf(answer, "%lld", &want) != 1) return 1;
+    if (!output || std::fscanf(output, "%lld", &got) != 1 || got != want) {
+        std::puts("0");
+        std::fputs("Output isn't correct\\n", stderr);
+        return 0;
+    }
+    std::puts("1");
+    std::fputs("Output is correct\\n", stderr);
+}
+"""
+
+
+def ioi_rows() -> list[dict]:
+    """An IOI Batch task as open-r1/ioi lays it out: one row per subtask, the tests in the row,
+    the checker under checker/, the memory limit in bytes."""
+    names = dict(zip("abcdef", MAX_TESTS))
+    return [{"id": "maxio", "name": "Maximum", "subtask": s["name"], "score": s["points"], "score_precision": 2,
+             "task_type": "Batch", "time_limit": 1.0, "memory_limit": 256 << 20, "test_names": s["tests"],
+             "test_cases": [list(names[n]) for n in s["tests"]], "grader_files": [["checker/checker.cpp", CMS_CHECKER]]}
+            for s in MAX_SUBTASKS]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grpo_ext.rewards import code, sandbox  # noqa: E402
+from grpo_ext.rewards import code  # noqa: E402
+from grpo_ext.rewards.code import sandbox  # noqa: E402
 
 
 def main() -> None:

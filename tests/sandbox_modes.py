@@ -15,7 +15,8 @@ from pathlib import Path
 import host_processes
 import pytest
 
-from grpo_ext.rewards import _bounds, code, sandbox
+from grpo_ext.rewards import code
+from grpo_ext.rewards.code import _bounds, sandbox
 
 DRIVER = Path(__file__).with_name("sandbox_driver.py")
 NOBODY = 65534

@@ -36,7 +36,7 @@ def test_rewards_check_errors(capsys):
 
 
 def test_sandbox_check_attacks_live(capsys):
-    from grpo_ext.rewards import sandbox
+    from grpo_ext.rewards.code import sandbox
 
     if not sandbox.namespaces_available():
         pytest.skip("user namespaces unavailable")

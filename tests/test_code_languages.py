@@ -8,10 +8,11 @@ import pytest
 
 from grpo_ext import rewards
 from grpo_ext.recipe_kit import data
-from grpo_ext.rewards import languages
+from grpo_ext.rewards.code import languages
 from grpo_ext.rewards.code import CodeExecution, extract_code
-from grpo_ext.rewards.code_backends import PistonBackend, Run, SandboxFusionBackend
-from grpo_ext.rewards.code_rows import RowFormatError, convert_dataset, outputs_match, parse_tests
+from grpo_ext.rewards.code.backends import PistonBackend, Run, SandboxFusionBackend
+from grpo_ext.rewards.code.judge_datasets import convert_dataset
+from grpo_ext.rewards.code.rows import RowFormatError, outputs_match, parse_tests
 from tests.code_programs import CASES, EXPECTED, PROGRAMS, completion, verification_info
 from tests.code_services import StandIn
 
@@ -150,12 +151,15 @@ def test_example_datasets_convert_once_and_their_solutions_pass(name, language):
     assert reward(completions=wrong, verification_info=ready["verification_info"]) == [0.0] * len(raw)
 
 
-def test_a_malformed_dataset_row_stops_before_training(tmp_path):
+def test_a_malformed_dataset_row_is_reported_and_left_out(tmp_path, caplog):
     rows = [{"problem": "p", "input_output": json.dumps({"inputs": ["1"], "outputs": ["1"]})},
             {"problem": "q", "input_output": json.dumps({"inputs": ["1", "2"], "outputs": ["1"]})}]
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
-    with pytest.raises(data.DatasetFormatError, match="row 1"):
+    assert data.normalise_code(data.load(str(path), None, "train"))["prompt"] == ["p"]
+    assert "1 of 2 rows cannot be judged" in caplog.text and "row 1" in caplog.text
+    path.write_text(json.dumps(rows[1]))
+    with pytest.raises(data.DatasetFormatError, match="no row of the dataset can be judged; the first: 0: .*row 0"):
         data.normalise_code(data.load(str(path), None, "train"))
     with pytest.raises(data.DatasetFormatError, match="language 'cobol'"):
         data.normalise_code(data.load(str(path), None, "train"), language="cobol")
@@ -228,7 +232,7 @@ def test_a_missing_toolchain_is_named():
 
 
 def test_sandbox_check_lists_the_languages():
-    from grpo_ext.rewards.sandbox_check import language_checks
+    from grpo_ext.rewards.code.sandbox_check import language_checks
 
     rows = {name: (ok, detail) for name, ok, detail in language_checks()}
     assert set(rows) >= set(LANGUAGES)

@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from grpo_ext.rewards import _checks, sandbox
+from grpo_ext.rewards.code import _checks, sandbox
 from grpo_ext.rewards.code import extract_code, outputs_match, parse_tests
 from sandbox_modes import MODES, Runner, clean_host  # noqa: F401 - fixture
 
@@ -124,7 +124,7 @@ def test_stdin_stdout_scoring(box, code, share):
 
 
 CALL = {"language": "python", "fn_name": "mean", "inputs": [[[1, 2]], [[1, 2, 3, 4]], [[5]], [[0, 1]]],
-        "outputs": [1.5, 2.5, 5, 0.5]}
+        "outputs": [1.5, 2.5, 5.0, 0.5]}
 
 
 @pytest.mark.parametrize("code, share", [
@@ -148,6 +148,10 @@ def test_call_based_values_are_compared_strictly():
     assert not same(float("nan"), float("nan")) and same(0.1 + 0.2, 0.3) and not same(1.0, 1.001)
     assert same({"a": [1]}, {"a": [1.0]}) and not same({"a": 1}, {"b": 1}) and not same(None, 0)
     assert _checks.decode('{"__set__": [[1, 2], 3]}') == frozenset({(1, 2), 3})
+    big = 3 ** 40 * 7 + 12345  # past 2**53: float(big) is rounded
+    assert same(big, big) and same(5.0, 5) and not same(float(big), big) and not same(big + 1, big)
+    assert not same(5.000000001, 5) and same(5, 5.0) and not same(float("inf"), 10**400)
+    assert _checks.decode('{"__int__": "%x"}' % 10**5000) == 10**5000
 
 
 TEST_CODE = {"language": "python", "test_code": (
@@ -157,18 +161,24 @@ TEST_CODE = {"language": "python", "test_code": (
     "check(my_sort)\n")}
 
 
-# Seven checks run for every program (a failing assert is recorded and the test code goes on):
+# check() holds an assert in a loop, so it is all or nothing (docs/code.md, "Verdicts"): one check,
+# held only when every assert that ran held; the same asserts without the loop (FLAT) count one by one:
 # [3,1,2] sorted, [] sorted, [2,1] sorted, [5,4,3] sorted, [1] is not None, 3 in [3], not [].
-@pytest.mark.parametrize("code, score", [
-    ("def my_sort(xs):\n    return sorted(xs)", 1.0),
-    ("def my_sort(xs):\n    return xs", 4 / 7),                   # [], None, in, not
-    ("def my_sort(xs):\n    return tuple(sorted(xs))", 3 / 7),    # a tuple is not a list: None, in, not
-    ("def my_sort(xs):\n    return sorted(xs, reverse=True)", 4 / 7),
-    ("def my_sort(xs):\n    raise ValueError", 0.0),              # every check raises
-    ("def my_sort(xs):\n    import time\n    time.sleep(60)", 0.0),  # the first call spends the budget
+FLAT = {"language": "python", "test_code": TEST_CODE["test_code"].replace(
+    "    for xs in ([2, 1], [5, 4, 3]):\n        assert candidate(xs) == sorted(xs)\n",
+    "    assert candidate([2, 1]) == [1, 2]\n    assert candidate([5, 4, 3]) == [3, 4, 5]\n")}
+
+
+@pytest.mark.parametrize("code, score, flat", [
+    ("def my_sort(xs):\n    return sorted(xs)", 1.0, 1.0),
+    ("def my_sort(xs):\n    return xs", 0.0, 4 / 7),                   # [], None, in, not
+    ("def my_sort(xs):\n    return tuple(sorted(xs))", 0.0, 3 / 7),    # a tuple is not a list: None, in, not
+    ("def my_sort(xs):\n    return sorted(xs, reverse=True)", 0.0, 4 / 7),
+    ("def my_sort(xs):\n    raise ValueError", 0.0, 0.0),              # every check raises
+    ("def my_sort(xs):\n    import time\n    time.sleep(60)", 0.0, 0.0),  # the first call spends the budget
 ])
-def test_test_code_scoring(box, code, score):
-    assert box.score([fenced(code)], [TEST_CODE], wall_seconds=2) == [pytest.approx(score)]
+def test_test_code_scoring(box, code, score, flat):
+    assert box.score([fenced(code)] * 2, [TEST_CODE, FLAT], wall_seconds=2) == [score, pytest.approx(flat)]
 
 
 def test_many_programs_in_parallel_in_order(clean_host):  # noqa: F811

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grpo_ext.rewards import _bounds, sandbox
+from grpo_ext.rewards.code import _bounds, sandbox
 from sandbox_modes import MODES, Runner, clean_host, listener  # noqa: F401 - fixtures
 
 if not sandbox.namespaces_available():

@@ -251,20 +251,28 @@ def _score(code, row, caplog=None, **params):
 
 @pytest.mark.parametrize("test_code", [
     "x = 1\n",                                                    # no assert at all
-    "for v in value(3):\n    assert v > 0\n",                     # a loop over an empty result
-    "import unittest\nclass T(unittest.TestCase):\n    @unittest.skip('off')\n    def test_a(self):\n        pass\n",
+    "y = value(3)\nassert True\n",                                # only a constant assert: no check
+    "def check(candidate):\n    assert candidate(1) == 2\n",     # check() never called, no entry_point
 ])
 def test_zero_checks_is_a_dataset_error_named_in_the_log(clean_host, caplog, test_code):  # noqa: F811
     with caplog.at_level(logging.WARNING, logger="grpo_ext.rewards.code.reward"):
         assert _score("def value(k):\n    return []", {"test_code": test_code}) == (None, "dataset_error")
-    assert "row 0 cannot be scored (None): the test code executed no check" in caplog.text
+    assert "row 0 cannot be scored (None): the test code has no check" in caplog.text
 
 
-def test_passing_a_function_to_the_program_is_unsupported(clean_host, caplog):  # noqa: F811
+def test_a_loop_the_program_empties_is_a_failed_check_not_none(clean_host):  # noqa: F811
+    row = {"test_code": "for v in value(3):\n    assert v > 0\n"}  # all or nothing: no assert ran
+    assert _score("def value(k):\n    return []", row) == (0.0, "wrong_answer")
+    assert _score("def value(k):\n    return [1, 2]", row) == (1.0, "passed")
+
+
+def test_passing_a_function_to_the_program_fails_its_checks_never_none(clean_host, caplog):  # noqa: F811
+    """A row that cannot run split is a 0 for every program: a wrong one could steer the test code
+    to the unsupported call, so None would let it escape."""
     program = "def apply(f, x):\n    return f(x)"
     with caplog.at_level(logging.WARNING, logger="grpo_ext.rewards.code.reward"):
-        assert _score(program, {"test_code": "assert apply(abs, -2) == 2"}) == (None, "dataset_error")
-    assert "row 0 cannot be scored (None): unsupported: the test code passes a builtin_function_or_method" in caplog.text
+        assert _score(program, {"test_code": "assert apply(abs, -2) == 2"}) == (0.0, "runtime_error")
+    assert "row 0: cannot run split: the test code passes a builtin_function_or_method" in caplog.text
 
 
 @pytest.mark.parametrize("program, test_code, expected", [
@@ -297,7 +305,7 @@ def test_passing_a_function_to_the_program_is_unsupported(clean_host, caplog):  
     # the test code's own try/except around a failing call: the check inside it still counts
     ("def f(x):\n    raise KeyError(x)", "try:\n    f(1)\nexcept KeyError:\n    assert True\n", 1.0),
     # the test code stops on the program's error outside an assert: one failed check, then the rest
-    ("def f(x):\n    raise KeyError(x)", "y = f(1)\nassert True\n", 0.0),
+    ("def f(x):\n    raise KeyError(x)", "y = f(1)\nassert y == 1\nassert f(2) == 2\n", 0.0),
 ])
 def test_split_semantics(clean_host, program, test_code, expected):  # noqa: F811
     assert _score(program, {"test_code": test_code})[0] == pytest.approx(expected)
@@ -336,8 +344,8 @@ def test_wire_keeps_exact_types_and_refuses_anything_else():
         pass
 
     numbers = []
-    assert _wire.to_wire([Text("a"), 1], lambda obj: numbers.append(obj) or 7) == [{"h": 7}, 1]
-    assert type(numbers[0]) is Text  # a subclass of a built-in type crosses only as a reference
+    assert _wire.to_wire([Text("a"), 1], lambda obj: numbers.append(obj) or 7) == ["a", 1]
+    assert numbers == []  # a subclass of a built-in type crosses as its base value
     for bad in ({"x": 1}, {"t": 1}, {"s": [[1]]}, {"d": [[1]]}, {"b": "zz"}, {"c": ["1", 2]}, {"h": "0"},
                 {"t": [], "s": []}):
         with pytest.raises(_wire.WireError):

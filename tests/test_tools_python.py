@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grpo_ext import tools
-from grpo_ext.rewards import sandbox
+from grpo_ext.rewards.code import sandbox
 from sandbox_modes import MODES, NOBODY, SYSTEM_PYTHON, clean_host, listener, rootless_available  # noqa: F401 - fixtures
 
 if not sandbox.namespaces_available():

@@ -97,9 +97,11 @@ def require_columns(data: Dataset, columns: Sequence[str], needed_by: str) -> No
 def normalise_code(data: Dataset, system_prompt: str | None = None, instruction: str | None = None,
                    language: str = "python") -> Dataset:
     """Columns ``prompt`` and ``verification_info``, converted once from the dataset's layout
-    (``verification_info``, APPS/TACO ``input_output``, ``test_cases`` or ``tests``; see
-    rewards/code/rows.py); rows that do not name their language are in ``language``."""
-    from grpo_ext.rewards.code.rows import LAYOUTS, RowFormatError, convert_dataset
+    (``verification_info``, APPS/TACO ``input_output``, ``test_cases`` or ``tests``, CodeContests,
+    open-r1's Codeforces and IOI rows; see rewards/code/judge_datasets.py); rows that do not name
+    their language are in ``language``; rows that cannot be judged are reported and left out."""
+    from grpo_ext.rewards.code.judge_datasets import LAYOUTS, convert_dataset
+    from grpo_ext.rewards.code.rows import RowFormatError
 
     source = _prompt_column(data.column_names)
     if source is None or not any(c in data.column_names for c in LAYOUTS):
@@ -109,7 +111,7 @@ def normalise_code(data: Dataset, system_prompt: str | None = None, instruction:
             "(see rewards/code/rows.py)"
         )
     try:
-        data = convert_dataset(data, language)  # a malformed row fails here, before training
+        data = convert_dataset(data, language)  # rows that cannot be judged are left out and reported here
     except RowFormatError as err:
         raise DatasetFormatError(str(err)) from None
 

@@ -4,8 +4,12 @@ One job per module:
 
 - ``languages``: the languages a program can be written in (a registry: toolchain, compile, run);
 - ``rows``: a dataset row's tests (stdin/stdout, call-based, assert-style) and output comparison;
-- ``_checks``: the parent's side of the harness (assertions rewritten, reports read, values compared);
-- ``_harness``: the script that loads a program in the sandbox for call-based and assert-style tests;
+- ``compare``: the one comparison rule (outputs: lines, tokens; values), every path uses it;
+- ``outcomes``: the outcomes of a completion and their scores (``None`` only for faults of the row or jury);
+- ``extract``: the program of a completion (its last fenced block);
+- ``_checks``: the parent's side of the call-based harness (signed reports read back);
+- ``_harness``: the script that loads a program in the sandbox for call-based tests;
+- ``split``, ``_program``, ``_testside``, ``_testplan``, ``_wire``: assert-style tests, run split;
 - ``sandbox``: one bounded, isolated run on this machine (``_isolate``: namespaces, new root and
   privileges in the child; ``_bounds``: memory, process and time limits on a whole run);
 - ``sandbox_check``: attacks run against the sandbox (``grpo-ext rewards check-sandbox``);
@@ -14,8 +18,7 @@ One job per module:
 - ``judge_rows``, ``judge_datasets``, ``checkers``, ``judge``: judged problems (a checker, an interactor, subtasks, a
   grader): their rows, the verdicts and checker library, and running them (docs/judges.md).
 
-The design, threat model and measured costs are in docs/code.md. The old flat module paths
-(``rewards.code_rows``, ``rewards.sandbox``, ...) still import, as the same module objects.
+The design, the verdict specification, the threat model and measured costs are in docs/code.md.
 """
 
 from .reward import (

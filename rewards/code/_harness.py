@@ -13,8 +13,9 @@ threat model. Spec fields:
 Lines sent, in order: ``r I VALUE`` / ``e I ERROR`` per call; then ``fin`` from the worker when
 it ran to its end (``x ERROR`` if loading raised); then ``t`` if the main thread gave up
 waiting, and ``end`` once the worker thread has ended (or was given up on). Values are JSON:
-tuples as lists, sets as ``{"__set__": [...]}``, only exact built-in types (None, bool, int, float,
-str, list, tuple, dict with str keys, set, frozenset), at most 100 deep and 1 MiB.
+tuples as lists, sets as ``{"__set__": [...]}``, long ints as ``{"__int__": "hex"}``; built-in types
+(None, bool, int, float, str, list, tuple, dict with str keys, set, frozenset) and their subclasses
+as the base value, at most 100 deep and 1 MiB.
 """
 
 import _thread
@@ -40,36 +41,58 @@ class Unsupported(Exception):
     pass
 
 
+_BASES = (_bool, _int, _float, _str, _list, _tuple, _dict, _set, _frozenset)  # bool before int
+
+
+def _plain_type(value):
+    """The built-in type ``value`` is, or is a subclass of (a Counter is a dict), or None."""
+    kind = _type(value)
+    if kind is _NoneType or kind in _BASES:
+        return kind
+    for base in _BASES:
+        if _isinstance(value, base):
+            return base
+    return None
+
+
 def encode(value, depth=0, budget=None):
-    """JSON text of a plain value (exact built-in types only)."""
+    """JSON text of a plain value. A subclass of a built-in type (``Counter``, ``namedtuple``,
+    ``IntEnum``) is encoded as the base value it holds, read with the base type's own methods;
+    an int of more digits than JSON text carries as ``{"__int__": "hex"}``."""
     budget = [MAX_BYTES] if budget is None else budget
     if depth > MAX_DEPTH:
         raise Unsupported("nesting deeper than %d" % MAX_DEPTH)
-    kind = _type(value)
+    kind = _plain_type(value)
     if kind is _NoneType:
         out = "null"
     elif kind is _bool:
-        out = "true" if value else "false"
+        out = "true" if _int.__bool__(value) else "false"
     elif kind is _int:
-        out = _int.__repr__(value)
+        if _int.bit_length(value) > 12000:  # about 3600 digits: past what JSON text converts
+            out = '{"__int__":"%s"}' % _int.__format__(value, "x")
+        else:
+            out = _int.__repr__(value)
     elif kind is _float:
-        out = "NaN" if value != value else "Infinity" if value == 1e309 else "-Infinity" if value == -1e309 \
-            else _float.__repr__(value)
+        number = _float.__float__(value)
+        out = "NaN" if number != number else "Infinity" if number == 1e309 else "-Infinity" if number == -1e309 \
+            else _float.__repr__(number)
     elif kind is _str:
-        out = _dumps(value)
+        out = _dumps(_str.__str__(value))
     elif kind is _list or kind is _tuple:
-        out = "[" + ",".join([encode(v, depth + 1, budget) for v in value]) + "]"
+        items = _list.__iter__(value) if kind is _list else _tuple.__iter__(value)
+        out = "[" + ",".join([encode(v, depth + 1, budget) for v in items]) + "]"
     elif kind is _set or kind is _frozenset:
-        out = '{"__set__":[' + ",".join([encode(v, depth + 1, budget) for v in value]) + "]}"
+        items = _set.__iter__(value) if kind is _set else _frozenset.__iter__(value)
+        out = '{"__set__":[' + ",".join([encode(v, depth + 1, budget) for v in items]) + "]}"
     elif kind is _dict:
         parts = []
-        for k, v in value.items():
+        for k, v in _list(_dict.items(value)):
             if _type(k) is not _str:
                 raise Unsupported("dict key of type " + _type(k).__name__)
             parts.append(_dumps(k) + ":" + encode(v, depth + 1, budget))
         out = "{" + ",".join(parts) + "}"
     else:
-        raise Unsupported(kind.__name__)
+        raise Unsupported(_type(value).__name__)
     budget[0] -= _len(out)
     if budget[0] < 0:
         raise Unsupported("value larger than %d bytes" % MAX_BYTES)
@@ -172,8 +195,13 @@ def main():
 
     _non_dumpable()
     sys.addaudithook(_audit)
-    reports = SimpleQueue()
-    done = _start(_worker(spec, reports.put))
+    reports, acks = SimpleQueue(), SimpleQueue()
+
+    def report(item):  # the worker goes on once the main thread has sent it (an exit in the next call keeps it)
+        reports.put(item)
+        acks.get()
+
+    done = _start(_worker(spec, report))
     deadline = _monotonic() + spec["case_seconds"]
     while True:
         try:
@@ -187,6 +215,7 @@ def main():
             send("x tampered")
             break
         send(item)
+        acks.put(None)
         if item.startswith("r ") or item.startswith("e "):
             deadline = _monotonic() + spec["case_seconds"]
         if item == "fin" or item.startswith("x "):

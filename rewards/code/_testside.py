@@ -28,6 +28,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import _testplan  # noqa: E402
 import _wire  # noqa: E402
 
 _RAISABLE = {name: cls for name, cls in vars(builtins).items() if isinstance(cls, type)
@@ -65,6 +66,9 @@ class Remote:
 
     def __setattr__(self, name, value):
         LINK.request({"op": "set", "t": self._grpo_target, "n": name, "v": LINK.send_form(value)})
+
+    def __bool__(self):
+        raise TypeError("a program's object has no truth value here")
 
     def __repr__(self):
         return "<program object>"
@@ -135,7 +139,7 @@ class Link:
             self.fail("protocol")
         if "e" in answer:
             self.raised += 1
-            raise _exception(answer["e"], answer.get("msg"))
+            raise _exception(answer["e"], answer.get("msg"), answer.get("b"))
         try:
             return _wire.from_wire(answer.get("r"), self.remote), answer.get("m")
         except _wire.WireError:
@@ -155,8 +159,12 @@ class Link:
         return result
 
 
-def _exception(name, message):
+def _exception(name, message, bases=None):
+    """The exception to raise here: the program's built-in type, or the first built-in class its
+    own type derives from (``class BadInput(ValueError)`` arrives as a ValueError), else ProgramError."""
     cls = _RAISABLE.get(name) if type(name) is str else None
+    if cls is None and type(bases) is list:
+        cls = next((_RAISABLE[b] for b in bases if type(b) is str and b in _RAISABLE), None)
     text = message if type(message) is str else ""
     try:
         return cls(text) if cls is not None else ProgramError("%s: %s" % (str(name)[:80], text))
@@ -182,114 +190,190 @@ def _refill(old, new):
 
 
 class Checks:
-    """Every check that ran: an assertion outside a TestCase, a TestCase case, an aborted run."""
+    """The checks of the row (see ``_testplan``): numbered asserts of flat scopes, all-or-nothing
+    units, unittest cases. A check that never ran is a failed one."""
 
-    def __init__(self):
-        self.count, self.passed, self.failed_lines = 0, 0, []
+    def __init__(self, plan):
+        self.asserts = [None] * len(plan.checks)  # None: never ran; else whether it held every time
+        self.lines = plan.checks
+        self.units = dict.fromkeys(plan.units, False)
+        self.ran, self.failures, self.opened = 0, 0, {}
+        self.cases, self.cases_passed, self.failed_lines = 0, 0, []
 
-    def record(self, line, held, error=None):
+    def record(self, number, line, held):
         try:
-            held = error is None and bool(held)
+            held = bool(held)
         except Exception:  # noqa: BLE001 - a value without a truth value fails the check
             held = False
-        self.count += 1
-        self.passed += held
+        self.asserts[number] = held and self.asserts[number] is not False
         if not held and len(self.failed_lines) < 5:
             self.failed_lines.append(line)
 
+    def hold(self, value):
+        """An assert outside a flat scope ran: whether it held (a failure is kept even if the test code catches it)."""
+        self.ran += 1
+        try:
+            held = bool(value)
+        except Exception:  # noqa: BLE001 - no truth value: the assert fails
+            held = False
+        self.failures += not held
+        return held
 
-def _is_test_case(node):
-    return any((isinstance(b, ast.Name) and b.id == "TestCase") or (isinstance(b, ast.Attribute) and b.attr == "TestCase")
-               for b in node.bases)
+    def begin(self, unit):
+        self.opened[unit] = (self.ran, self.failures)
+
+    def end(self, unit):
+        ran, failures = self.opened.get(unit, (self.ran, self.failures))
+        self.units[unit] = unit in self.opened and self.ran > ran and self.failures == failures
+
+    @property
+    def count(self):
+        return len(self.asserts) + len(self.units) + self.cases
+
+    @property
+    def passed(self):
+        return sum(a is True for a in self.asserts) + sum(self.units.values()) + self.cases_passed
 
 
-class _Rewriter(ast.NodeTransformer):
-    """``assert TEST`` becomes: evaluate TEST, record whether it held (an exception fails it), go on."""
+class _CaseResult(unittest.TestResult):
+    """Which cases ran and which failed in any part (a subTest, setUp, a fixture of its class)."""
 
-    def visit_ClassDef(self, node):
-        return node if _is_test_case(node) else self.generic_visit(node)
+    def __init__(self):
+        super().__init__()
+        self.started, self.bad = set(), set()
 
-    def visit_Assert(self, node):
-        line = ast.Constant(node.lineno)
-        ok, err = ast.Name("__grpo_ok__", ast.Store()), "__grpo_err__"
-        record = lambda *args: ast.Expr(ast.Call(ast.Name("__grpo_check__", ast.Load()), [line, *args], []))  # noqa: E731
-        new = ast.Try(body=[ast.Assign([ok], node.test)],
-                      handlers=[ast.ExceptHandler(ast.Name("Exception", ast.Load()), err,
-                                                  [record(ast.Constant(False), ast.Name(err, ast.Load()))])],
-                      orelse=[record(ast.Name("__grpo_ok__", ast.Load()))], finalbody=[])
-        return ast.copy_location(new, node)
+    def startTest(self, test):
+        super().startTest(test)
+        self.started.add(id(test))
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.bad.add(id(test))
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.bad.add(id(test))
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self.bad.add(id(test))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self.bad.add(id(test))  # skipped while running: not a check that held
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self.bad.add(id(test))
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self.bad.add(id(test))
 
 
-def _calls_check(tree):
-    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "check" for n in ast.walk(tree))
-
-
-def _program_names(names):
-    """The test code's view of the program's top-level names (never a built-in's name)."""
-    out = {}
-    for name, form in names.items():
-        if type(name) is not str or not name.isidentifier() or name.startswith("__") or name in vars(builtins):
-            continue
-        if type(form) is dict and set(form) == {"m"}:  # a module the program imported under its own name
-            if form["m"] == name and name in _STDLIB:
-                try:
-                    out[name] = __import__(name)
-                except ImportError:
-                    pass
-            continue
-        out[name] = _wire.from_wire(form, LINK.remote)
-    return out
+def _flatten(suite):
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            yield from _flatten(test)
+        else:
+            yield test
 
 
 def _run_cases(namespace, checks):
-    """Run the test code's own unittest.TestCase classes: one check per case that ran (skips do not count)."""
-    for value in list(namespace.values()):
-        if isinstance(value, type) and issubclass(value, unittest.TestCase) and value.__module__ == "__main__":
-            result = unittest.TestResult()
-            unittest.defaultTestLoader.loadTestsFromTestCase(value).run(result)
-            bad = {id(t) for t, _ in result.failures + result.errors} | {id(t) for t in result.unexpectedSuccesses}
-            for _ in range(result.testsRun - len(result.skipped) - len(bad)):
-                checks.record(0, True)
-            for _ in bad:
-                checks.record(0, False)
+    """Load the cases as unittest loads a module (every TestCase subclass in it, aliases and bases
+    included; ``load_tests``), run them as unittest runs them; one check per case."""
+    module = types.ModuleType("__main__")
+    module.__dict__.update(namespace)
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    cases = list(_flatten(suite))  # skipped ones too: a skip condition may read the program
+    if not cases:
+        return
+    result = _CaseResult()
+    suite.run(result)
+    checks.cases += len(cases)
+    checks.cases_passed += sum(id(c) in result.started and id(c) not in result.bad for c in cases)
 
 
-def run(source, spec, checks):
-    """Run the test code against the program; returns the name of an exception that stopped it, or None."""
-    tree = ast.fix_missing_locations(_Rewriter().visit(ast.parse(source)))
+def _bind(namespace, plan, spec, first, free):
+    """Fill the test code's namespace: the row's prompt, the standard library, then the names the
+    program may provide. Returns a row fault (text) or None."""
+    prompt, entry = spec.get("prompt"), spec.get("entry_point")
+    if prompt:
+        try:
+            exec(compile(prompt, "prompt.py", "exec"), namespace)
+        except BaseException as err:  # noqa: BLE001 - the row's own code
+            return "the row's prompt does not run: %s: %s" % (type(err).__name__, str(err)[:200])
+    from_row = set(namespace) - {entry}
+    for name in sorted(free - from_row):
+        if name in _STDLIB:
+            try:
+                namespace[name] = __import__(name)
+            except ImportError:
+                pass
+    wanted = {entry} if entry else set()
+    others = free - from_row - _STDLIB - wanted
+    if entry and others:
+        return ("the test code uses %s, which neither the test code nor the row's 'prompt' defines; with an "
+                "'entry_point' the program provides only %r: give the row its 'prompt'" % (sorted(others), entry))
+    wanted |= others
+    names = first.get("names") if type(first) is dict else None
+    if type(names) is dict:
+        for name in wanted:
+            form = names.get(name)
+            if form is None or (type(form) is dict and set(form) == {"m"}):
+                continue  # a module the program imported: never taken from the program
+            try:
+                namespace[name] = _wire.from_wire(form, LINK.remote)
+            except _wire.WireError:
+                LINK.state = "protocol"
+    elif LINK.state == "ok":
+        error = first.get("load_error") if type(first) is dict else None
+        LINK.state = "load_error " + error if type(error) is str and error.isidentifier() else "protocol"
+    return None
+
+
+def run(source, spec, checks, plan):
+    """Run the test code against the program; returns (the name of an exception that stopped it
+    or None, a row fault or None)."""
     try:
         first = LINK.receive()
     except ProgramGone:
         first = None
-    namespace = {"__name__": "__main__", "__builtins__": builtins, "__grpo_check__": checks.record}
-    program = {}
-    if type(first) is dict and type(first.get("names")) is dict:
-        try:
-            program = _program_names(first["names"])
-        except _wire.WireError:
-            LINK.state = "protocol"
-    elif LINK.state == "ok":
-        error = first.get("load_error") if type(first) is dict else None
-        LINK.state = "load_error " + error if type(error) is str and error.isidentifier() else "protocol"
-    namespace.update(program)
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "__grpo_check__": checks.record,
+                 "__grpo_hold__": checks.hold, "__grpo_begin__": checks.begin, "__grpo_end__": checks.end}
+    fault = _bind(namespace, plan, spec, first, _testplan.free_names(ast.parse(source)))
+    if fault:
+        return None, fault
     unittest.main = lambda *args, **kwargs: None  # the harness runs the cases itself
     stopped = None
     try:
-        exec(compile(tree, "tests.py", "exec"), namespace)
-        entry = spec.get("entry_point")
-        if entry and type(namespace.get("check")) is types.FunctionType and not _calls_check(tree):
-            candidate = program.get(entry)  # called with the program's function, by the test code's own check()
-            namespace["check"](candidate if type(candidate) is Remote else Remote(["n", entry]))
-    except Unsupported:
-        raise
+        checks.begin("module")
+        exec(compile(plan.tree, "tests.py", "exec"), namespace)
     except SystemExit as err:
         stopped = None if err.code in (None, 0) else "SystemExit"
-    except BaseException as err:  # noqa: BLE001 - the test code stopped: one failed check
+    except BaseException as err:  # noqa: BLE001 - the test code stopped: the checks left fail
         stopped = type(err).__name__
     if stopped:
-        checks.record(0, False)
-    _run_cases(namespace, checks)
-    return stopped
+        return stopped, None
+    if "module" in checks.units:
+        checks.end("module")
+    entry = spec.get("entry_point")
+    if plan.harness_call and type(namespace.get("check")) is types.FunctionType:
+        candidate = namespace.get(entry)
+        checks.begin("check")
+        try:
+            namespace["check"](candidate if type(candidate) is Remote else Remote(["n", entry]))
+            if "check" in checks.units:
+                checks.end("check")
+        except BaseException as err:  # noqa: BLE001 - check() stopped: its checks left fail
+            stopped = type(err).__name__
+    try:
+        _run_cases(namespace, checks)
+    except BaseException as err:  # noqa: BLE001 - loading or running the cases failed
+        checks.cases += 1
+        stopped = stopped or type(err).__name__
+    return stopped, None
 
 
 def main():
@@ -300,13 +384,15 @@ def main():
     with open("tests.py") as f:
         source = f.read()
     LINK = Link(answers_fd, requests_fd, float(spec["budget"]))
-    checks, stopped = Checks(), None
-    try:
-        stopped = run(source, spec, checks)
-    except Unsupported:
-        pass
-    report = {"checks": checks.count, "passed": checks.passed, "program": LINK.state, "raised": LINK.raised,
-              "aborted": stopped, "unsupported": LINK.unsupported, "failed_lines": checks.failed_lines}
+    plan = _testplan.plan(source, spec.get("entry_point"))
+    checks = Checks(plan)
+    stopped, fault = run(source, spec, checks, plan)
+    count, passed = checks.count, checks.passed
+    if stopped and plan.classes:  # its cases are unknown: every check fails
+        count, passed = count + 1, 0
+    report = {"checks": count, "passed": passed, "program": LINK.state, "raised": LINK.raised,
+              "aborted": stopped, "unsupported": LINK.unsupported, "failed_lines": checks.failed_lines,
+              "row_error": fault}
     os.write(report_fd, (json.dumps(report) + "\n").encode())
     os._exit(0)
 

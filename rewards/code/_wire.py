@@ -7,8 +7,13 @@ one line of JSON text; only exact built-in types keep their type:
 - ``tuple`` ``{"t": [...]}``, ``set`` ``{"s": [...]}``, ``frozenset`` ``{"f": [...]}``, ``dict``
   ``{"d": [[key, value], ...]}`` (any plain hashable keys), ``bytes`` ``{"b": "hex"}``, ``complex``
   ``{"c": [real, imag]}``;
-- anything else (a subclass of a built-in type too) ``{"h": n}``: a reference to an object that stays
-  in the interpreter that owns it (the caller's ``handle`` decides what that means, or refuses).
+- an ``int`` of more than about 3600 digits ``{"i": "hex"}`` (JSON text stops at 4300 digits);
+- ``bytearray`` ``{"B": "hex"}``, ``fractions.Fraction`` ``{"q": [num, den]}``, ``decimal.Decimal``
+  ``{"D": text}``, ``collections.deque`` ``{"Q": [...]}``;
+- a subclass of one of these types (``Counter``, ``OrderedDict``, a ``namedtuple``, an ``IntEnum``)
+  as the base value it holds, read with the base type's own methods;
+- anything else ``{"h": n}``: a reference to an object that stays in the interpreter that owns
+  it (the caller's ``handle`` decides what that means, or refuses).
 
 Decoding is strict: any other shape, a key that is not hashable, nesting deeper than
 ``MAX_DEPTH`` or a line longer than ``MAX_BYTES`` is a :class:`WireError`, never a value.
@@ -24,25 +29,62 @@ class WireError(ValueError):
     pass
 
 
+_BASES = (bool, int, float, str, list, tuple, set, frozenset, dict, bytes, complex, bytearray)  # bool before int
+_LONG_BITS = 12000  # about 3600 digits: past that an int crosses as hex (JSON text stops at 4300 digits)
+
+
+def _base(value):
+    """The built-in type ``value`` is an instance of (a subclass's base: a Counter is a dict), or None."""
+    kind = type(value)
+    if kind in _BASES or kind is type(None):
+        return kind
+    return next((base for base in _BASES if isinstance(value, base)), None)
+
+
 def to_wire(value, handle, depth=0):
-    """The JSON-ready form of ``value``; ``handle(obj) -> int`` names an object that is not plain data."""
+    """The JSON-ready form of ``value``; ``handle(obj) -> int`` names an object that is not plain
+    data. A subclass of a built-in type crosses as the base value it holds (read with the base
+    type's own methods, so the subclass's overrides play no part)."""
     if depth > MAX_DEPTH:
         raise WireError("nesting deeper than %d" % MAX_DEPTH)
-    kind = type(value)
-    if kind in _SCALARS:
-        return value
+    kind = _base(value)
+    if kind is type(None):
+        return None
+    if kind is bool:
+        return int.__bool__(value)
+    if kind is int:
+        return int.__index__(value) if int.bit_length(value) <= _LONG_BITS else {"i": int.__format__(value, "x")}
+    if kind is float:
+        return float.__float__(value)
+    if kind is str:
+        return str.__str__(value)
     if kind is list:
-        return [to_wire(v, handle, depth + 1) for v in value]
+        return [to_wire(v, handle, depth + 1) for v in list.__iter__(value)]
     if kind is tuple:
-        return {"t": [to_wire(v, handle, depth + 1) for v in value]}
+        return {"t": [to_wire(v, handle, depth + 1) for v in tuple.__iter__(value)]}
     if kind is set or kind is frozenset:
-        return {"s" if kind is set else "f": [to_wire(v, handle, depth + 1) for v in value]}
+        items = set.__iter__(value) if kind is set else frozenset.__iter__(value)
+        return {"s" if kind is set else "f": [to_wire(v, handle, depth + 1) for v in items]}
     if kind is dict:
-        return {"d": [[to_wire(k, handle, depth + 1), to_wire(v, handle, depth + 1)] for k, v in value.items()]}
+        return {"d": [[to_wire(k, handle, depth + 1), to_wire(v, handle, depth + 1)] for k, v in list(dict.items(value))]}
     if kind is bytes:
-        return {"b": value.hex()}
+        return {"b": bytes.hex(value)}
     if kind is complex:
-        return {"c": [value.real, value.imag]}
+        return {"c": [complex.__getattribute__(value, "real"), complex.__getattribute__(value, "imag")]}
+    return _library(value, kind, handle, depth)
+
+
+def _library(value, kind, handle, depth):
+    """Standard-library values that are plain data: ``Fraction``, ``Decimal``, ``bytearray``, ``deque``."""
+    name = (getattr(type(value), "__module__", ""), getattr(type(value), "__qualname__", ""))
+    if kind is bytearray:
+        return {"B": bytes(value).hex()}
+    if name == ("fractions", "Fraction"):
+        return {"q": [to_wire(value.numerator, handle, depth + 1), to_wire(value.denominator, handle, depth + 1)]}
+    if name == ("decimal", "Decimal"):
+        return {"D": str(value)}
+    if name == ("collections", "deque"):
+        return {"Q": [to_wire(v, handle, depth + 1) for v in list(value)]}
     return {"h": handle(value)}
 
 
@@ -87,10 +129,25 @@ def from_wire(form, handle, depth=0):
             return bytes.fromhex(body)
         if tag == "c" and type(body) is list and len(body) == 2 and all(type(x) in (int, float) for x in body):
             return complex(body[0], body[1])
+        if tag == "B" and type(body) is str:
+            return bytearray.fromhex(body)
+        if tag == "q" and type(body) is list and len(body) == 2:
+            import fractions
+            num, den = (from_wire(v, handle, depth + 1) for v in body)
+            if type(num) is int and type(den) is int and den > 0:
+                return fractions.Fraction(num, den)
+        if tag == "D" and type(body) is str and len(body) < 10000:
+            import decimal
+            return decimal.Decimal(body)
+        if tag == "Q" and type(body) is list:
+            import collections
+            return collections.deque(from_wire(v, handle, depth + 1) for v in body)
+        if tag == "i" and type(body) is str and len(body) < MAX_BYTES:
+            return int(body, 16)
         if tag == "h" and type(body) is int:
             return handle(body)
     except WireError:
         raise
-    except (TypeError, ValueError) as err:  # an unhashable set element or dict key, bad hex
+    except (TypeError, ValueError, ArithmeticError) as err:  # an unhashable element or key, bad hex, bad decimal
         raise WireError("not a value: %s" % str(err)[:100]) from None
     raise WireError("not a value: tag %r" % str(tag)[:20])

@@ -23,12 +23,21 @@ Checker programs follow one of two protocols (``protocol`` in the row's ``checke
                               is skipped), divided by ``points_max`` (default 1); a value
                               outside [0, 1] after that is a judge failure
     8      ``_unexpected_eof`` 0.0
-    other  (a signal, ``_pc``, a time-out)  None
+    other  (a signal, a time-out)              None, or 0 (see below)
     ====== ================== =================================================
 
-``cms`` (CMS and IOI graders)
-    run as ``checker input.txt answer.txt output.txt``; exit status 0 and the score, a number in
-    [0, 1], as the first token of stdout (the message on stderr); anything else is a judge failure.
+    testlib's ``_pc(n)`` (partially correct) exits ``n`` itself unless testlib.h is built with
+    ``TESTSYS`` (then ``50 + n``): ``n`` from 1 to 8 cannot be told from the codes above, so
+    partial scores are read only through ``quitp`` (exit 7), the way Codeforces reads them.
+
+``cms`` (CMS and IOI checkers, open-r1's generated checkers)
+    run as ``checker input.txt answer.txt output.txt``; exit status 0 and the score as the first
+    token of stdout (the message on stderr), divided by ``points_max`` (1 for CMS, 100 for
+    checkers that print percentages); anything else is a judge failure.
+
+A judge failure on the contestant's output is the contestant's 0, not ``None``, once the same
+checker accepts the jury's own answer on that test (:mod:`rewards.code.judge` runs that check
+once per test and keeps it); testlib's explicit ``_fail`` (exit 3) stays ``None``.
 
 Built-in checkers (``{"builtin": name, ...options}``), pure functions of the output, the answer
 and the input, each returning a score in [0, 1]:
@@ -41,7 +50,10 @@ and the input, each returning a score in [0, 1]:
 ``unordered`` the same tokens in any order (a multiset: "print the elements in any order",
               "any permutation of the answer");
 ``yes_no``    tokens agree, where the answer's token is yes or no case-insensitively
-              (``YES``, ``Yes``, ``yes``), others exactly.
+              (``YES``, ``Yes``, ``yes``), others exactly;
+``codeforces`` the comparison open-r1 applies to Codeforces rows without a checker (and what
+              Codeforces' usual ``wcmp``-style checkers do): whitespace-separated tokens (so
+              ``\r`` and blank lines do not count), yes/no in any case, others exactly.
 """
 
 from __future__ import annotations
@@ -52,7 +64,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .rows import _number  # a finite float, or None
+from .rows import _number  # a finite float, or None (rows imports nothing from the judge modules)
 
 OK, WRONG, PRESENTATION, FAIL, DIRT, POINTS, UNEXPECTED_EOF = 0, 1, 2, 3, 4, 7, 8
 _ZERO = {WRONG: "wrong answer", PRESENTATION: "presentation error", DIRT: "wrong answer (dirt)",
@@ -66,6 +78,7 @@ class Verdict:
     score: float | None  # in [0, 1]; None: the judge failed
     outcome: str  # "passed", "partial", "wrong_answer" or "judge_error"
     detail: str = ""
+    declared: bool = False  # a judge error the jury program declared itself (testlib's _fail)
 
     @property
     def judge_error(self) -> bool:
@@ -104,18 +117,19 @@ def testlib_verdict(returncode: int | None, stdout: str, stderr: str, result: st
             return Verdict(None, "judge_error", f"points {value} outside [0, {points_max}]")
         return _scored(share, message)
     why = "timed out" if returncode is None else "failed (exit 3)" if returncode == FAIL else f"exit {returncode}"
-    return Verdict(None, "judge_error", f"the judge {why}: {message}")
+    return Verdict(None, "judge_error", f"the judge {why}: {message}", declared=returncode == FAIL)
 
 
-def cms_verdict(returncode: int | None, stdout: str, stderr: str) -> Verdict:
-    """The verdict of a CMS-style checker: exit 0 and the score in [0, 1] first on stdout."""
+def cms_verdict(returncode: int | None, stdout: str, stderr: str, points_max: float = 1.0) -> Verdict:
+    """The verdict of a CMS-style checker: exit 0 and the score in [0, points_max] first on stdout."""
     if returncode != 0:
         why = "timed out" if returncode is None else f"exit {returncode}"
         return Verdict(None, "judge_error", f"the checker {why}: {stderr.strip()[:300]}")
     value = _points(stdout)
-    if value is None or not 0.0 <= value <= 1.0:
-        return Verdict(None, "judge_error", f"the checker printed no score in [0, 1]: {stdout.strip()[:100]!r}")
-    return _scored(value, stderr.strip()[:300])
+    if value is None or not 0.0 <= value <= points_max:
+        return Verdict(None, "judge_error",
+                       f"the checker printed no score in [0, {points_max:g}]: {stdout.strip()[:100]!r}")
+    return _scored(value / points_max, stderr.strip()[:300])
 
 
 # -- built-in checkers ---------------------------------------------------------------------------
@@ -171,7 +185,7 @@ def check_yes_no(output: str, answer: str, input: str = "") -> float:
 
 BUILTIN: dict[str, Callable[..., float]] = {
     "lines": check_lines, "tokens": check_tokens, "float": check_float, "unordered": check_unordered,
-    "yes_no": check_yes_no,
+    "yes_no": check_yes_no, "codeforces": check_yes_no,  # tokens, yes/no in any case: one rule, two names
 }
 OPTIONS = {"float": ("abs_tol", "rel_tol")}  # the options a built-in checker takes (numbers >= 0)
 

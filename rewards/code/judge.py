@@ -13,15 +13,29 @@ test's input on stdin. Then, depending on the problem:
 - **interactor**: the interactor and the contestant run at once, each in its own sandbox (own
   namespaces, files, /proc and bounds), connected by two pipes only: the interactor's stdout is
   the contestant's stdin and the contestant's stdout the interactor's stdin. The interactor alone
-  holds the test input and the answer; its exit status (a testlib verdict) is the score, and it
-  reaches us through the process's exit, not through anything the contestant can write. The
-  interactor's wall clock is ``jury_seconds`` past the contestant's, so a contestant that stalls,
-  floods or exits early is killed (or gone) first and the interactor reads end of input.
+  holds the test input and the answer; its exit status (a testlib verdict) reaches us through the
+  process's exit, not through anything the contestant can write. As Codeforces runs interactive
+  problems, what the interactor writes to its output file (testlib's ``tout``) is then judged by
+  the row's checker; without a checker, a non-empty output file must match the test's answer
+  token by token, so an interactor that only relays answers (testlib's interactor-a-plus-b)
+  cannot pay a wrong program. The interactor's wall clock is ``jury_seconds`` past the
+  contestant's, so a contestant that stalls, floods or exits early is killed (or gone) first and
+  the interactor reads end of input; an interactor killed by SIGPIPE (the contestant closed its
+  input) is the contestant's 0.
+- **file mode** (``input_file`` / ``output_file``): the input is also written as that file and the
+  contestant's output is read back from its file, by a wrapper in the contestant's own sandbox.
 
 A contestant that times out, crashes or exits non-zero scores 0 for that test whatever the judge
-says. A judge that fails (testlib ``_fail``, a crash, a time-out, a malformed score, a checker or
-interactor that does not compile) makes the completion's score ``None`` with outcome
-``judge_error``: never a pass, never a 0, and counted.
+says. ``None`` (outcome ``judge_error``, counted) is for faults of the row or the jury only: a
+jury program that does not compile, testlib's declared ``_fail``, an interactor that fails while
+the contestant behaved, a checker that fails on the jury's *own* answer. When a checker fails
+(a crash, a time-out, a malformed score) on the contestant's output, the same checker is run
+once on the jury's answer for that test (kept while the judge lives): if it accepts it, the
+failure was caused by the contestant's output and the test scores 0.
+
+Rows with a grader score ``None`` (outcome ``judge_error``, logged once with the reason): the
+grader and the contestant would share one interpreter (Python) or one binary (C++), so the
+contestant could read the grader's secrets or reset its counters (docs/judges.md, "Graders").
 
 A problem's score is the mean of its tests' scores, or with subtasks the points earned (each
 subtask's points times the lowest score among its tests) over all points.
@@ -37,6 +51,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from . import sandbox
+from .outcomes import charge
 from .checkers import Verdict, builtin_verdict, cms_verdict, testlib_verdict
 from .backends import LocalBackend, Prepared, Run
 from .judge_rows import Problem, Program, parse_problem
@@ -46,9 +61,19 @@ logger = logging.getLogger(__name__)
 
 JURY_SECONDS = 10.0  # wall clock of one checker run, and the interactor's margin over the contestant's
 JURY_CACHE = 256  # compiled jury programs kept (the least recently used beyond it are dropped)
+SELF_CHECKS = 4096  # the checker's verdicts on the jury's own answers kept, per (checker, test)
+SIGPIPE_EXIT = 128 + 13  # bash's status for a program killed by SIGPIPE
+GRADER_UNSAFE = ("graders are not run: the contestant's code would share the grader's interpreter (Python) or "
+                 "binary (C++) and could read its secrets or reset its counters; such rows score None until the "
+                 "grader runs apart from the contestant (docs/judges.md, Graders)")
 _BASH = "/bin/bash"
 # runs the jury program given as arguments, then hands its result file to the parent over the side channel
 _WITH_RESULT = '"$@"; status=$?; cat result.txt >&"$SANDBOX_CHANNEL_FD" 2>/dev/null; exit $status'
+# the same, then a NUL and the interactor's output file (testlib's tout)
+_WITH_OUTPUT = ('"$@"; status=$?; { cat result.txt; printf "\\0"; cat output.txt; } >&"$SANDBOX_CHANNEL_FD" 2>/dev/null; '
+                'exit $status')
+# file mode: the contestant's output file handed back over the channel (its name is $1)
+_FILE_OUTPUT = 'out=$1; shift; "$@"; status=$?; cat -- "$out" >&"$SANDBOX_CHANNEL_FD" 2>/dev/null; exit $status'
 _SEVERITY = ("compile_error", "timeout", "runtime_error", "wrong_answer")
 
 
@@ -64,6 +89,7 @@ class Judge:
 
     def __init__(self, local: LocalBackend, jury_seconds: float = JURY_SECONDS):
         self.local, self.jury_seconds = local, jury_seconds
+        self._accepts: OrderedDict[tuple, Verdict] = OrderedDict()  # (checker, input, answer) -> verdict
         self.jury_backend = LocalBackend(replace(local.limits, wall_seconds=jury_seconds,
                                                  cpu_seconds=int(jury_seconds) + 1),
                                          local.compile_limits, local.isolation, local.python_executable)
@@ -97,7 +123,7 @@ class Judge:
             entry = next(n for n, _ in problem.grader.files if n.endswith(".py"))
             language = replace(language, source=source, compile=("python", "-I", "-m", "py_compile", source),
                                run=("python", "-E", "-s", entry))  # not -I: the grader imports the contestant from its folder
-        return self.local.prepare(language, code, files=files)
+        return self.local.prepare(language, problem.grader.prelude + code, files=files)
 
     def jury(self, program: Program) -> Prepared | str:
         """The compiled jury program, or why it could not be compiled (compiled once while cached)."""
@@ -125,7 +151,10 @@ class Judge:
         if problem.interactor is not None:
             return self._interactive(problem, prepared, index)
         stdin, answer = problem.tests[index]
-        run = self.backend(problem).execute(prepared, stdin)
+        if problem.input_file or problem.output_file:
+            run = self._file_mode(problem, prepared, stdin)
+        else:
+            run = self.backend(problem).execute(prepared, stdin)
         if run.status != "ok":
             return TestScore(0.0, run.status, run.detail)
         if problem.checker is None:
@@ -133,8 +162,57 @@ class Judge:
             return _from_verdict(builtin_verdict(name, dict(options), run.stdout, answer, stdin))
         return _from_verdict(self.check(problem.checker, stdin, run.stdout, answer))
 
+    def _file_mode(self, problem: Problem, prepared: Prepared, stdin: str) -> Run:
+        """Run the contestant with the input also in ``input_file``; its output is ``output_file``'s."""
+        backend = self.backend(problem)
+        tools = backend.toolchain(prepared.language)
+        files = dict(prepared.files)
+        if problem.input_file:
+            files[problem.input_file] = stdin
+        argv = list(tools.run)
+        if problem.output_file:
+            argv = [_BASH, "-c", _FILE_OUTPUT, "contestant", problem.output_file, *argv]
+        result = sandbox.run(files, argv, stdin=stdin, limits=backend.run_limits(prepared.language),
+                             isolation=self.local.isolation, read_only=tools.read_only,
+                             executables=prepared.executables, channel=bool(problem.output_file), channel_bytes=64 << 10)
+        output = result.channel.decode(errors="replace") if problem.output_file else result.stdout
+        if result.timed_out:
+            return Run("timeout", output)
+        if not result.ok:
+            return Run("runtime_error", output, f"exit {result.returncode} {result.exceeded or ''}")
+        return Run("ok", output)
+
     def check(self, program: Program, stdin: str, output: str, answer: str) -> Verdict:
-        """Run a checker program on one test's input, the contestant's output and the answer."""
+        """A checker's verdict on one test's input, the contestant's output and the answer; a
+        failure the contestant's output caused (the checker accepts the jury's answer) is a 0."""
+        verdict = self._run_checker(program, stdin, output, answer)
+        if verdict.score is not None or verdict.declared or isinstance(self.jury(program), str):
+            return verdict
+        jury = self.jury_verdict(program, stdin, answer)
+        if charge("judge_error", program_free=jury.score != 1.0) == "wrong_answer":  # the output caused it
+            return Verdict(0.0, "wrong_answer", f"the checker fails on this output ({verdict.detail[:200]}) and "
+                                                "accepts the jury's answer")
+        return Verdict(None, "judge_error", f"{verdict.detail[:200]}; on the jury's own answer: {jury.outcome} "
+                                            f"{jury.detail[:200]}")
+
+    def jury_verdict(self, program: Program, stdin: str, answer: str) -> Verdict:
+        """The checker's verdict on the jury's own answer (run once per checker and test, kept)."""
+        key = (program, stdin, answer)
+        with self._lock:
+            if key in self._accepts:
+                self._accepts.move_to_end(key)
+                return self._accepts[key]
+        verdict = self._run_checker(program, stdin, answer, answer)
+        if verdict.score != 1.0:
+            logger.warning("code judge: the checker does not accept the jury's own answer: %s %s", verdict.outcome,
+                           verdict.detail[:300])
+        with self._lock:
+            self._accepts[key] = verdict
+            while len(self._accepts) > SELF_CHECKS:
+                self._accepts.popitem(last=False)
+        return verdict
+
+    def _run_checker(self, program: Program, stdin: str, output: str, answer: str) -> Verdict:
         ready = self.jury(program)
         if isinstance(ready, str):
             return Verdict(None, "judge_error", ready)
@@ -144,7 +222,8 @@ class Judge:
             result = sandbox.run(files, [*tools.run, "input.txt", "answer.txt", "output.txt"],
                                  limits=self.jury_backend.run_limits(ready.language), isolation=self.local.isolation,
                                  read_only=tools.read_only, executables=ready.executables)
-            return cms_verdict(None if result.timed_out else result.returncode, result.stdout, result.stderr)
+            return cms_verdict(None if result.timed_out else result.returncode, result.stdout, result.stderr,
+                               program.points_max)
         argv = [_BASH, "-c", _WITH_RESULT, "checker", *tools.run, "input.txt", "output.txt", "answer.txt", "result.txt"]
         result = sandbox.run(files, argv, limits=self.jury_backend.run_limits(ready.language),
                              isolation=self.local.isolation, channel=True, read_only=tools.read_only,
@@ -164,7 +243,7 @@ class Judge:
         jury_limits = replace(self.jury_backend.run_limits(ready.language),
                               wall_seconds=contestant_limits.wall_seconds + self.jury_seconds)
         jury_files = {**ready.files, "input.txt": stdin, "answer.txt": answer}
-        jury_argv = [_BASH, "-c", _WITH_RESULT, "interactor", *jury_tools.run, "input.txt", "output.txt",
+        jury_argv = [_BASH, "-c", _WITH_OUTPUT, "interactor", *jury_tools.run, "input.txt", "output.txt",
                      "answer.txt", "result.txt"]
         contestant, interactor = run_connected(
             dict(files=prepared.files, argv=list(tools.run), limits=contestant_limits, read_only=tools.read_only,
@@ -174,17 +253,40 @@ class Judge:
             self.local.isolation)
         if contestant.timed_out:
             return TestScore(0.0, "timeout")
+        result, _, transcript = interactor.channel.decode(errors="replace").partition("\0")
+        if not interactor.timed_out and interactor.returncode in (SIGPIPE_EXIT, -13):
+            return TestScore(0.0, "wrong_answer", "the contestant closed its input before the interactor was done")
         verdict = testlib_verdict(None if interactor.timed_out else interactor.returncode, "", interactor.stderr,
-                                  interactor.channel.decode(errors="replace"), program.points_max)
+                                  result, program.points_max)
         if not contestant.ok:
             return TestScore(0.0, "wrong_answer" if verdict.score == 0.0 else "runtime_error",
                              f"exit {contestant.returncode} {contestant.exceeded or ''}")
-        return _from_verdict(verdict)
+        if verdict.score is None or verdict.score == 0.0:
+            return _from_verdict(verdict)
+        return _from_verdict(self._judge_transcript(problem, verdict, stdin, transcript, answer))
+
+    def _judge_transcript(self, problem: Problem, verdict: Verdict, stdin: str, transcript: str, answer: str) -> Verdict:
+        """The interactor's output file judged: by the row's checker, else against the answer."""
+        if problem.checker is not None:
+            checked = self.check(problem.checker, stdin, transcript, answer)
+        elif transcript.strip() and not answer.strip():
+            return Verdict(None, "judge_error", "the interactor wrote an output file but the row gives no answer to "
+                                                "judge it with; add a 'checker' (or the answers)")
+        elif transcript.strip():
+            checked = builtin_verdict("tokens", {}, transcript, answer, stdin)
+        else:
+            return verdict
+        if checked.score is None or checked.score <= verdict.score:
+            return checked
+        return verdict
 
     # -- a batch ----------------------------------------------------------------------------
     def score(self, problems: list[Problem], codes: list[str | None], concurrency: int) -> list[tuple[float | None, str]]:
         """(score, outcome) per completion; ``codes[i]`` is None when the completion has no code."""
-        todo = [i for i, code in enumerate(codes) if code is not None]
+        graded = [i for i, problem in enumerate(problems) if problem.grader is not None]
+        if graded:
+            logger.warning("code judge: %d completion(s) on rows with a grader score None: %s", len(graded), GRADER_UNSAFE)
+        todo = [i for i, code in enumerate(codes) if code is not None and problems[i].grader is None]
         with ThreadPoolExecutor(concurrency) as pool:
             prepared = dict(zip(todo, pool.map(lambda i: self._prepare_safely(problems[i], codes[i]), todo)))
             jobs = [(i, t) for i, ready in prepared.items() if not isinstance(ready, Run)
@@ -196,7 +298,9 @@ class Judge:
         out = []
         for i, problem in enumerate(problems):
             ready = prepared.get(i)
-            if codes[i] is None:
+            if problem.grader is not None:
+                out.append((None, "judge_error"))
+            elif codes[i] is None:
                 out.append((0.0, "no_code"))
             elif isinstance(ready, Run):
                 out.append((0.0, ready.status))
@@ -259,7 +363,7 @@ def score_batch(reward, completions, verification_info) -> tuple[list[float | No
     """(scores, outcomes) of a code reward's batch that holds judged rows. Its plain stdin/stdout
     rows are read as problems with the built-in ``lines`` checker (``float`` at 1e-6 for
     ``compare: tokens``); call-based and assert-style rows cannot share a batch with judged rows."""
-    from .reward import extract_code  # reward.py calls this module: import at use
+    from .extract import extract_code
     from .rows import FLOAT_TOLERANCE, RowFormatError, parse_tests
     from .judge_rows import is_judged
     from ..text import completion_text
@@ -270,7 +374,7 @@ def score_batch(reward, completions, verification_info) -> tuple[list[float | No
     problems = []
     for i, info in enumerate(verification_info):
         if is_judged(info):
-            problems.append(parse_problem(info, i, reward.language))
+            problems.append(parse_problem(info, i, reward.language, getattr(reward, "testlib", None)))
             continue
         tests = parse_tests(info, i, reward.language)
         if tests.harnessed:

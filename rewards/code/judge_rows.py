@@ -3,7 +3,8 @@ through a grader, read from ``verification_info`` and from the layouts of the da
 them; every error names the row and the fix.
 
 A row is judged when its ``verification_info`` has any of ``checker``, ``interactor``,
-``subtasks`` or ``grader`` (:func:`is_judged`); :func:`parse_problem` reads it:
+``subtasks``, ``grader``, ``input_file`` or ``output_file`` (:func:`is_judged`);
+:func:`parse_problem` reads it:
 
 ``language``        the contestant's language (default: the reward's);
 ``test_cases``      ``[{"input": str, "output": str, "name": str}, ...]``: ``output`` is the jury's
@@ -12,19 +13,36 @@ A row is judged when its ``verification_info`` has any of ``checker``, ``interac
 ``checker``         ``{"builtin": "float", "abs_tol": 1e-6, "rel_tol": 1e-6}`` (see
                     :mod:`rewards.code.checkers`), or a program: ``{"language": "cpp", "source": str,
                     "files": {"testlib.h": str, ...}, "protocol": "testlib" | "cms",
-                    "points_max": 1.0}``; without one, outputs are compared line by line;
+                    "points_max": 1.0}`` (``points_max``: the score that means a full pass, e.g. 100
+                    for a checker that prints percentages); without one, outputs are compared line
+                    by line;
 ``interactor``      a program (as above, protocol testlib): it and the contestant's program run at
-                    once, each one's stdout the other's stdin; its exit status is the verdict;
+                    once, each one's stdout the other's stdin; its exit status is a verdict, and
+                    what it writes to its output file (testlib's ``tout``) is judged by the
+                    ``checker`` when the row has one (Codeforces' interactive problems), else
+                    compared with the test's answer by the ``tokens`` rule when it wrote anything;
+``testlib``         the path of a local ``testlib.h`` for this row's jury programs (see below);
+``input_file``, ``output_file``  file-mode problems: the test input is also written as
+                    ``input_file`` and the contestant's output is read from ``output_file``
+                    (plain names, e.g. ``input.txt``, ``output.txt``);
 ``subtasks``        ``[{"name": str, "points": number >= 0, "tests": [index or name, ...]}, ...]``:
                     a subtask scores its points times the lowest score of its tests (all its tests
                     passed: all its points); the row scores the points earned over the points in all;
                     every test must belong to a subtask;
-``grader``          ``{"files": {"grader.cpp": str, "task.h": str, ...}, "source": "task.cpp"}``:
+``grader``          ``{"files": {"grader.cpp": str, "task.h": str, ...}, "source": "task.cpp",
+                    "prelude": "#include ..."}`` (``prelude`` optional, written before the code):
                     the contestant's code is written as ``source`` and compiled (C++: every ``.cpp``
                     file together) or run (Python: the first ``.py`` file of ``files``, importing it)
                     with the grader's files, which own ``main``;
 ``time_limit``      seconds per run (default: the reward's ``wall_seconds``);
-``memory_limit``    megabytes per run (default: the reward's ``memory_bytes``).
+``memory_limit``    per run, in megabytes, or in bytes when the value is at least 2**20 (no
+                    judge gives a million megabytes; open-r1's IOI rows give bytes), default: the
+                    reward's ``memory_bytes``.
+
+A jury program whose source includes ``testlib.h`` takes the header from its ``files`` (packages
+that carry their own copy), else from the row's ``testlib`` path, else from the reward's
+``testlib`` setting, else from ``$GRPO_EXT_TESTLIB``; with none of them the row is refused with an
+error naming the row and the settings. grpo-ext ships no testlib.h.
 
 The layouts of the datasets that carry such rows (Codeforces, IOI) are read by
 :mod:`rewards.code.judge_datasets`.
@@ -32,17 +50,23 @@ The layouts of the datasets that carry such rows (Codeforces, IOI) are read by
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .checkers import BUILTIN, OPTIONS, PROTOCOLS
 from .rows import RowFormatError
 from .languages import UnknownLanguageError, get_language
 
-JUDGE_KEYS = ("checker", "interactor", "subtasks", "grader")
+JUDGE_KEYS = ("checker", "interactor", "subtasks", "grader", "input_file", "output_file")
 MAX_POINTS_SCALE = 1e6
+TESTLIB_ENV = "GRPO_EXT_TESTLIB"  # the path of a local testlib.h
+MEMORY_BYTES_FROM = 1 << 20  # a memory_limit this large is in bytes, below it in megabytes
+_INCLUDES_TESTLIB = re.compile(r'^\s*#\s*include\s*[<"]testlib\.h[>"]', re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,7 @@ class Subtask:
 class Grader:
     files: tuple[tuple[str, str], ...]
     source: str  # the name the contestant's code is written as
+    prelude: str = ""  # written before the contestant's code (open-r1's IOI includes)
 
 
 @dataclass(frozen=True)
@@ -80,6 +105,8 @@ class Problem:
     grader: Grader | None = None
     wall_seconds: float | None = None
     memory_bytes: int | None = None
+    input_file: str | None = None  # file mode: the input is also this file
+    output_file: str | None = None  # file mode: the output is read from this file
 
     @property
     def count(self) -> int:
@@ -201,19 +228,64 @@ def _grader(spec, language: str, where: str) -> Grader:
     ext = ".cpp" if language == "cpp" else ".py"
     if not source.endswith(ext) or not any(n.endswith(ext) for n, _ in files):
         raise RowFormatError(f"{where}: a {language} grader needs 'source' ending {ext} and a {ext} file among its files")
-    return Grader(files, source)
+    prelude = spec.get("prelude") or ""
+    if not isinstance(prelude, str):
+        raise RowFormatError(f"{where}: the grader's 'prelude' must be text, got {prelude!r}")
+    return Grader(files, source, prelude)
+
+
+def memory_bytes(value) -> int:
+    """A row's ``memory_limit`` in bytes: bytes when at least 2**20, else megabytes."""
+    return int(value) if value >= MEMORY_BYTES_FROM else int(value * (1 << 20))
 
 
 def _limits(info: Mapping, where: str) -> tuple[float | None, int | None]:
     time_limit, memory = info.get("time_limit"), info.get("memory_limit")
-    for key, value in (("time_limit", time_limit), ("memory_limit", memory)):
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1e6):
-            raise RowFormatError(f"{where}: {key!r} must be a positive number (seconds, megabytes), got {value!r}")
-    return (float(time_limit) if time_limit else None), (int(memory * (1 << 20)) if memory else None)
+    for key, value, top in (("time_limit", time_limit, 1e6), ("memory_limit", memory, 1 << 50)):
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < top):
+            raise RowFormatError(f"{where}: {key!r} must be a positive number (seconds; megabytes, or bytes from "
+                                 f"{MEMORY_BYTES_FROM}), got {value!r}")
+    return (float(time_limit) if time_limit else None), (memory_bytes(memory) if memory else None)
 
 
-def parse_problem(info, row: int, default_language: str = "python") -> Problem:
-    """Validate one judged ``verification_info`` value; errors name the row and what is wrong."""
+@functools.lru_cache(maxsize=8)
+def _header(path: str, mtime: float) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def with_testlib(program: Program | None, row_path, setting: str | None, where: str) -> Program | None:
+    """``program`` with ``testlib.h`` among its files when its source includes it (see the module
+    docstring for where the header comes from)."""
+    if program is None or "testlib.h" in dict(program.files) or not _INCLUDES_TESTLIB.search(program.source):
+        return program
+    path = row_path or setting or os.environ.get(TESTLIB_ENV)
+    if not path:
+        raise RowFormatError(f"{where} includes testlib.h but none is given: put testlib.h in its 'files', name a "
+                             f"local copy in the row's 'testlib', the reward's testlib='/path/testlib.h' or "
+                             f"${TESTLIB_ENV} (grpo-ext ships none)")
+    if not isinstance(path, str) or not os.path.isfile(path):
+        raise RowFormatError(f"{where}: the testlib setting names {path!r}, which is not a file; give the path of a "
+                             "local testlib.h")
+    text = _header(path, os.path.getmtime(path))
+    return replace(program, files=tuple(sorted({**dict(program.files), "testlib.h": text}.items())))
+
+
+def _file_names(info: Mapping, where: str) -> tuple[str | None, str | None]:
+    names = info.get("input_file"), info.get("output_file")
+    for key, name in zip(("input_file", "output_file"), names):
+        if name is not None:
+            if not isinstance(name, str):
+                raise RowFormatError(f"{where}: {key!r} must be a file name, got {name!r}")
+            _files({name: ""}, f"{where}: {key!r}")
+    if names[0] is not None and names[0] == names[1]:
+        raise RowFormatError(f"{where}: 'input_file' and 'output_file' are both {names[0]!r}; give two names")
+    return names
+
+
+def parse_problem(info, row: int, default_language: str = "python", testlib: str | None = None) -> Problem:
+    """Validate one judged ``verification_info`` value; errors name the row and what is wrong.
+    ``testlib``: the reward's testlib.h setting (see the module docstring)."""
     where = f"verification_info of row {row}"
     if isinstance(info, str):
         try:
@@ -228,20 +300,24 @@ def parse_problem(info, row: int, default_language: str = "python") -> Problem:
                                  f"'test_cases', not {key!r}")
     language = _language(info.get("language") or default_language, where)
     interactor = _program(info["interactor"], f"{where}: 'interactor'", True) if info.get("interactor") else None
+    interactor = with_testlib(interactor, info.get("testlib"), testlib, f"{where}: the interactor")
     tests, names = _tests(info.get("test_cases"), where, interactor is not None)
     checker, builtin = None, ("lines", ())
     spec = info.get("checker")
     if spec is not None:
-        if interactor is not None:
-            raise RowFormatError(f"{where}: give a 'checker' or an 'interactor', not both (the interactor's exit "
-                                 "status is the verdict)")
         if isinstance(spec, Mapping) and "builtin" in spec:
             builtin = _builtin(spec, f"{where}: 'checker'")
         else:
-            checker = _program(spec, f"{where}: 'checker'")
+            checker = with_testlib(_program(spec, f"{where}: 'checker'"), info.get("testlib"), testlib,
+                                   f"{where}: the checker")
     subtasks = _subtasks(info["subtasks"], names, where) if info.get("subtasks") is not None else ()
     grader = _grader(info["grader"], language, where) if info.get("grader") is not None else None
     if grader is not None and interactor is not None:
         raise RowFormatError(f"{where}: a grader and an interactor together are not supported")
     wall, memory = _limits(info, where)
-    return Problem(language, tests, checker, builtin, interactor, subtasks, grader, wall, memory)
+    input_file, output_file = _file_names(info, where)
+    if interactor is not None and (input_file or output_file):
+        raise RowFormatError(f"{where}: an interactive row talks over stdin and stdout; drop 'input_file' and "
+                             "'output_file'")
+    return Problem(language, tests, checker, builtin, interactor, subtasks, grader, wall, memory,
+                   input_file, output_file)

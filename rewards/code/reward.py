@@ -58,34 +58,26 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import _checks, judge, sandbox
+from . import _checks, judge, outcomes as _outcomes, sandbox
+from .compare import outputs_match, values_equal
+from .extract import encodable, extract_code
 from .split import run_split
 from .backends import BACKENDS, Backend, LocalBackend, Prepared, Run
-from .judge_rows import is_judged
-from .rows import RowFormatError, Tests, outputs_match, parse_tests  # noqa: F401 - re-exported
-from .languages import CompileLimits, Language, fence_tags, get_language
+from .judge_rows import is_judged, parse_problem
+from .rows import RowFormatError, Tests, parse_tests  # noqa: F401 - re-exported
+from .languages import CompileLimits, Language, get_language  # noqa: F401 - re-exported
 from ..registry import register
 from ..text import completion_text
 
 logger = logging.getLogger(__name__)
 
-_FENCE = re.compile(r"```([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
 HARNESS = (Path(__file__).parent / "_harness.py").read_text()
-OUTCOMES = ("no_code", "compile_error", "timeout", "runtime_error", "wrong_answer", "passed", "service_error",
-            "dataset_error", "judge_error")
-_SEVERITY = ("compile_error", "timeout", "runtime_error", "wrong_answer")  # the first one seen names the outcome
-
-
-def extract_code(text: str, language: str | Language = "python") -> str | None:
-    """The last fenced block tagged for ``language`` (a name, an alias, or untagged), or None."""
-    tags = fence_tags(language if isinstance(language, Language) else get_language(language))
-    blocks = [body for tag, body in _FENCE.findall(text) if tag.lower() in tags or tag == ""]
-    return blocks[-1] if blocks else None
+OUTCOMES = _outcomes.OUTCOMES
+OUTPUT_BYTES = 16 << 20  # stdin/stdout: an output this long or longer fails (it was cut, not compared whole)
 
 
 def _call_passes(payloads: list[str], tests: Tests) -> int:
@@ -104,9 +96,9 @@ def _call_passes(payloads: list[str], tests: Tests) -> int:
             except (ValueError, RecursionError):
                 return 0
             expected = tests.outputs[i]
-            passed += _checks.same(got, expected) or (
+            passed += values_equal(got, expected) or (
                 tests.unwrap_single and isinstance(expected, list) and len(expected) == 1
-                and _checks.same(got, expected[0]))
+                and values_equal(got, expected[0]))
     return passed
 
 
@@ -132,8 +124,9 @@ class CodeExecution:
                  memory_bytes: int = 1 << 30, isolation: str = "namespaces", binary: bool = False,
                  python_executable: str | None = None, compare: str = "lines", backend: str | Backend = "local",
                  url: str | None = None, compile_seconds: float = 30.0, request_timeout: float = 30.0,
-                 retries: int = 2, backoff: float = 0.5):
+                 retries: int = 2, backoff: float = 0.5, testlib: str | None = None):
         self.language = get_language(language).name  # for rows that do not name theirs
+        self.testlib = testlib  # a local testlib.h for judged rows' jury programs (docs/judges.md); else $GRPO_EXT_TESTLIB
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         if compare not in ("lines", "tokens"):
@@ -141,7 +134,8 @@ class CodeExecution:
         self.concurrency, self.isolation, self.binary, self.compare = concurrency, isolation, binary, compare
         self.wall_seconds = wall_seconds
         self.limits = sandbox.Limits(wall_seconds=wall_seconds, cpu_seconds=max(1, int(wall_seconds) + 1),
-                                     memory_bytes=memory_bytes, total_memory_bytes=memory_bytes)
+                                     memory_bytes=memory_bytes, total_memory_bytes=memory_bytes,
+                                     output_bytes=OUTPUT_BYTES)
         self.python_executable = python_executable
         self.local = LocalBackend(self.limits, CompileLimits(wall_seconds=compile_seconds), isolation, python_executable)
         if isinstance(backend, Backend):
@@ -174,11 +168,13 @@ class CodeExecution:
         result = sandbox.run({"harness.py": HARNESS}, [tools.run[0], "-I", "harness.py"], stdin=json.dumps(spec),
                              limits=limits, isolation=self.isolation, channel=True, read_only=tools.read_only)
         payloads = _checks.signed_lines(result.channel, key)
+        if not payloads or result.truncated:  # nothing signed (or a forged line): no case is known to pass
+            return 0, tests.count, "timeout" if result.timed_out else "runtime_error"
+        passed = _call_passes(payloads, tests)  # signed cases before a cut-off keep their verdicts; the rest fail
         if result.timed_out:
-            return 0, tests.count, "timeout"
-        if not payloads or payloads[-1] != "end" or result.truncated:
-            return 0, tests.count, "runtime_error"
-        passed = _call_passes(payloads, tests)
+            return passed, tests.count, "timeout"
+        if payloads[-1] != "end":
+            return passed, tests.count, "runtime_error"
         return passed, tests.count, _harness_outcome(payloads, passed, tests)
 
     def _split(self, prepared: Prepared, tests: Tests, row: int) -> tuple[int, int, str]:
@@ -187,10 +183,10 @@ class CodeExecution:
         limits = sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds * 2 + 2,
                                    "cpu_seconds": self.limits.cpu_seconds * 2})
         verdict = run_split(prepared.code, tests.test_code, tests.entry_point, tools.run[0], tools.read_only, limits,
-                            budget=self.wall_seconds, isolation=self.isolation)
+                            budget=self.wall_seconds, isolation=self.isolation, prompt=tests.prompt)
         if verdict.outcome == "dataset_error":
             logger.warning("code reward: row %d cannot be scored (None): %s", row, verdict.detail)
-        elif verdict.detail.startswith("the test side ended"):
+        elif verdict.detail.startswith(("the test side ended", "cannot run split")):
             logger.warning("code reward: row %d: %s", row, verdict.detail)
         return verdict.passed, verdict.checks, verdict.outcome
 
@@ -198,6 +194,8 @@ class CodeExecution:
         run: Run = self.backend.execute(prepared, stdin)
         if run.status != "ok":
             return 0, 1, run.status
+        if len(run.stdout.encode("utf-8", "replace")) >= OUTPUT_BYTES:
+            return 0, 1, "wrong_answer"  # cut at the bound: never compared as if it were whole
         return (1, 1, "passed") if outputs_match(run.stdout, expected, compare) else (0, 1, "wrong_answer")
 
     def _prepare(self, tests: Tests, code: str) -> Prepared | Run:
@@ -213,11 +211,41 @@ class CodeExecution:
             return Run("service_error" if backend.remote else "runtime_error", detail=str(err))
 
     def __call__(self, completions, verification_info, log_metric=None) -> list[float | None]:
-        if any(map(is_judged, verification_info)):  # checkers, interactors, subtasks, graders: rewards.code.judge
-            scores, outcomes = judge.score_batch(self, completions, verification_info)
-            self._record(outcomes, log_metric)
-            return scores
-        all_tests = [parse_tests(info, i, self.language) for i, info in enumerate(verification_info)]
+        """One score per completion. Each row is scored on its own path (judged rows by
+        :mod:`rewards.code.judge`, the others here), so a row's verdict never depends on its batch."""
+        infos = list(verification_info)
+        if len(infos) != len(completions):
+            raise ValueError(f"{len(completions)} completions but {len(infos)} verification_info values")
+        judged = [i for i, info in enumerate(infos) if is_judged(info)]
+        plain = [i for i in range(len(infos)) if i not in set(judged)]
+        scores, outcomes = [None] * len(infos), [""] * len(infos)
+        if judged:
+            self._judged(judged, completions, infos, scores, outcomes)
+        if plain:
+            got = self._plain([completions[i] for i in plain], [infos[i] for i in plain], plain)
+            for i, (score, outcome) in zip(plain, got):
+                scores[i], outcomes[i] = score, outcome
+        self._record(outcomes, log_metric)
+        return scores
+
+    def _judged(self, rows, completions, infos, scores, outcomes) -> None:
+        """Judged rows (checkers, interactors, subtasks, graders): :mod:`rewards.code.judge`; a
+        program that cannot be written as UTF-8 does not compile."""
+        sendable = []
+        for i in rows:
+            language = parse_problem(infos[i], i, self.language, self.testlib).language
+            code = extract_code(completion_text(completions[i]), language)
+            if code is not None and not encodable(code):
+                scores[i], outcomes[i] = 0.0, "compile_error"
+            else:
+                sendable.append(i)
+        if sendable:
+            got, kinds = judge.score_batch(self, [completions[i] for i in sendable], [infos[i] for i in sendable])
+            for i, score, outcome in zip(sendable, got, kinds):
+                scores[i], outcomes[i] = score, outcome
+
+    def _plain(self, completions, verification_info, rows) -> list[tuple[float | None, str]]:
+        all_tests = [parse_tests(info, i, self.language) for i, info in zip(rows, verification_info)]
         if self.backend.remote:
             if any(t.harnessed for t in all_tests):
                 raise RowFormatError(f"the {self.backend.name} backend runs stdin/stdout tests only; call-based and "
@@ -225,7 +253,7 @@ class CodeExecution:
             for language in {t.language for t in all_tests}:
                 self.backend.service_language(get_language(language))  # an unsupported one fails before any run
         codes = [extract_code(completion_text(c), t.language) for c, t in zip(completions, all_tests, strict=True)]
-        todo = [i for i, code in enumerate(codes) if code is not None]
+        todo = [i for i, code in enumerate(codes) if code is not None and encodable(code)]
         with ThreadPoolExecutor(self.concurrency) as pool:
             prepared = dict(zip(todo, pool.map(lambda i: self._prepare(all_tests[i], codes[i]), todo)))
             jobs, owner = [], []
@@ -234,7 +262,7 @@ class CodeExecution:
                 if isinstance(ready, Run):
                     continue
                 if tests.harnessed:
-                    jobs.append((self._call_based if tests.fn_name else self._split, (ready, tests, i)))
+                    jobs.append((self._call_based if tests.fn_name else self._split, (ready, tests, rows[i])))
                     owner.append(i)
                     continue
                 compare = tests.compare or self.compare
@@ -247,29 +275,19 @@ class CodeExecution:
             passed[i] += n
             total[i] += of
             seen[i].append(outcome)
-        outcomes = []
+        out = []
         for i, tests in enumerate(all_tests):
             ready = prepared.get(i)
             if codes[i] is None:
-                outcomes.append("no_code")
+                outcome = "no_code"
+            elif i not in prepared:
+                outcome = "compile_error"  # not writable as UTF-8 (a lone surrogate)
             elif isinstance(ready, Run):
-                outcomes.append(ready.status)
-            elif "service_error" in seen[i] or "dataset_error" in seen[i]:
-                outcomes.append("service_error" if "service_error" in seen[i] else "dataset_error")
-            elif passed[i] == total[i]:
-                outcomes.append("passed")
+                outcome = ready.status
             else:
-                outcomes.append(next(o for o in _SEVERITY if o in seen[i]))
-        self._record(outcomes, log_metric)
-        scores = []
-        for n, of, outcome in zip(passed, total, outcomes):
-            if outcome in ("service_error", "dataset_error"):
-                scores.append(None)
-            elif self.binary:
-                scores.append(float(outcome == "passed"))
-            else:
-                scores.append(n / of if of and outcome not in ("no_code", "compile_error") else 0.0)
-        return scores
+                outcome = _outcomes.worst(seen[i])  # a fault of the row or the service; else the worst failure
+            out.append((_outcomes.score(outcome, passed[i], total[i], self.binary), outcome))
+        return out
 
     def _record(self, outcomes: list[str], log_metric) -> None:
         self.last_outcomes = outcomes

@@ -25,17 +25,9 @@ exactly one of
     decimal within ``|got - expected| <= 1e-6 * max(1, |expected|)`` (for problems whose judge
     allows an error), any other token exactly.
 
-:func:`convert_dataset` converts a whole dataset to a ``verification_info`` column once, from the
-column layouts of the common datasets (detected by :func:`detect_layout`):
-
-- ``verification_info`` (open-r1's code sets; the canonical form above),
-- ``input_output`` (APPS, TACO), with an optional ``language`` column,
-- ``test_cases`` or ``tests`` (a list of ``{"input", "output"}``, or its JSON text), with an
-  optional ``language`` column;
-- ``public_tests`` (DeepMind's CodeContests: ``public_tests``, ``private_tests`` and
-  ``generated_tests``, each ``{"input": [...], "output": [...]}``; all of them are the tests);
-- ``official_tests`` (open-r1/codeforces: tests with the row's checker; see
-  :func:`rewards.code.judge_datasets.from_codeforces`).
+Whole datasets are converted to a ``verification_info`` column by
+:func:`rewards.code.judge_datasets.convert_dataset` (the layouts of APPS, TACO, CodeContests,
+open-r1's sets); this module imports nothing from the judged-problem modules.
 
 Rows with a checker, an interactor, subtasks or a grader are read by :mod:`rewards.code.judge_rows`.
 """
@@ -44,20 +36,15 @@ from __future__ import annotations
 
 import ast
 import json
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import _checks
+from .compare import COMPARISONS, TOKEN_TOLERANCE, number as _number, outputs_match  # noqa: F401 - re-exported
 from .languages import UnknownLanguageError, get_language
 
-LAYOUTS = ("verification_info", "input_output", "test_cases", "tests", "public_tests", "official_tests")
-CONTEST_SPLITS = ("public_tests", "private_tests", "generated_tests")  # CodeContests' columns
-COMPARISONS = ("lines", "tokens")
-FLOAT_TOLERANCE = 1e-6
+FLOAT_TOLERANCE = TOKEN_TOLERANCE
 STDIN_TYPES = ("stdin", "stdin_stdout", "stdio")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 class RowFormatError(ValueError):
@@ -74,6 +61,7 @@ class Tests:
     unwrap_single: bool = False  # APPS: an expected [x] also accepts x
     test_code: str | None = None  # assert-style, run by rewards.code.split
     entry_point: str | None = None  # assert-style: the function check(candidate) is called with
+    prompt: str | None = None  # assert-style: the row's own code (HumanEval's prompt), run with the test code
     compare: str | None = None  # None: the reward's setting
 
     @property
@@ -118,7 +106,7 @@ def parse_tests(info, row: int, default_language: str = "python") -> Tests:
     if kind in ("test_code", "fn_name") and language != "python":
         raise RowFormatError(f"{where}: {kind!r} tests are Python only; for {language} give stdin/stdout 'test_cases'")
     if kind == "test_code":
-        return _assert_style(info["test_code"], info.get("entry_point"), where)  # the comparison does not apply
+        return _assert_style(info["test_code"], info.get("entry_point"), where, info.get("prompt"))
     if kind == "fn_name":
         return _call_based(info, where, unwrap_single=False, compare=compare)
     if kind == "input_output":
@@ -167,7 +155,7 @@ def _input_output(io, language: str, where: str, compare: str) -> Tests:
     return Tests(language, cases=cases, compare=compare)
 
 
-def _assert_style(code, entry_point, where: str) -> Tests:
+def _assert_style(code, entry_point, where: str, prompt=None) -> Tests:
     if not isinstance(code, str) or not code.strip():
         raise RowFormatError(f"{where}: 'test_code' must be non-empty text")
     if entry_point is not None and (not isinstance(entry_point, str) or not entry_point.isidentifier()):
@@ -176,7 +164,9 @@ def _assert_style(code, entry_point, where: str) -> Tests:
         ast.parse(code)
     except (SyntaxError, ValueError) as err:
         raise RowFormatError(f"{where}: 'test_code' is not valid Python: {err}") from None
-    return Tests("python", test_code=code, entry_point=entry_point)
+    if prompt is not None and not isinstance(prompt, str):
+        raise RowFormatError(f"{where}: 'prompt' must be the Python text the program completes, got {_short(prompt)}")
+    return Tests("python", test_code=code, entry_point=entry_point, prompt=prompt or None)
 
 
 def _call_based(info: Mapping, where: str, unwrap_single: bool, compare: str) -> Tests:
@@ -201,97 +191,4 @@ def _short(value, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-# -- output comparison --------------------------------------------------------------------------
-def _lines(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.split("\n")]
-    while lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def _number(token: str) -> float | None:
-    try:
-        value = float(token)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _integer(token: str) -> int | None:
-    if not _INTEGER.fullmatch(token):
-        return None
-    try:
-        return int(token)
-    except ValueError:  # more digits than int() converts
-        return None
-
-
-def _token_equal(got: str, expected: str) -> bool:
-    if got == expected:
-        return True
-    if _INTEGER.fullmatch(expected):  # exact: a float near a large integer is not that integer
-        b = _integer(expected)
-        return b is not None and _integer(got) == b
-    a, b = _number(got), _number(expected)
-    return a is not None and b is not None and abs(a - b) <= FLOAT_TOLERANCE * max(1.0, abs(b))
-
-
-def outputs_match(got: str, expected: str, compare: str = "lines") -> bool:
-    """Whether a program's output passes (see the module docstring for the two rules)."""
-    if compare == "tokens":
-        a, b = got.split(), expected.split()
-        return len(a) == len(b) and all(_token_equal(x, y) for x, y in zip(a, b))
-    return _lines(got) == _lines(expected)
-
-
-# -- datasets -----------------------------------------------------------------------------------
-def detect_layout(columns) -> str | None:
-    """The first layout of :data:`LAYOUTS` whose column the dataset has, or None."""
-    return next((name for name in LAYOUTS if name in columns), None)
-
-
-def convert_row(row: Mapping, layout: str, index: int, language: str = "python") -> str:
-    """One row's tests as canonical ``verification_info`` JSON text (checked by :func:`parse_tests`)."""
-    from .judge_datasets import from_codeforces  # judged rows: checkers, subtasks...
-    from .judge_rows import is_judged, parse_problem
-
-    if layout == "official_tests":
-        return json.dumps(from_codeforces(row, index, language))
-    if layout == "verification_info":
-        info = _load(row["verification_info"], f"verification_info of row {index}")
-        (parse_problem if is_judged(info) else parse_tests)(info, index)
-        return row["verification_info"] if isinstance(row["verification_info"], str) else json.dumps(info)
-    lang = row.get("language") or language
-    if layout == "public_tests":
-        info = {"language": lang, "test_cases": _contest_cases(row, index)}
-    else:
-        key = "input_output" if layout == "input_output" else "test_cases"
-        info = {"language": lang, key: _load(row[layout], f"{layout} of row {index}")}
-    parse_tests(info, index)
-    return json.dumps(info)
-
-
-def _contest_cases(row: Mapping, index: int) -> list[dict]:
-    cases = []
-    for split in CONTEST_SPLITS:
-        tests = _load(row.get(split) or {"input": [], "output": []}, f"{split} of row {index}")
-        if not isinstance(tests, Mapping) or len(tests.get("input") or []) != len(tests.get("output") or []):
-            raise RowFormatError(f"{split} of row {index} needs lists 'input' and 'output' of equal length")
-        cases += [{"input": i, "output": o} for i, o in zip(tests["input"] or [], tests["output"] or [])]
-    return cases
-
-
-def convert_dataset(data, language: str = "python"):
-    """A ``datasets.Dataset`` with a checked, canonical ``verification_info`` column, converted
-    once from whichever layout the dataset has; a malformed row stops it with the row's number."""
-    layout = detect_layout(data.column_names)
-    if layout is None:
-        raise RowFormatError(f"the dataset has columns {data.column_names}; code problems need one of "
-                             f"{', '.join(LAYOUTS)} (see rewards/code/rows.py)")
-    try:
-        get_language(language)
-    except UnknownLanguageError as err:
-        raise RowFormatError(str(err)) from None
-    rows = [convert_row(row, layout, i, language) for i, row in enumerate(data)]
-    drop = [c for c in dict.fromkeys((layout, "verification_info", *CONTEST_SPLITS)) if c in data.column_names]
-    return data.remove_columns(drop).add_column("verification_info", rows)
+# -- output comparison: the one rule, rewards.code.compare (outputs_match, number) ------------------

@@ -42,8 +42,10 @@ from . import sandbox
 _HERE = Path(__file__).parent
 PROGRAM_SIDE = (_HERE / "_program.py").read_text()
 TEST_SIDE = (_HERE / "_testside.py").read_text()
+TEST_PLAN = (_HERE / "_testplan.py").read_text()
 WIRE = (_HERE / "_wire.py").read_text()
-for _name, _text in (("_program.py", PROGRAM_SIDE), ("_testside.py", TEST_SIDE), ("_wire.py", WIRE)):
+for _name, _text in (("_program.py", PROGRAM_SIDE), ("_testside.py", TEST_SIDE), ("_testplan.py", TEST_PLAN),
+                     ("_wire.py", WIRE)):
     compile(_text, _name, "exec")  # a broken side fails here, not as a runtime error on every row
 
 
@@ -57,13 +59,15 @@ class Verdict:
 
 def _outcome(report: dict) -> Verdict:
     checks, passed, program = report["checks"], report["passed"], report["program"]
-    if report.get("unsupported"):
-        return Verdict(0, 0, "dataset_error", f"unsupported: {report['unsupported']}")
+    if type(report.get("row_error")) is str:  # found before the test code ran: the row's fault
+        return Verdict(0, 0, "dataset_error", report["row_error"])
     if program in ("load_error SyntaxError", "load_error IndentationError", "load_error TabError"):
         return Verdict(0, max(checks, 1), "compile_error", program)
     if checks == 0:
-        return Verdict(0, 0, "dataset_error", "the test code executed no check (no assert ran, no unittest case; "
-                                              "for check(candidate) tests give 'entry_point')")
+        return Verdict(0, 0, "dataset_error", "the test code has no check (no assert that reads a name, no unittest "
+                                              "case; for check(candidate) tests give 'entry_point')")
+    if report.get("unsupported"):  # every program fails the checks it stops; never None (the program may steer to it)
+        return Verdict(passed, checks, "runtime_error", f"cannot run split: {report['unsupported']}")
     if passed == checks:
         return Verdict(passed, checks, "passed")
     failed = f"failed at test lines {report['failed_lines']}" if report.get("failed_lines") else ""
@@ -85,7 +89,7 @@ def _report(channel: bytes) -> dict | None:
 
 
 def run_split(program: str, test_code: str, entry_point: str | None, python: str, read_only: tuple[str, ...],
-              limits: sandbox.Limits, budget: float, isolation: str = "namespaces") -> Verdict:
+              limits: sandbox.Limits, budget: float, isolation: str = "namespaces", prompt: str | None = None) -> Verdict:
     """Run ``test_code`` against ``program``; ``budget``: seconds of the program's time (loading
     included) for all the calls together; ``limits`` bound each interpreter's whole run."""
     requests_r, requests_w = os.pipe()
@@ -104,9 +108,9 @@ def run_split(program: str, test_code: str, entry_point: str | None, python: str
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        tests = sandbox.run({"_testside.py": TEST_SIDE, "_wire.py": WIRE, "tests.py": test_code},
+        tests = sandbox.run({"_testside.py": TEST_SIDE, "_testplan.py": TEST_PLAN, "_wire.py": WIRE, "tests.py": test_code},
                             [python, "-I", "_testside.py", str(answers_r), str(requests_w)],
-                            stdin=json.dumps({"entry_point": entry_point, "budget": budget}), limits=limits,
+                            stdin=json.dumps({"entry_point": entry_point, "budget": budget, "prompt": prompt}), limits=limits,
                             isolation=isolation, read_only=read_only, channel=True, fds=(answers_r, requests_w))
     finally:
         thread.join()

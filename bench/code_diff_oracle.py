@@ -1,0 +1,187 @@
+"""The reference scorer of bench/code_diff.py, run as ``python -c ORACLE spec.pickle`` in a throwaway
+subprocess: the program and the row's tests in one plain interpreter, no adversary in mind. It
+prints ``P i`` / ``F i`` for each check ``i`` as it is decided (so a run killed on a stall keeps what
+it printed; the checks it never printed failed)."""
+
+ORACLE = r'''
+import ast, math, pickle, subprocess, sys, types, unittest
+sys.set_int_max_str_digits(0)
+spec = pickle.load(open(sys.argv[1], "rb"))
+row, code, wall = spec["row"], spec["code"], spec["wall"]
+
+
+def say(i, ok):
+    print(("P %d" if ok else "F %d") % i, flush=True)
+
+
+def plain(v):
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in dict(v).items()}
+    if isinstance(v, (set, frozenset)):
+        return frozenset(v)
+    return v
+
+
+def same(g, e):
+    if type(e) is bool:
+        return type(g) is bool and g == e
+    if type(e) is int:
+        return type(g) in (int, float) and g == e
+    if type(e) is float:
+        if type(g) not in (int, float) or math.isnan(e) or (type(g) is float and math.isnan(g)):
+            return False
+        return g == e if math.isinf(e) else math.isclose(g, e, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(e, (list, tuple)):
+        return type(g) is list and len(g) == len(e) and all(same(a, b) for a, b in zip(g, e))
+    if isinstance(e, dict):
+        return type(g) is dict and g.keys() == e.keys() and all(same(g[k], e[k]) for k in e)
+    return type(g) is type(e) and g == e
+
+
+def lines(t):
+    out = [x.rstrip() for x in t.split("\n")]
+    while out and out[-1] == "":
+        out.pop()
+    return out
+
+
+def token(g, e):
+    if g == e:
+        return True
+    import re
+    if re.fullmatch(r"[+-]?[0-9]+", e):
+        return re.fullmatch(r"[+-]?[0-9]+", g) is not None and int(g) == int(e)
+    try:
+        a, b = float(g), float(e)
+    except ValueError:
+        return False
+    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= 1e-6 * max(1.0, abs(b))
+
+
+def stdin_rows():
+    open("prog.py", "w").write(code)
+    for i, case in enumerate(row["test_cases"]):
+        try:
+            p = subprocess.run([sys.executable, "prog.py"], input=case.get("input", ""), capture_output=True,
+                               text=True, timeout=wall)
+        except subprocess.TimeoutExpired:
+            say(i, False)
+            continue
+        if row.get("compare") == "tokens":
+            a, b = p.stdout.split(), case["output"].split()
+            ok = len(a) == len(b) and all(token(x, y) for x, y in zip(a, b))
+        else:
+            ok = lines(p.stdout) == lines(case["output"])
+        say(i, p.returncode == 0 and ok)
+
+
+def load():
+    ns = {"__name__": "solution"}
+    try:
+        exec(compile(code, "solution.py", "exec"), ns)
+    except BaseException:
+        print("C", flush=True)
+        sys.exit(0)
+    return ns
+
+
+def call_rows():
+    ns = load()
+    for i, (args, expected) in enumerate(zip(row["inputs"], row["outputs"])):
+        try:
+            say(i, same(plain(ns[row["fn_name"]](*args)), expected))
+        except BaseException:
+            say(i, False)
+
+
+def statements(body, env, first=0):
+    i = first
+    for stmt in body:
+        piece = compile(ast.Module([stmt], []), "tests.py", "exec")
+        if isinstance(stmt, ast.Assert):
+            try:
+                exec(piece, env)
+                say(i, True)
+            except BaseException:
+                say(i, False)
+            i += 1
+        else:
+            exec(piece, env)  # an exception stops here: the asserts left are never printed
+
+
+class Result(unittest.TestResult):
+    def startTest(self, test):
+        super().startTest(test)
+        self.bad = False
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.bad = True
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.bad = True
+
+    def addSubTest(self, test, sub, err):
+        super().addSubTest(test, sub, err)
+        self.bad = self.bad or err is not None
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        say(self.index[test.id()], not self.bad)
+
+
+def assert_rows():
+    ns = load()
+    tree = ast.parse(row["test_code"])
+    if row.get("entry_point"):
+        exec(compile(tree, "tests.py", "exec"), ns)
+        check = next(s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "check")
+        env = dict(ns, candidate=ns[row["entry_point"]])
+        statements(check.body, env)
+        return
+    if any(isinstance(n, ast.ClassDef) for n in ast.walk(tree)):
+        module = types.ModuleType("tests")
+        module.__dict__.update(ns)
+        exec(compile(tree, "tests.py", "exec"), module.__dict__)
+        suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+        cases = []
+        todo = [suite]
+        while todo:
+            t = todo.pop(0)
+            if isinstance(t, unittest.TestSuite):
+                todo[:0] = list(t)
+            else:
+                cases.append(t)
+        result = Result()
+        result.index = {c.id(): i for i, c in enumerate(cases)}
+        suite.run(result)
+        return
+    flat = all(isinstance(s, ast.Assert) or not any(isinstance(n, ast.Assert) for n in ast.walk(s)) for s in tree.body)
+    if flat:
+        statements(tree.body, ns)
+    else:
+        exec(compile(tree, "tests.py", "exec"), ns)
+        say(0, True)
+
+
+try:
+    if "test_cases" in row:
+        stdin_rows()
+    elif "fn_name" in row:
+        call_rows()
+    else:
+        assert_rows()
+except BaseException:
+    pass
+'''

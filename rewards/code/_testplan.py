@@ -1,0 +1,225 @@
+"""What the checks of an assert-style row are, read from its test code before the program runs
+(see docs/code.md, "Verdicts"). Shipped into the test code's sandbox with ``_testside.py``
+(standard library only).
+
+- A **flat scope** is the module, or a function of the test code's that is called once, either by
+  the harness (HumanEval's ``check`` with the row's ``entry_point``) or by one top-level statement
+  ``name(...)``, whose every ``assert`` is a statement of its own body (none in a loop, a branch, a
+  ``with``, a ``try``, a nested function). Each such ``assert`` whose test reads any name is one
+  check; it is rewritten to record whether it held (an exception fails it) and go on.
+  ``assert True`` and other constant tests are no checks.
+- Any other test code with an ``assert`` outside a class is **all or nothing**: one check, held
+  when the code runs to its end, at least one ``assert`` ran and none failed.
+- ``unittest`` cases (classes in the test code's namespace after it ran, loaded as unittest
+  loads a module) are checks of their own; asserts in class bodies and in helpers called from
+  them raise as usual, and unittest counts them.
+
+:func:`plan` returns the rewritten tree and the static checks; :func:`free_names` the names the
+test code reads and never binds (the only names the program, the row's prompt or the standard
+library may provide).
+"""
+
+import ast
+import builtins
+
+_COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.Match)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_VARYING = (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)
+if hasattr(ast, "TryStar"):
+    _COMPOUND = _COMPOUND + (ast.TryStar,)
+
+
+def free_names(tree):
+    """Names read somewhere in ``tree`` and bound nowhere in it (built-ins left out)."""
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ImportFrom) and node.module == "solution" and not node.level:
+            read.update(a.name for a in node.names if a.name != "*")  # the program's names
+        elif isinstance(node, ast.alias) and not _from_solution(tree, node):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+    return {name for name in read - bound if not hasattr(builtins, name)}
+
+
+def _from_solution(tree, alias):
+    return any(isinstance(n, ast.ImportFrom) and n.module == "solution" and not n.level and alias in n.names
+               for n in ast.walk(tree))
+
+
+class _Solution(ast.NodeTransformer):
+    """``from solution import f`` (the program's module) -> ``f = f`` from the names bound here."""
+
+    def visit_ImportFrom(self, node):
+        if node.module != "solution" or node.level:
+            return node
+        keep = [ast.Assign([ast.Name(a.asname, ast.Store())], ast.Name(a.name, ast.Load()))
+                for a in node.names if a.name != "*" and a.asname and a.asname != a.name]
+        return [ast.copy_location(k, node) for k in keep] or ast.copy_location(ast.Pass(), node)
+
+
+def counts(test):
+    """Whether an assertion's test can depend on anything (``assert True`` cannot)."""
+    return any(isinstance(n, _VARYING) for n in ast.walk(test))
+
+
+def _asserts(node, into_classes=False):
+    """Every ``assert`` under ``node`` (class bodies left out unless ``into_classes``)."""
+    out, todo = [], list(ast.iter_child_nodes(node))
+    while todo:
+        child = todo.pop()
+        if isinstance(child, ast.ClassDef) and not into_classes:
+            continue
+        if isinstance(child, ast.Assert):
+            out.append(child)
+        todo.extend(ast.iter_child_nodes(child))
+    return out
+
+
+def _is_flat(body_owner):
+    direct = {id(s) for s in body_owner.body if isinstance(s, ast.Assert)}
+    return all(id(a) in direct for a in _asserts(body_owner))
+
+
+def _top_calls(tree):
+    """Top-level statements ``name(...)`` by the name they call."""
+    calls = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name):
+            calls.setdefault(stmt.value.func.id, []).append(stmt)
+    return calls
+
+
+def _call_count(tree, name):
+    return sum(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(tree))
+
+
+class _Record(ast.NodeTransformer):
+    """In a flat scope: ``assert TEST`` -> record whether TEST held (an exception fails it), go on."""
+
+    def __init__(self, ids, blank):
+        self.ids, self.blank = ids, blank  # id(assert node) -> check number; constant asserts of flat scopes
+
+    def visit_Assert(self, node):
+        if id(node) in self.blank:
+            return ast.copy_location(ast.Pass(), node)  # no check: it cannot depend on the program
+        if id(node) not in self.ids:
+            return node
+        number = ast.Constant(self.ids[id(node)])
+        line = ast.Constant(node.lineno)
+        ok, err = ast.Name("__grpo_ok__", ast.Store()), "__grpo_err__"
+        record = lambda held: ast.Expr(ast.Call(ast.Name("__grpo_check__", ast.Load()), [number, line, held], []))  # noqa: E731
+        new = ast.Try(body=[ast.Assign([ok], node.test)],
+                      handlers=[ast.ExceptHandler(ast.Name("Exception", ast.Load()), err, [record(ast.Constant(False))])],
+                      orelse=[record(ast.Name("__grpo_ok__", ast.Load()))], finalbody=[])
+        return ast.copy_location(new, node)
+
+
+class _Count(ast.NodeTransformer):
+    """Outside flat scopes and classes: ``assert T, M`` -> ``assert __grpo_hold__(T), M`` (records that
+    it ran and whether it held, so a failure the test code catches itself still fails its unit)."""
+
+    def visit_ClassDef(self, node):
+        return node
+
+    def visit_Assert(self, node):
+        node.test = ast.copy_location(ast.Call(ast.Name("__grpo_hold__", ast.Load()), [node.test], []), node.test)
+        return node
+
+
+class _Units(ast.NodeTransformer):
+    """Top-level ``name(...)`` statements of all-or-nothing functions get ``__grpo_begin__(name)``
+    before and ``__grpo_end__(name)`` after (the end is reached only if the call returned)."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def visit_Module(self, node):
+        body = []
+        for stmt in node.body:
+            name = _called(stmt)
+            if name in self.names:
+                mark = lambda what: ast.copy_location(ast.Expr(ast.Call(  # noqa: E731
+                    ast.Name(what, ast.Load()), [ast.Constant(name)], [])), stmt)
+                body += [mark("__grpo_begin__"), stmt, mark("__grpo_end__")]
+            else:
+                body.append(stmt)
+        node.body = body
+        return node
+
+
+def _called(stmt):
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name):
+        return stmt.value.func.id
+    return None
+
+
+class Plan:
+    """The rewritten test code and its static checks: ``checks`` (the line of each numbered assert
+    of a flat scope), ``units`` (all-or-nothing scopes: ``"module"`` or a function's name),
+    ``harness_call`` (the function the harness calls with the entry point, or None), ``classes``
+    (whether the test code defines a class: its unittest cases are known only once it ran)."""
+
+    def __init__(self, tree, checks, units, harness_call, classes):
+        self.tree, self.checks, self.units, self.harness_call, self.classes = tree, checks, units, harness_call, classes
+
+    @property
+    def static(self):
+        return len(self.checks) + len(self.units)
+
+
+def plan(source, entry_point):
+    """The :class:`Plan` of ``source`` (the test code); ``entry_point``: the program's function the
+    harness calls ``check`` with, when the test code does not call ``check`` itself."""
+    tree = _Solution().visit(ast.parse(source))
+    functions = {s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    calls = {name: [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                    and n.func.id == name] for name in functions}
+    top = {}
+    for stmt in tree.body:
+        if _called(stmt) in functions:
+            top.setdefault(_called(stmt), []).append(stmt.value)
+    harness_call = "check" if entry_point and "check" in functions and not calls["check"] else None
+    flat, units, loose = [], [], False
+    for name, fn in functions.items():
+        if not _asserts(fn):
+            continue
+        once = name == harness_call or (len(calls[name]) == 1 and top.get(name) == calls[name])
+        if once:
+            (flat if _is_flat(fn) else units).append(fn if _is_flat(fn) else name)
+        elif calls[name] and not all(_inside_class(tree, c) for c in calls[name]):
+            loose = True  # a helper with asserts called from the test code's own flow
+    in_functions = {id(a) for fn in functions.values() for a in _asserts(fn)}
+    module_asserts = [a for a in _asserts(tree) if id(a) not in in_functions]
+    direct = {id(s) for s in tree.body if isinstance(s, ast.Assert)}
+    if loose or not all(id(a) in direct for a in module_asserts):
+        units.insert(0, "module")
+    else:
+        flat.insert(0, tree)
+    checks, ids, blank = [], {}, set()
+    for scope in flat:
+        for stmt in scope.body:
+            if isinstance(stmt, ast.Assert) and counts(stmt.test):
+                ids[id(stmt)] = len(checks)
+                checks.append(stmt.lineno)
+            elif isinstance(stmt, ast.Assert):
+                blank.add(id(stmt))
+    classes = any(isinstance(n, ast.ClassDef) for n in ast.walk(tree))
+    tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count().visit(_Record(ids, blank).visit(tree)))
+    return Plan(ast.fix_missing_locations(tree), checks, units, harness_call, classes)
+
+
+def _inside_class(tree, node):
+    return any(isinstance(c, ast.ClassDef) and any(n is node for n in ast.walk(c)) for c in ast.walk(tree))
