@@ -182,13 +182,16 @@ def compare(before: list[dict], after: list[dict], ks: Sequence[int]) -> dict[st
 
 
 def evaluate(trainer, dataset, metrics: dict, k: int, temperature: float, batch_size: int = 64,
-             seed: int = 0, level: float = 0.95) -> dict:
-    """Records, summary and cost of one evaluation of ``dataset`` (rows with a ``prompt``)."""
+             seed: int = 0, level: float = 0.95, ks: Sequence[int] | None = None) -> dict:
+    """Records, summary and cost of one evaluation of ``dataset`` (rows with a ``prompt``):
+    ``k`` samples per problem, pass@j reported for j in ``ks`` (default 1, 2, 4, ... k)."""
+    ks = list(ks or m.sample_ks(k))
+    if max(ks) > k or min(ks) < 1:
+        raise ValueError(f"pass@k needs 1 <= k <= {k} (the samples drawn per problem); got k values {ks}")
     metrics = {name: bounded(trainer, fn) for name, fn in metrics.items()}
     clock = time.perf_counter()
     records = generate_and_score(trainer, dataset, metrics, k, temperature, batch_size, seed)
     seconds = time.perf_counter() - clock
-    ks = m.sample_ks(k)
     return {"k": k, "ks": ks, "temperature": temperature, "level": level, "seconds": seconds,
             "summary": summarise(records, ks, level), "problems": records}
 
