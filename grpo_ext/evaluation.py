@@ -221,6 +221,9 @@ def during_training(trainer, dataset) -> dict:
     import transformers
 
     args = trainer.args
+    last = trainer.eval_history[-1] if trainer.eval_history else None
+    if last is not None and last["step"] == trainer.state.global_step and last["problems_of"] is dataset:
+        return last["logs"]  # transformers asks again at the end of the last epoch: the same weights
     temperature = args.eval_temperature or args.temperature
     result = evaluate(trainer, dataset, trainer.eval_metric_funcs, args.eval_num_samples, temperature,
                       args.eval_prompts_per_call, args.seed)
@@ -231,5 +234,5 @@ def during_training(trainer, dataset) -> dict:
                  "eval/share_of_time": round(trainer.eval_seconds / elapsed, 4) if elapsed else 0.0,
                  "eval/problems": len(dataset)})
     transformers.Trainer.log(trainer, dict(logs))  # TRL's log would fold (and clear) the training metrics in
-    trainer.eval_history.append({"step": trainer.state.global_step, **result})
+    trainer.eval_history.append({"step": trainer.state.global_step, "logs": logs, "problems_of": dataset, **result})
     return logs

@@ -20,7 +20,8 @@ A benchmark's figure is the mean of the per-problem scores over its problems.
 **Interval** (:func:`interval`): a Wilson score interval on the mean with the Kish effective
 number of problems ``n_eff = p (1 - p) / var(mean)``, where ``var(mean) = s^2 / n`` and ``s^2``
 is the (population) variance of the per-problem scores. For 0/1 scores (greedy, maj@k)
-``s^2 = p (1 - p)``, so ``n_eff`` = n and it is the ordinary Wilson interval, which keeps its level at small n and near 0 or 1, where the normal
+``s^2 = p (1 - p)``, so ``n_eff`` = n and it is the ordinary Wilson interval, which keeps its
+level at small n and near 0 or 1, where the normal
 (Wald) interval does not; for fractional scores (avg@k, pass@k), whose variance is below
 p (1 - p), ``n_eff`` > n and the interval narrows accordingly. When every problem scores the
 same (no spread), ``n_eff`` = n. The interval is over problems (the benchmark as a sample of
@@ -130,6 +131,8 @@ def paired_test(before: Sequence[float], after: Sequence[float], exact_up_to: in
     if not diffs:
         return 1.0
     observed = abs(sum(diffs)) - 1e-9  # ties with the observed sum count as extreme
+    if all(abs(abs(d) - 1) < 1e-12 for d in diffs):  # 0/1 scores: exact McNemar at any size
+        return _sign_test(sum(d > 0 for d in diffs), len(diffs))
     if len(diffs) <= exact_up_to:
         hits = sum(abs(sum(s * d for s, d in zip(signs, diffs))) >= observed
                    for signs in itertools.product((1, -1), repeat=len(diffs)))
@@ -137,6 +140,12 @@ def paired_test(before: Sequence[float], after: Sequence[float], exact_up_to: in
     rng = random.Random(seed)
     hits = sum(abs(sum(d if rng.random() < 0.5 else -d for d in diffs)) >= observed for _ in range(draws))
     return (hits + 1) / (draws + 1)
+
+
+def _sign_test(up: int, m: int) -> float:
+    """Two-sided exact binomial test of ``up`` successes in ``m`` trials at 1/2 (exact rationals)."""
+    tail = min(up, m - up)
+    return min(1.0, 2 * sum(math.comb(m, i) for i in range(tail + 1)) / 2 ** m) if 2 * tail != m else 1.0
 
 
 def figure(scores: Sequence[float], level: float = 0.95) -> dict:

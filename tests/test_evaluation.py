@@ -8,6 +8,7 @@ from itertools import combinations
 import pytest
 import torch
 from datasets import Dataset
+from transformers import AutoModelForCausalLM
 
 from grpo_ext import GRPOConfig, GRPOTrainer
 from grpo_ext.recipe_kit import cli
@@ -20,9 +21,9 @@ def has_digit(completions, **kwargs):
 
 
 def _train(tmp_path, **overrides):
-    args = GRPOConfig(**common_args(str(tmp_path), max_steps=3, **overrides))
+    args = GRPOConfig(**common_args(str(tmp_path), max_steps=2, **overrides))
     trainer = GRPOTrainer(tiny_model_path(), reward_funcs=[digit_reward], args=args,
-                          train_dataset=addition_dataset(8), eval_dataset=addition_dataset(5))
+                          train_dataset=addition_dataset(8), eval_dataset=addition_dataset(4))
     trainer.train()
     return trainer
 
@@ -52,27 +53,26 @@ def test_eval_only_metric_leaves_training_bit_identical(runs):
     assert _train_losses(plain) == _train_losses(evaluated)
     for (name, a), (_, b) in zip(plain.model.named_parameters(), evaluated.model.named_parameters(), strict=True):
         assert torch.equal(a, b), name
-    assert any(not torch.equal(a, b) for a, b in zip(plain.model.parameters(),
-                                                     GRPOTrainer(tiny_model_path(), reward_funcs=[digit_reward],
-                                                                 args=plain.args).model.parameters()))
+    initial = AutoModelForCausalLM.from_pretrained(tiny_model_path())
+    assert any(not torch.equal(a, b) for a, b in zip(plain.model.parameters(), initial.parameters()))  # it trained
 
 
 @pytest.mark.slow
 def test_figures_are_logged_under_eval_with_their_cost(runs):
     _, evaluated, _ = runs
     logged = [h for h in evaluated.state.log_history if "eval/seconds" in h]
-    assert [h["step"] for h in logged][:3] == [1, 2, 3]
+    assert [h["step"] for h in logged][:2] == [1, 2]
     name = "test_evaluation:has_digit"
     for h, run in zip(logged, evaluated.eval_history):
         records = run["problems"]
-        assert len(records) == 5 and all(r["n"] == 4 for r in records)
+        assert len(records) == 4 and all(r["n"] == 4 for r in records)
         # recompute from the records: avg@4 and pass@2 by enumeration of the 2-subsets
         verdicts = [r["verdicts"][name] for r in records]
-        avg = sum(sum(v) / 4 for v in verdicts) / 5
-        pass2 = sum(sum(any(v[i] for i in s) for s in combinations(range(4), 2)) / 6 for v in verdicts) / 5
+        avg = sum(sum(v) / 4 for v in verdicts) / 4
+        pass2 = sum(sum(any(v[i] for i in s) for s in combinations(range(4), 2)) / 6 for v in verdicts) / 4
         assert h[f"eval/{name}/avg@4"] == pytest.approx(avg, abs=1e-6)
         assert h[f"eval/{name}/pass@2"] == pytest.approx(pass2, abs=1e-6)
-        assert h[f"eval/{name}/greedy"] == pytest.approx(sum(r["greedy"][name] for r in records) / 5, abs=1e-6)
+        assert h[f"eval/{name}/greedy"] == pytest.approx(sum(r["greedy"][name] for r in records) / 4, abs=1e-6)
         assert h["eval/seconds"] > 0 and 0 < h["eval/share_of_time"] < 1
     assert any(0 < h[f"eval/{name}/avg@4"] < 1 for h in logged), logged  # the metric is not trivially 0 or 1
 

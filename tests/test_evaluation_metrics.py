@@ -117,12 +117,19 @@ def test_paired_test_hand_computed():
 
 def test_paired_test_monte_carlo_agrees_with_the_exact_one():
     rng = random.Random(3)
-    before = [float(rng.random() < 0.3) for _ in range(60)]
-    after = [float(b or rng.random() < 0.15) for b in before]
-    m_changed = sum(a != b for a, b in zip(after, before))
-    exact = sum(math.comb(m_changed, i) for i in range(m_changed + 1)
-                if abs(2 * i - m_changed) >= m_changed) / 2 ** m_changed  # all changes are improvements
+    before = [rng.randint(0, 8) / 8 for _ in range(14)]  # avg@8-like scores: fractional differences
+    after = [min(1.0, b + rng.randint(-1, 3) / 8) for b in before]
+    exact = m.paired_test(before, after)  # 2^m sign patterns enumerated
+    assert 0.001 < exact < 0.5
     assert m.paired_test(before, after, exact_up_to=0, draws=20000) == pytest.approx(exact, abs=0.01)
+
+
+def test_paired_test_on_many_0_1_problems_is_exact_mcnemar():
+    # 40 improved, 10 worse, 50 unchanged: 2 * P(Bin(50, 1/2) <= 10), from exact integers
+    before, after = [0] * 40 + [1] * 10 + [1] * 50, [1] * 40 + [0] * 10 + [1] * 50
+    expected = 2 * sum(math.comb(50, i) for i in range(11)) / 2 ** 50
+    assert m.paired_test(before, after) == pytest.approx(expected, rel=1e-12)
+    assert expected < 1e-4  # below any Monte Carlo floor
 
 
 def test_sample_ks():

@@ -84,16 +84,23 @@ def pass_curve(results: dict[str, dict], path: Path, metric: str | None = None) 
 # -- the recipes' before / after ------------------------------------------------------------------
 
 
-def recipe_evaluation(trainer, test, metrics: dict, batch_size: int) -> dict:
+def recipe_evaluation(trainer, test, metrics: dict, batch_size: int | None = None) -> dict:
     """One evaluation of the held-out rows for a recipe: the recipe's metrics (``metrics``, name ->
     reward) and the run's ``--eval_metrics``, k = ``--eval_num_samples`` samples at
-    ``--eval_temperature``; the same figures ``--eval_strategy steps`` logs during training."""
+    ``--eval_temperature``, ``--eval_prompts_per_call`` problems per call (``batch_size`` is not
+    used: the figures of the last step are then those ``--eval_strategy steps`` logged, which are
+    reused rather than measured again)."""
     args = trainer.args
     tasks = {**metrics, **(trainer.eval_metric_funcs or {})}
     if tasks.keys() != (trainer.eval_metric_funcs or {}).keys():
         trainer.set_eval_metrics(tasks)  # so eval_strategy='steps' logs the same metrics
+    last = trainer.eval_history[-1] if trainer.eval_history else None
+    if last is not None and last["step"] == trainer.state.global_step and last["problems_of"] is trainer.eval_dataset \
+            and test is trainer.eval_dataset:
+        reused = {k: v for k, v in last.items() if k not in ("logs", "problems_of", "step")}
+        return {**reused, "seconds": 0.0, "reused_from_step": last["step"]}  # these weights were just evaluated
     return evaluation.evaluate(trainer, test, trainer.eval_metric_funcs, args.eval_num_samples,
-                               args.eval_temperature or args.temperature, batch_size, args.seed)
+                               args.eval_temperature or args.temperature, args.eval_prompts_per_call, args.seed)
 
 
 def greedy_view(result: dict) -> dict:
@@ -116,8 +123,8 @@ def finish(trainer, before: dict, after: dict, train_seconds: float) -> dict:
     if trainer.accelerator.is_main_process:
         out = Path(trainer.args.output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        payload = {"before": before, "after": after,
-                   "during_training": [{k: v for k, v in h.items() if k != "problems"} for h in trainer.eval_history]}
+        payload = {"before": before, "after": after, "during_training": [
+            {k: v for k, v in h.items() if k not in ("problems", "problems_of")} for h in trainer.eval_history]}
         (out / "evaluation.json").write_text(json.dumps(payload, indent=1, default=str))
         pass_curve({"before RL": before, "after RL": after}, out / "pass_at_k.png")
         print("\n" + report["table"])
