@@ -56,11 +56,11 @@ def _output(args) -> Path:
     return base / f"eval-{stem}"
 
 
-def _trainer(args, dataset, metrics: dict, k: int):
+def _trainer(args, dataset, metrics: dict, k: int, scratch: str):
     """A GRPOTrainer around the model, used only for its generation (never trained)."""
     from grpo_ext import GRPOConfig, GRPOTrainer
 
-    config = GRPOConfig(output_dir=tempfile.mkdtemp(prefix="grpo-ext-eval-"), report_to="none", beta=0.0,
+    config = GRPOConfig(output_dir=scratch, report_to="none", beta=0.0,
                         max_completion_length=args.max_completion_length, temperature=args.temperature,
                         per_device_train_batch_size=2, num_generations=2, seed=args.seed,
                         eval_num_samples=k, use_cpu=not _has_gpu(), save_strategy="no")
@@ -90,12 +90,14 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"--dataset {args.dataset}: {err}") from None
     if args.limit:
         dataset = dataset.select(range(min(args.limit, len(dataset))))
-    trainer = _trainer(args, dataset, metrics, max(ks))
-    try:
-        result = evaluation.evaluate(trainer, dataset, metrics, max(ks), args.temperature, args.batch, args.seed, ks=ks)
-    finally:
-        if trainer.reward_runner is not None:
-            trainer.reward_runner.close()
+    with tempfile.TemporaryDirectory(prefix="grpo-ext-eval-") as scratch:
+        trainer = _trainer(args, dataset, metrics, max(ks), scratch)
+        try:
+            result = evaluation.evaluate(trainer, dataset, metrics, max(ks), args.temperature, args.batch, args.seed,
+                                         ks=ks)
+        finally:
+            if trainer.reward_runner is not None:
+                trainer.reward_runner.close()
     out = _output(args)
     out.mkdir(parents=True, exist_ok=True)
     about = {"model": args.model, "dataset": args.dataset, "metrics": names,
