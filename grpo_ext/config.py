@@ -102,6 +102,19 @@ class GRPOConfig(trl.GRPOConfig):
     reward_timeout_value: float | None = field(
         default=None, metadata={"help": "Score of a completion whose reward timed out or crashed (None: unscored)."}
     )
+    eval_metrics: list[str] | None = field(
+        default=None,
+        metadata={"help": "Task metrics scored on evaluation samples only, never trained on: registry rewards or "
+                          "'module:function' names, e.g. math_accuracy while training on a shaped reward. When set, "
+                          "evaluate() (and eval_strategy='steps') reports greedy, avg@k, pass@k and maj@k of each "
+                          "under eval/ (see docs/evaluation.md) instead of TRL's eval loss and rewards."},
+    )
+    eval_num_samples: int = field(default=8, metadata={
+        "help": "k: sampled completions per evaluation problem (pass@1, 2, 4, ... up to k; avg@k; maj@k)."})
+    eval_temperature: float | None = field(default=None, metadata={
+        "help": "Sampling temperature of the k evaluation samples (None: the training temperature)."})
+    eval_prompts_per_call: int = field(default=16, metadata={
+        "help": "Evaluation problems per generation call (each with its greedy and k sampled completions)."})
 
     def __post_init__(self):
         if self.gradient_checkpointing is None and self.activation_checkpointing is None:
@@ -134,6 +147,7 @@ class GRPOConfig(trl.GRPOConfig):
             raise ValueError(f"kl_horizon and kl_chunk_size must be positive; got {self.kl_horizon}, {self.kl_chunk_size}")
         self._check_advantage_mode()
         self._check_dynamic_sampling()
+        self._check_evaluation()
         if self.reward_num_workers < 1 or self.reward_timeout <= 0:
             raise ValueError(f"reward_num_workers must be >= 1 and reward_timeout > 0; got "
                              f"{self.reward_num_workers}, {self.reward_timeout}")
@@ -178,6 +192,16 @@ class GRPOConfig(trl.GRPOConfig):
         if self.dynamic_sampling and (self.num_generations or 1) < 2:
             raise ValueError(f"dynamic_sampling filters groups of completions of one prompt; it needs "
                              f"num_generations >= 2, got {self.num_generations}")
+
+    def _check_evaluation(self) -> None:
+        if isinstance(self.eval_metrics, str):
+            self.eval_metrics = [n.strip() for n in self.eval_metrics.split(",") if n.strip()]
+        if self.eval_num_samples < 1 or self.eval_prompts_per_call < 1:
+            raise ValueError(f"eval_num_samples and eval_prompts_per_call must be >= 1; got {self.eval_num_samples}, "
+                             f"{self.eval_prompts_per_call}")
+        if self.eval_temperature is not None and self.eval_temperature <= 0:
+            raise ValueError(f"eval_temperature must be > 0 (greedy accuracy is always reported), got "
+                             f"{self.eval_temperature}")
 
     @property
     def has_critic(self) -> bool:

@@ -29,7 +29,7 @@ import torch
 import trl
 from trl.trainer.utils import RepeatSampler
 
-from grpo_ext import rewards
+from grpo_ext import evaluation, rewards
 from grpo_ext import advantages as adv_modes
 from grpo_ext import kl as kl_estimators
 from grpo_ext.config import GRPOConfig
@@ -81,6 +81,8 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
         self._captured_logps: list[torch.Tensor] | None = None
         self._kl_window = torch.zeros(2)  # (sum of KL over tokens, token count) since the last optimizer step
         self.dynamic_sampler = DynamicSampler(self) if args.dynamic_sampling else None
+        self.eval_metric_funcs = evaluation.resolve_metrics(self, args.eval_metrics)  # never trained on
+        self.eval_seconds, self.train_started, self.eval_history = 0.0, None, []
         if self.kl_estimator.full_vocab:
             self._check_full_vocab_support()
 
@@ -350,7 +352,25 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
             with open(os.path.join(folder, STATE_FILE), "w") as f:
                 json.dump(self._extra_state(), f)
 
+    # -- evaluation ------------------------------------------------------------------------------
+    def set_eval_metrics(self, metrics: dict) -> None:
+        """Task metrics (name -> reward callable) for :meth:`evaluate`, as ``eval_metrics`` names them."""
+        self.eval_metric_funcs = {name: evaluation.bounded(self, fn) for name, fn in metrics.items()}
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"):
+        """With task metrics (``eval_metrics``): greedy / avg@k / pass@k / maj@k under ``eval/`` (see
+        :mod:`grpo_ext.evaluation`); without: TRL's evaluation."""
+        if not self.eval_metric_funcs:
+            return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+        dataset = self.eval_dataset if eval_dataset is None else eval_dataset
+        if isinstance(dataset, str):
+            dataset = self.eval_dataset[dataset]
+        return evaluation.during_training(self, dataset)
+
     def train(self, resume_from_checkpoint=None, *args, **kwargs):
+        import time
+
+        self.train_started = time.perf_counter()
         folder = resume_from_checkpoint
         if folder is True:
             from transformers.trainer_utils import get_last_checkpoint

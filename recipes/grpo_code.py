@@ -27,7 +27,7 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "grpo_qwen2.5-0.5b_code.yam
 def main(argv=None):
     script, args, model_args = recipe.parse((recipe.RecipeArguments, GRPOConfig, ModelConfig), DEFAULT_CONFIG, argv)
     model_path, train, test = recipe.prepare(script, model_args, args, task="code")
-    trainer = GRPOTrainer(model_path, reward_funcs=script.reward_funcs, args=args, train_dataset=train, peft_config=get_peft_config(model_args))
+    trainer = GRPOTrainer(model_path, reward_funcs=script.reward_funcs, args=args, train_dataset=train, eval_dataset=test, peft_config=get_peft_config(model_args))
     metrics = {"pass rate": rewards.get("code_execution_binary")}
     return recipe.train_and_report(trainer, script, model_args, test, metrics)
 

@@ -28,7 +28,7 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "grpo_math_offline.yaml"
 def main(argv=None):
     script, args, model_args = recipe.parse((recipe.RecipeArguments, GRPOConfig, ModelConfig), DEFAULT_CONFIG, argv)
     model_path, train, test = recipe.prepare(script, model_args, args)
-    trainer = GRPOTrainer(model_path, reward_funcs=script.reward_funcs, args=args, train_dataset=train, peft_config=get_peft_config(model_args))
+    trainer = GRPOTrainer(model_path, reward_funcs=script.reward_funcs, args=args, train_dataset=train, eval_dataset=test, peft_config=get_peft_config(model_args))
     metrics = {"accuracy": rewards.get("math_accuracy"), "format": rewards.get("answer_format")}
     return recipe.train_and_report(trainer, script, model_args, test, metrics)
 

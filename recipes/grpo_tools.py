@@ -31,7 +31,7 @@ def main(argv=None):
     # tools: the trainer's tools= and / or environment_factory=
     model_path, train, test, tools, metrics = tool_recipe.prepare(script, model_args, args)
     trainer = GRPOTrainer(model_path, reward_funcs=tool_recipe.reward_funcs(script, metrics), args=args,
-                          train_dataset=train, peft_config=get_peft_config(model_args), **tools)
+                          train_dataset=train, eval_dataset=test, peft_config=get_peft_config(model_args), **tools)
     return tool_recipe.train_and_report(trainer, script, model_args, test, metrics)
 
 

@@ -22,7 +22,7 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "ppo_math_offline.yaml"
 def main(argv=None):
     script, args, model_args = recipe.parse((recipe.RecipeArguments, PPOConfig, ModelConfig), DEFAULT_CONFIG, argv)
     model_path, train, test = recipe.prepare(script, model_args, args)
-    trainer = PPOTrainer(model_path, reward_funcs=script.reward_funcs, args=args, train_dataset=train)
+    trainer = PPOTrainer(model_path, reward_funcs=script.reward_funcs, args=args, train_dataset=train, eval_dataset=test)
     metrics = {"accuracy": rewards.get("math_accuracy"), "format": rewards.get("answer_format")}
     return recipe.train_and_report(trainer, script, model_args, test, metrics)
 

@@ -7,6 +7,7 @@
     grpo-ext rewards check math_accuracy --completion 'so \\boxed{1/2}' --gold 0.5
     grpo-ext rewards check soft_overlong --param max_length=20 --param cache_length=5 --completion '...'
     grpo-ext sandbox check
+    grpo-ext eval MODEL_OR_FOLDER --dataset FILE_OR_ID --metrics math_accuracy --k 1,4,16
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     box_check.add_argument("--isolation", choices=("namespaces", "process"), default="namespaces",
                            help="the mode to attack (default: namespaces; 'process' shows what the weaker mode lets through)")
     box.set_defaults(func=_sandbox_check)
+    __import__("grpo_ext.recipe_kit.eval_cli", fromlist=["add_parser"]).add_parser(sub)  # grpo-ext eval
     args = parser.parse_args(argv)
     return args.func(args)
 

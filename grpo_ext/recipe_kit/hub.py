@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-UPLOAD_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.model", "*.txt", "README.md", "reward_curve.png",
+UPLOAD_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.model", "*.txt", "README.md", "reward_curve.png", "pass_at_k.png",
                    "critic/*"]
 IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/*", "initial-model/*", "warmed-up/*", "runs/*", "training_args.bin"]
 
@@ -59,6 +59,7 @@ def model_card(args, base_model: str, dataset: str, metrics: dict, rewards: list
         "| metric (greedy decoding) | before RL | after RL |", "|---|---|---|",
         *[f"| {k} | {before.get(k, float('nan')):.3f} | {v:.3f} |" for k, v in after.items() if isinstance(v, float)],
         "",
+        *([f"### Sampled (k = {metrics['evaluation']['k']})", metrics["evaluation"]["table"], ""] if "evaluation" in metrics else []),
         "![reward curve](reward_curve.png)",
         "",
         "## How to load",

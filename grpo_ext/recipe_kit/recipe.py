@@ -305,15 +305,19 @@ def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics
     model card and, with ``--push_to_hub``, push. Returns the metrics."""
     from grpo_ext.recipe_kit import hub
 
+    from grpo_ext.recipe_kit import evaluation_report as task_eval
+
     args = trainer.args
-    before = evaluate(trainer, test, metrics, script.eval_batch_size, desc="test set, before RL")
+    before_k = task_eval.recipe_evaluation(trainer, test, metrics, script.eval_batch_size)  # greedy, avg@k, pass@k, maj@k
     with Timer() as clock:
         trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
-    after = evaluate(trainer, test, metrics, script.eval_batch_size, desc="test set, after RL")
+    after_k = task_eval.recipe_evaluation(trainer, test, metrics, script.eval_batch_size)
+    before, after = task_eval.greedy_view(before_k), task_eval.greedy_view(after_k)
     trainer.save_model(args.output_dir)
     evaluated = {"source": script.eval_source, "rows": script.eval_rows}
     report = write_report(trainer, before, after, clock.seconds,
-                          extra={"evaluated": evaluated, "processes": trainer.accelerator.num_processes})
+                          extra={"evaluated": evaluated, "processes": trainer.accelerator.num_processes,
+                                 "evaluation": task_eval.finish(trainer, before_k, after_k, clock.seconds)})
     print_table(before, after, clock.seconds, trainer.state.global_step)
     if script.eval_source and trainer.accelerator.is_main_process:
         print(f"evaluated: {script.eval_source}")

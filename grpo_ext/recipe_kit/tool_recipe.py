@@ -75,13 +75,18 @@ def train_and_report(trainer, script: ToolRecipeArguments, model_args, test, met
     model card (see :func:`grpo_ext.recipe_kit.recipe.train_and_report`, whose files these are)."""
     from grpo_ext.recipe_kit import hub
 
+    from grpo_ext.recipe_kit import evaluation_report as task_eval
+
     args = trainer.args
     before = tools.evaluate(trainer, test, metrics, script.eval_batch_size)
+    before_k = task_eval.recipe_evaluation(trainer, test, metrics, script.eval_batch_size)  # greedy, avg@k, pass@k, maj@k
     with recipe.Timer() as clock:
         trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
     after = tools.evaluate(trainer, test, metrics, script.eval_batch_size)
+    after_k = task_eval.recipe_evaluation(trainer, test, metrics, script.eval_batch_size)
     trainer.save_model(args.output_dir)
-    report = recipe.write_report(trainer, before, after, clock.seconds)
+    report = recipe.write_report(trainer, before, after, clock.seconds,
+                                 extra={"evaluation": task_eval.finish(trainer, before_k, after_k, clock.seconds)})
     report["tool_curve"] = [{k: h[k] for k in ("step", "tools/call_frequency", "tools/failure_frequency") if k in h}
                             for h in trainer.state.log_history if "tools/call_frequency" in h]
     if trainer.accelerator.is_main_process:
