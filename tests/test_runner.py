@@ -201,7 +201,7 @@ def test_the_trainer_scores_a_batch_reward_alike_by_name_and_as_callable(tmp_pat
 def test_the_trainer_refuses_a_wrong_length_by_name_and_as_callable(tmp_path, by_name):
     trainer = _trainer(tmp_path, ["tests.test_runner:one_too_many"] if by_name else [one_too_many])
     try:
-        with pytest.raises(ValueError, match=r"'one_too_many' returned 5 (values for|rewards, but) 4"):
+        with pytest.raises(ValueError, match=r"one_too_many' returned 5 (values for|rewards, but) 4"):
             trainer.train()
     finally:
         if trainer.reward_runner is not None:
