@@ -22,6 +22,7 @@ from accelerate import PartialState
 from tqdm.auto import tqdm
 
 from grpo_ext.recipe_kit import arithmetic, data
+from grpo_ext.rewards import registry as rewards_registry
 from grpo_ext.recipe_kit import recipe_inputs as inputs
 from grpo_ext.recipe_kit.recipe_inputs import InputError, user_errors  # noqa: F401 - the recipes' entry points
 from grpo_ext.recipe_kit.report import Timer, print_table, reward_curve, write_report  # noqa: F401 - also recipe.*
@@ -71,9 +72,9 @@ def parse(types: tuple, default_config: str | Path, argv: list[str] | None = Non
     CUDA, bf16 is off and several processes talk over gloo, so the same command runs on CPU."""
     from trl import TrlParser
 
-    argv = sys.argv[1:] if argv is None else argv
-    if "--config" not in argv and not any(a.startswith("--config=") for a in argv) and "--help" not in argv:
-        argv = ["--config", str(default_config), *argv]
+    from grpo_ext.recipe_kit.parsing import parse_argv
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = TrlParser(types)
     cpu_ddp = False
     if not torch.cuda.is_available():
@@ -83,10 +84,7 @@ def parse(types: tuple, default_config: str | Path, argv: list[str] | None = Non
             cpu_ddp = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true"
             if cpu_ddp:  # accelerate's multi-GPU launch on CPU: without use_cpu each process thinks it is alone
                 parser.set_defaults(use_cpu=True)
-    try:
-        parsed = parser.parse_args_and_config(argv)
-    except ValueError as err:  # a config's own checks (GRPOConfig.__post_init__) or unknown arguments
-        raise InputError(str(err)) from None
+    parsed = parse_argv(parser, argv, Path(default_config))
     inputs.check_launch()
     if cpu_ddp:
         PartialState(cpu=True, backend="gloo")  # first, so every later PartialState() sees all processes
@@ -97,11 +95,25 @@ def _is_local(name: str | None) -> bool:
     return bool(name) and (name.startswith("builtin:") or os.path.exists(name))
 
 
+def hub_ids(script: RecipeArguments, model_args) -> list[tuple[str, str, str]]:
+    """What the run fetches from the Hub: ``(option, "model" | "dataset", id)``, reward models included."""
+    ids = []
+    if not _is_local(model_args.model_name_or_path):
+        ids.append(("--model_name_or_path", "model", model_args.model_name_or_path))
+    if not _is_local(script.dataset_name):
+        ids.append(("--dataset_name", "dataset", script.dataset_name))
+    for spec in script.reward_funcs or []:
+        model = rewards_registry.reward_model_id(spec)
+        if model is not None and not _is_local(model):
+            ids.append(("--reward_funcs", "model", model))
+    return ids
+
+
 def stay_offline_when_local(script: RecipeArguments, model_args, training_args) -> bool:
-    """With a local (or built-in) model and dataset and no push, switch the Hugging Face libraries
-    to offline mode, so the run makes no network request at all (huggingface_hub otherwise asks the
-    Hub for metadata now and then). Returns whether it did."""
-    if training_args.push_to_hub or not (_is_local(model_args.model_name_or_path) and _is_local(script.dataset_name)):
+    """With a local (or built-in) model, dataset and reward models and no push, switch the Hugging
+    Face libraries to offline mode, so the run makes no network request at all (huggingface_hub
+    otherwise asks the Hub for metadata now and then). Returns whether it did."""
+    if training_args.push_to_hub or hub_ids(script, model_args):
         return False
     os.environ["HF_HUB_OFFLINE"] = "1"
     import datasets.config
@@ -113,20 +125,25 @@ def stay_offline_when_local(script: RecipeArguments, model_args, training_args) 
 
 
 def prepare(script: RecipeArguments, model_args, training_args, task: str = "math") -> tuple[str, object, object]:
-    """(model path, train dataset, test dataset): rewards, weights and data checked before any model
-    work (see :mod:`grpo_ext.recipe_kit.recipe_inputs`).
+    """(model path, train dataset, test dataset): rewards, weights, training settings, the Hub and
+    the data checked before any model work (see :mod:`grpo_ext.recipe_kit.recipe_inputs`).
 
     ``builtin:tiny`` builds a small model and tokenizer in ``<output_dir>/initial-model``; with
     ``builtin:arithmetic`` it is then warmed up into ``<output_dir>/warmed-up`` (main process first,
     the others reuse it). Both are reused by a later run only when the settings that made them match."""
+    from grpo_ext.recipe_kit import hub
+
     inputs.import_reward_modules(script.reward_modules)
     needed = inputs.check_rewards(script.reward_funcs, training_args.reward_weights)
-    stay_offline_when_local(script, model_args, training_args)
+    inputs.check_training(training_args)
+    inputs.check_evaluation(training_args, eval_dataset=None)  # the recipes give the trainer none
+    if training_args.push_to_hub:
+        hub.check_push(training_args.hub_model_id, training_args.hub_token)
+    if not stay_offline_when_local(script, model_args, training_args):
+        hub.check_hub_ids(hub_ids(script, model_args), training_args.hub_token)
     # transformers' Trainer would push the whole output folder (warm-up models, checkpoints) on every
     # save; the recipe pushes once, at the end, the files that make the model (see grpo_ext/recipe_kit/hub.py)
     script.push, training_args.push_to_hub = training_args.push_to_hub, False
-    if script.push and not training_args.hub_model_id:
-        raise ValueError("--push_to_hub needs --hub_model_id NAME (e.g. your-name/model-name)")
     if script.dataset_name == BUILTIN_DATASET:
         train, test = arithmetic.problems(training_args.seed)
         if script.eval_size and len(test) > script.eval_size:
@@ -321,9 +338,21 @@ def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics
         card = hub.model_card(args, model_args.model_name_or_path, script.dataset_name, report, script.reward_funcs)
         Path(args.output_dir, "README.md").write_text(card)
         if script.push:
-            print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.hub_token, args.hub_private_repo))
+            _push(args)
     shut_down(trainer)
     return report
+
+
+def _push(args) -> None:
+    """Push the saved run; a failure now (the network went away) says how to push it later."""
+    from grpo_ext.recipe_kit import hub
+
+    try:
+        print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.hub_token, args.hub_private_repo))
+    except Exception as err:  # the run is saved: a failed upload must not read as a failed run without a way out
+        print(f"\nerror: the push to {args.hub_model_id} failed ({type(err).__name__}: {err}); the run is saved in "
+              f"{args.output_dir}: push it later with `grpo-ext push {args.output_dir} --hub_model_id "
+              f"{args.hub_model_id}`\n", file=sys.stderr, flush=True)
 
 
 def shut_down(trainer) -> None:
