@@ -44,6 +44,18 @@ class RecipeArguments:
                 "metrics.json lists them."})
     eval_size: int = field(default=200, metadata={"help": "Test problems evaluated before and after (0: all of a separate test split)."})
     eval_batch_size: int = field(default=64, metadata={"help": "Prompts per generation batch in evaluation."})
+    prompt_column: str | None = field(default=None, metadata={
+        "help": "The dataset column holding the problem text (or messages); default: the first of question, "
+                "problem, prompt, description."})
+    answer_column: str | None = field(default=None, metadata={
+        "help": "Math recipes: the column holding the gold answer (read as a plain answer); default: answer "
+                "(or GSM8K's '#### 72', MATH's solution)."})
+    tests_column: str | None = field(default=None, metadata={
+        "help": "Code recipe: the column holding the tests, in the layout --tests_layout names; default: the first "
+                "column named after a layout (verification_info, input_output, test_cases, tests, ...)."})
+    tests_layout: str = field(default="verification_info", metadata={
+        "help": "Code recipe: the layout of --tests_column (verification_info, input_output, test_cases, tests, "
+                "public_tests, official_tests; see docs/code.md)."})
     system_prompt: str | None = field(default=None, metadata={"help": "System prompt; makes prompts conversational."})
     instruction: str | None = field(default=None, metadata={"help": "Text appended to every problem."})
     code_language: str = field(default="python", metadata={
@@ -66,6 +78,20 @@ class RecipeArguments:
     eval_rows: list | None = field(default=None, init=False, repr=False)
 
 
+def quiet_library_notices() -> None:
+    """What a recipe run should not print: transformers' per-file progress bars (``Writing model
+    shards``, ``Loading weights``: the tiny model saves and loads several times; downloads keep
+    huggingface_hub's bars), TRL's notice that ``environment_factory`` is experimental (the tools
+    recipe uses it, tested against the pinned TRL), and DeepSpeed's note that gloo lacks
+    ``all_gather_into_tensor`` (it falls back by itself)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    logging.getLogger("DeepSpeed").addFilter(
+        lambda record: "all_gather_into_tensor API is not available" not in record.getMessage())
+
+
 def parse(types: tuple, default_config: str | Path, argv: list[str] | None = None):
     """TRL-style parsing (``--config file.yaml`` plus ``--key value`` overrides); without
     ``--config``, the overrides apply to the recipe's offline default config. On a machine without
@@ -85,6 +111,7 @@ def parse(types: tuple, default_config: str | Path, argv: list[str] | None = Non
             if cpu_ddp:  # accelerate's multi-GPU launch on CPU: without use_cpu each process thinks it is alone
                 parser.set_defaults(use_cpu=True)
     parsed = parse_argv(parser, argv, Path(default_config))
+    quiet_library_notices()
     inputs.check_launch()
     if cpu_ddp:
         PartialState(cpu=True, backend="gloo")  # first, so every later PartialState() sees all processes
@@ -185,9 +212,38 @@ def _normalised(name: str, config: str | None, split: str, script: RecipeArgumen
     raw = data.load(name, config, split)
     if len(raw) == 0:
         raise InputError(f"--dataset_name {name} (split {split}) has no rows: give a dataset with problems in it")
+    raw = _map_columns(raw, script, task)
     if task == "math":
         return data.normalise(raw, script.system_prompt, script.instruction)
     return data.normalise_code(raw, script.system_prompt, script.instruction, script.code_language)
+
+
+def _map_columns(raw, script: RecipeArguments, task: str):
+    """Rename the user's ``--prompt_column``/``--answer_column``/``--tests_column`` to the names the
+    layouts read (a column already holding that name is dropped for it)."""
+    wanted = {"--prompt_column": (script.prompt_column, "prompt")}
+    if task == "math":
+        wanted["--answer_column"] = (script.answer_column, "answer")
+    else:
+        wanted["--tests_column"] = (script.tests_column, script.tests_layout)
+    if script.tests_layout not in _layouts():
+        raise InputError(f"--tests_layout {script.tests_layout}: not a layout; use one of {', '.join(_layouts())}")
+    for option, (column, target) in wanted.items():
+        if column is None or column == target:
+            continue
+        if column not in raw.column_names:
+            raise InputError(f"{option} {column}: the dataset has no such column; it has {raw.column_names}")
+        taken = [c for c in raw.column_names if c == target or (target == "prompt" and c in data.PROMPT_COLUMNS)]
+        raw = raw.remove_columns([c for c in taken if c != column]).rename_column(column, target)
+        if target == "answer" and "solution" in raw.column_names:
+            raw = raw.remove_columns("solution")  # the named column is the gold answer, whatever the layout
+    return raw
+
+
+def _layouts() -> tuple[str, ...]:
+    from grpo_ext.rewards.code.rows import LAYOUTS
+
+    return LAYOUTS
 
 
 def _hold_out(train, script: RecipeArguments, seed: int):
@@ -289,6 +345,7 @@ def evaluate(trainer, test, metrics: dict, batch_size: int = 64, desc: str = "ev
     """Greedy completions for ``test``, scored by each reward in ``metrics`` (name -> reward); a
     metric is the share of problems scoring 1.0. Every process takes part (ZeRO-3 needs it) and
     gets the same numbers."""
+    from transformers import GenerationConfig
     from trl.models import unwrap_model_for_generation
 
     tokenizer = trainer.processing_class
@@ -299,13 +356,17 @@ def evaluate(trainer, test, metrics: dict, batch_size: int = 64, desc: str = "ev
     was_training = trainer.model.training
     trainer.model.eval()
     with unwrap_model_for_generation(model, trainer.accelerator) as unwrapped:
+        # a fresh greedy config: the model's own carries TRL's sampling flags (top_k, ...), which
+        # greedy decoding would report as invalid on every batch
+        greedy = GenerationConfig(max_new_tokens=trainer.args.max_completion_length, do_sample=False,
+                                  pad_token_id=tokenizer.pad_token_id,
+                                  eos_token_id=unwrapped.generation_config.eos_token_id)
         for start in tqdm(range(0, len(test), batch_size), desc=desc, disable=not trainer.accelerator.is_main_process):
             rows = test.select(range(start, min(start + batch_size, len(test))))
             texts = [p if isinstance(p, str) else tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
                      for p in rows["prompt"]]
             enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(unwrapped.device)
-            out = unwrapped.generate(**enc, max_new_tokens=trainer.args.max_completion_length, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id)
+            out = unwrapped.generate(**enc, generation_config=greedy)
             decoded = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
             columns = {c: rows[c] for c in rows.column_names if c != "prompt"}
             for name, reward in metrics.items():

@@ -196,6 +196,11 @@ def check_training(args) -> None:
         raise InputError(f"--learning_rate {args.learning_rate}: a learning rate must be >= 0 (e.g. 1e-6 for a "
                          "0.5B model, 5e-4 for the tiny offline one)")
     args.resume_from_checkpoint = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
+    steps = args.logging_steps if args.logging_strategy == "steps" or getattr(args.logging_strategy, "value", "") == "steps" else 0
+    if 0 < args.max_steps < steps and steps >= 1:  # a short run would log nothing: no reward curve
+        print(f"note: --max_steps {args.max_steps} is below logging_steps {args.logging_steps}: logging every step "
+              "so the run has a reward curve", file=sys.stderr, flush=True)
+        args.logging_steps = 1
     for backend in args.report_to or []:
         modules = _REPORTERS.get(backend)
         if modules and not any(importlib.util.find_spec(m) for m in modules):
