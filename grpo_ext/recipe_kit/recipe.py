@@ -151,6 +151,19 @@ def stay_offline_when_local(script: RecipeArguments, model_args, training_args) 
     return True
 
 
+def check_settings_and_hub(script, model_args, training_args) -> None:
+    """The training settings, then the Hub (push, ids) or the switch to offline mode: before any
+    model work (see :mod:`grpo_ext.recipe_kit.recipe_inputs` and :mod:`grpo_ext.recipe_kit.hub`)."""
+    from grpo_ext.recipe_kit import hub
+
+    inputs.check_training(training_args)
+    inputs.check_evaluation(training_args, eval_dataset=None)  # the recipes give the trainer none
+    if training_args.push_to_hub:
+        hub.check_push(training_args.hub_model_id, training_args.hub_token)
+    if not stay_offline_when_local(script, model_args, training_args):
+        hub.check_hub_ids(hub_ids(script, model_args), training_args.hub_token)
+
+
 def prepare(script: RecipeArguments, model_args, training_args, task: str = "math") -> tuple[str, object, object]:
     """(model path, train dataset, test dataset): rewards, weights, training settings, the Hub and
     the data checked before any model work (see :mod:`grpo_ext.recipe_kit.recipe_inputs`).
@@ -158,16 +171,9 @@ def prepare(script: RecipeArguments, model_args, training_args, task: str = "mat
     ``builtin:tiny`` builds a small model and tokenizer in ``<output_dir>/initial-model``; with
     ``builtin:arithmetic`` it is then warmed up into ``<output_dir>/warmed-up`` (main process first,
     the others reuse it). Both are reused by a later run only when the settings that made them match."""
-    from grpo_ext.recipe_kit import hub
-
     inputs.import_reward_modules(script.reward_modules)
     needed = inputs.check_rewards(script.reward_funcs, training_args.reward_weights)
-    inputs.check_training(training_args)
-    inputs.check_evaluation(training_args, eval_dataset=None)  # the recipes give the trainer none
-    if training_args.push_to_hub:
-        hub.check_push(training_args.hub_model_id, training_args.hub_token)
-    if not stay_offline_when_local(script, model_args, training_args):
-        hub.check_hub_ids(hub_ids(script, model_args), training_args.hub_token)
+    check_settings_and_hub(script, model_args, training_args)
     # transformers' Trainer would push the whole output folder (warm-up models, checkpoints) on every
     # save; the recipe pushes once, at the end, the files that make the model (see grpo_ext/recipe_kit/hub.py)
     script.push, training_args.push_to_hub = training_args.push_to_hub, False
