@@ -154,8 +154,8 @@ class RewardRunner:
         if crashes and crashes >= self.stop_share * n:
             raise RewardFailedError(
                 f"reward {name!r} failed on {crashes} of {n} completions of this batch (first: {first}); the run "
-                f"stops when a reward raises on at least {self.stop_share:g} of a batch (reward_fail_stop). Fix the "
-                f"reward (try it: grpo-ext rewards check {name} --completion '...'), or set --reward_fail_stop 2 to "
+                f"stops when a reward raises on a share of at least {self.stop_share:g} of a batch (reward_fail_stop). "
+                f"Fix the reward (try it: grpo-ext rewards check {name} --completion '...'), or set --reward_fail_stop 2 to "
                 f"score its failures {self.timeout_value!r} and go on")
         logger.warning("reward %r: %d of %d completions failed this batch (%s; first: %s); scored %r",
                        name, timeouts + crashes, n, kinds, first, self.timeout_value)
