@@ -98,7 +98,9 @@ class GRPOConfig(trl.GRPOConfig):
                           "as dynamic_sampling/shortfall_share."},
     )
     reward_num_workers: int = field(default=2, metadata={"help": "Worker processes that evaluate named rewards."})
-    reward_timeout: float = field(default=30.0, metadata={"help": "Seconds one completion's reward may take."})
+    reward_timeout: float = field(default=30.0, metadata={
+        "help": "Seconds one call of a named reward may take: one completion's for item-wise rewards (the built-in "
+                "math, format and length rewards), the whole batch's for the others (called on the batch, as TRL does)."})
     reward_timeout_value: float | None = field(
         default=None, metadata={"help": "Score of a completion whose reward timed out or crashed (None: unscored)."}
     )
@@ -115,6 +117,10 @@ class GRPOConfig(trl.GRPOConfig):
         "help": "Sampling temperature of the k evaluation samples (None: the training temperature)."})
     eval_prompts_per_call: int = field(default=16, metadata={
         "help": "Evaluation problems per generation call (each with its greedy and k sampled completions)."})
+    reward_fail_stop: float = field(default=1.0, metadata={
+        "help": "Stop the run when a named reward raises or crashes on at least this share of one batch's "
+                "completions (1.0: on every one; above 1: never stop, score them reward_timeout_value). Failures are "
+                "logged per reward as rewards/<name>/failed; time-outs are counted but never stop a run."})
 
     def __post_init__(self):
         if self.gradient_checkpointing is None and self.activation_checkpointing is None:
@@ -151,6 +157,9 @@ class GRPOConfig(trl.GRPOConfig):
         if self.reward_num_workers < 1 or self.reward_timeout <= 0:
             raise ValueError(f"reward_num_workers must be >= 1 and reward_timeout > 0; got "
                              f"{self.reward_num_workers}, {self.reward_timeout}")
+        if not self.reward_fail_stop > 0:
+            raise ValueError(f"reward_fail_stop must be > 0 (a share of a batch; 1.0 stops when a reward fails on "
+                             f"every completion), got {self.reward_fail_stop}")
 
     def _check_advantage_mode(self) -> None:
         scale = {True: "group", False: "none"}.get(self.scale_rewards, self.scale_rewards)

@@ -109,7 +109,8 @@ class GRPOTrainer(FullVocabKL, trl.GRPOTrainer):
                     continue
                 if self.reward_runner is None:
                     self.reward_runner = RewardRunner(args.reward_num_workers, args.reward_timeout,
-                                                      args.reward_timeout_value)
+                                                      args.reward_timeout_value,
+                                                      stop_share=getattr(args, "reward_fail_stop", 1.0))
                 out.append(self.reward_runner.wrap(reward))
             else:
                 out.append(spec)  # a callable (or a model object) as TRL takes it

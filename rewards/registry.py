@@ -73,6 +73,7 @@ class _Entry:
     target: Any
     kind: str  # "function" | "class" | "factory"
     doc: str
+    itemwise: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,12 @@ class Reward:
     instances of module-level classes are).
     """
 
-    def __init__(self, fn: Callable, name: str, bound: Sequence[str] = ()):
+    def __init__(self, fn: Callable, name: str, bound: Sequence[str] = (), itemwise: bool = False):
         self.fn = fn
         self.name = self.__name__ = name
         self.params = inspect_reward(fn, name, bound)
+        # scores each completion on its own (no batch statistics): a pool may call it item by item
+        self.itemwise = bool(itemwise or getattr(fn, "itemwise", False) or getattr(getattr(fn, "func", None), "itemwise", False))
 
     def __repr__(self) -> str:
         return f"Reward({self.name!r}, {self.fn!r})"
@@ -189,9 +192,13 @@ def check_output(name: str, out: Any, n: int) -> list[float | None]:
     return result
 
 
-def register(name: str | None = None, *, factory: bool = False):
+def register(name: str | None = None, *, factory: bool = False, itemwise: bool = False):
     """Decorator adding a reward function, callable class or (``factory=True``) factory under
-    ``name`` (default: the object's ``__name__``). A duplicate name raises."""
+    ``name`` (default: the object's ``__name__``). A duplicate name raises.
+
+    ``itemwise=True`` declares that the reward scores each completion on its own, looking at no
+    other completion of the batch: the reward runner may then call it one completion at a time,
+    each under its own time limit. Without it, the runner calls it on the whole batch, as TRL does."""
 
     def deco(obj):
         key = name or obj.__name__
@@ -206,7 +213,7 @@ def register(name: str | None = None, *, factory: bool = False):
                 f"reward name {key!r} is already registered by {old.__module__}.{old.__qualname__}; "
                 "choose another name"
             )
-        _REGISTRY[key] = _Entry(key, obj, kind, _first_line(obj.__doc__))
+        _REGISTRY[key] = _Entry(key, obj, kind, _first_line(obj.__doc__), itemwise or key in _ITEMWISE_BUILTINS)
         return obj
 
     return deco
@@ -267,12 +274,12 @@ def get(name: str, **params) -> Reward:
             if key in CORE_ARGS:
                 raise RewardSignatureError(f"reward {name!r}: {key!r} is supplied by the trainer, not a parameter")
         fn = functools.partial(entry.target, **params) if params else entry.target
-        return Reward(fn, entry.name, bound=tuple(params))
+        return Reward(fn, entry.name, bound=tuple(params), itemwise=entry.itemwise)
     try:
         obj = entry.target(**params)
     except TypeError as err:
         raise RewardSignatureError(f"reward {name!r}: bad parameters {params}: {err}") from err
-    return Reward(obj, entry.name)
+    return Reward(obj, entry.name, itemwise=entry.itemwise)
 
 
 _SPEC = re.compile(r"^\s*([\w.:-]+)\s*(?:\((.*)\))?\s*$", re.S)
@@ -358,6 +365,10 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
+# The built-in rewards that score each completion on its own (the code rewards bound themselves,
+# batch-wide, in their sandbox).
+_ITEMWISE_BUILTINS = frozenset({"math_accuracy", "cosine_scaled", "answer_format", "think_format", "tag_count",
+                                "soft_overlong", "repetition_penalty"})
 _BUILTIN_MODULES = ("grpo_ext.rewards.math", "grpo_ext.rewards.format", "grpo_ext.rewards.shaping", "grpo_ext.rewards.code")
 
 

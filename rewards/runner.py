@@ -1,13 +1,27 @@
-"""Evaluate rewards over a batch in a pool of worker processes, each item under a hard time limit.
+"""Evaluate rewards in a pool of worker processes, under hard time and memory limits.
 
-A reward that hangs, crashes or eats memory on one completion costs that completion its score
-(``timeout_value``, ``None`` by default) and nothing else: the worker is killed and replaced by a
-warm spare, the rest of the batch goes on, and the event is counted in :attr:`RewardRunner.stats`
-(``timeouts``, of which ``timeouts_machine`` ran into the wall-clock ceiling of a busy machine
-rather than their own time limit; ``crashes``) and logged. The limit counts the worker's own time,
-not its waits for a CPU (see ``rewards._bounded``). A reward with a ``preload`` attribute (module
-names, as ``math_accuracy`` has) gets them imported by every worker before any clock starts.
-Results come back in input order.
+A reward is called the way TRL calls it: once, on the whole batch, so a reward that looks at the
+batch (ranks, the longest completion, group statistics) computes the same values by name as the
+same function passed to the trainer as a callable. The time limit (``timeout``, seconds) and the
+memory ceiling then hold for that call. A reward that declares itself *item-wise*
+(``itemwise = True``, or ``@rewards.register(itemwise=True)``; the built-in math, format and
+length rewards are) is instead called on one completion at a time, spread over the workers, each
+completion under its own limit: a completion that hangs or eats memory then costs only its own
+score.
+
+A call that raises, crashes its worker or runs out of time scores ``timeout_value`` (``None`` by
+default) for the completions it covered; the worker is replaced by a warm spare. A result of the
+wrong length or type is an error naming the reward and both counts, as TRL's is for a callable.
+Each batch's failures are counted (:attr:`RewardRunner.stats`: ``ok``, ``timeouts``, of which
+``timeouts_machine`` ran into the wall-clock ceiling of a busy machine, ``crashes`` for raised
+exceptions and dead workers) and summed up in one warning line. With TRL's ``log_metric``, each
+batch logs ``rewards/<name>/failed`` (completions whose reward failed) and
+``runner/<name>/timeout`` (the share that timed out). When a reward *raises or crashes* on at
+least ``stop_share`` of a batch (default 1.0: on every completion), the runner raises
+:class:`RewardFailedError` and the run stops, as TRL stops on a callable's first exception;
+time-outs never stop a run (they are the completion's doing). A reward with a ``preload``
+attribute (module names, as ``math_accuracy`` has) gets them imported by every worker before any
+clock starts. Results come back in input order.
 
     runner = RewardRunner(num_workers=4, timeout=5.0)
     scores = runner.run(rewards.get("math_accuracy"), prompts=..., completions=..., answer=...)
@@ -15,9 +29,8 @@ Results come back in input order.
 
 Rewards and their columns are shipped to the workers with cloudpickle. Trainer objects that TRL
 passes (``trainer_state``, ``log_extra``, ``log_metric``, ``environments``) stay in the parent:
-a reward that needs them cannot run in the pool. With TRL's ``log_metric``, the runner itself logs
-the share of each batch that timed out as ``runner/<reward>/timeout`` (inside the pool, a
-reward's own ``math/timeout`` is not logged: the runner's limit is the one that applies).
+a reward that needs them cannot run in the pool (inside the pool, a reward's own ``math/timeout``
+is not logged: the runner's limit is the one that applies).
 """
 
 from __future__ import annotations
@@ -30,49 +43,59 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ._bounded import DEFAULT_MEMORY_BYTES, BoundedCrash, BoundedTimeout, BoundedWorker
-from .registry import TRAINER_ARGS, Reward, check_output
+from .registry import TRAINER_ARGS, Reward, RewardError, check_output
 
 logger = logging.getLogger(__name__)
 
 
-def _score_one(fn: Callable, kwargs: dict[str, Any]) -> float | None:
-    """Runs in a worker: the reward on a batch of one."""
-    return fn(**kwargs)[0]
+class RewardFailedError(RewardError):
+    """A reward raised or crashed on too many completions of one batch; the run stops."""
+
+
+def _call_reward(fn: Callable, kwargs: dict[str, Any]):
+    """Runs in a worker: the reward on the batch (or the one-item batch) it is given."""
+    return fn(**kwargs)
 
 
 class RewardRunner:
-    """A pool of ``num_workers`` bounded worker processes (started on first use)."""
+    """A pool of ``num_workers`` bounded worker processes (started on first use).
+
+    ``timeout``: seconds one call may take (one completion for item-wise rewards, the batch for the
+    others); ``stop_share``: the share of a batch's completions on which a reward may raise or
+    crash before :meth:`run` raises :class:`RewardFailedError` (above 1: never)."""
 
     def __init__(self, num_workers: int = 2, timeout: float = 10.0, timeout_value: float | None = None,
-                 memory_bytes: int | None = DEFAULT_MEMORY_BYTES):
+                 memory_bytes: int | None = DEFAULT_MEMORY_BYTES, stop_share: float = 1.0):
         if num_workers < 1:
             raise ValueError(f"RewardRunner needs num_workers >= 1, got {num_workers}")
         if timeout <= 0:
             raise ValueError(f"RewardRunner needs a positive timeout in seconds, got {timeout}")
+        if not stop_share > 0:
+            raise ValueError(f"RewardRunner needs stop_share > 0 (1.0: stop when every item fails), got {stop_share}")
         self.num_workers, self.timeout, self.timeout_value = num_workers, timeout, timeout_value
+        self.stop_share = stop_share
         self._idle: queue.Queue[BoundedWorker] = queue.Queue()
         for _ in range(num_workers):
             self._idle.put(BoundedWorker(memory_bytes))
         self._threads = ThreadPoolExecutor(num_workers, thread_name_prefix="reward-runner")
         self.stats: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()  # reward name -> completions whose reward failed, all batches
 
-    def _call(self, name: str, fn: Callable, kwargs: dict, index: int) -> tuple[float | None, str]:
-        """(score, outcome): outcome is "ok", "timeout" or "crash"."""
+    def _call(self, fn: Callable, kwargs: dict) -> tuple[Any, str, str]:
+        """(raw output, outcome, detail): outcome is "ok", "timeout" or "crash"."""
         worker = self._idle.get()
         try:
             worker.warm(getattr(fn, "preload", ()))
-            value = worker.call(_score_one, (fn, kwargs), timeout=self.timeout)
+            value = worker.call(_call_reward, (fn, kwargs), timeout=self.timeout)
             self.stats["ok"] += 1
-            return value, "ok"
+            return value, "ok", ""
         except BoundedTimeout as err:
             self.stats["timeouts"] += 1
             self.stats["timeouts_machine"] += err.cause == "machine"
-            logger.warning("reward %r timed out on item %d (%s); scored %r", name, index, err, self.timeout_value)
-            return self.timeout_value, "timeout"
+            return None, "timeout", str(err).replace(f"{_call_reward.__name__} ", "the call ", 1)
         except BoundedCrash as err:
             self.stats["crashes"] += 1
-            logger.warning("reward %r failed on item %d (%s); scored %r", name, index, err, self.timeout_value)
-            return self.timeout_value, "crash"
+            return None, "crash", str(err)
         finally:
             self._idle.put(worker)
 
@@ -90,13 +113,52 @@ class RewardRunner:
         for key, values in batch.items():
             if values is not None and len(values) != n:
                 raise ValueError(f"reward {name!r}: column {key!r} has {len(values)} values for {n} completions")
+        if not n:
+            return []
+        scores, outcomes = self._itemwise(name, fn, batch, n) if fn.itemwise else self._batch(name, fn, batch, n)
+        self._account(name, outcomes, n, log_metric)
+        return scores
+
+    def _batch(self, name: str, reward: Reward, batch: dict, n: int):
+        """One call on the whole batch, as TRL makes it."""
+        value, outcome, detail = self._call(reward.fn, batch)
+        if outcome == "ok":
+            return check_output(name, value, n), [("ok", "")] * n
+        return [self.timeout_value] * n, [(outcome, detail)] * n
+
+    def _itemwise(self, name: str, reward: Reward, batch: dict, n: int):
+        """One call per completion, spread over the workers."""
         items = [{k: (None if v is None else [v[i]]) for k, v in batch.items()} for i in range(n)]
-        fn = fn.fn  # columns are already selected
-        futures = [self._threads.submit(self._call, name, fn, item, i) for i, item in enumerate(items)]
-        results = [f.result() for f in futures]
-        if callable(log_metric) and n:
-            log_metric(f"runner/{name}/timeout", sum(o == "timeout" for _, o in results) / n)
-        return check_output(name, [v for v, _ in results], n)
+        futures = [self._threads.submit(self._call, reward.fn, item) for item in items]
+        scores, outcomes = [], []
+        for future in futures:
+            value, outcome, detail = future.result()
+            if outcome == "ok":
+                value = check_output(f"{name} (item-wise, called on one completion)", value, 1)[0]
+            scores.append(value if outcome == "ok" else self.timeout_value)
+            outcomes.append((outcome, detail))
+        return scores, outcomes
+
+    def _account(self, name: str, outcomes: list[tuple[str, str]], n: int, log_metric) -> None:
+        """Count, log and summarise one batch's failures; stop on a reward that fails throughout."""
+        timeouts = sum(o == "timeout" for o, _ in outcomes)
+        crashes = sum(o == "crash" for o, _ in outcomes)
+        self.failed[name] += timeouts + crashes
+        if callable(log_metric):
+            log_metric(f"rewards/{name}/failed", float(timeouts + crashes))
+            log_metric(f"runner/{name}/timeout", timeouts / n)
+        if not timeouts + crashes:
+            return
+        first = next(detail for o, detail in outcomes if o != "ok")
+        kinds = ", ".join(f"{k} {what}" for k, what in ((crashes, "raised or crashed"), (timeouts, "timed out")) if k)
+        if crashes and crashes >= self.stop_share * n:
+            raise RewardFailedError(
+                f"reward {name!r} failed on {crashes} of {n} completions of this batch (first: {first}); the run "
+                f"stops when a reward raises on a share of at least {self.stop_share:g} of a batch (reward_fail_stop). "
+                f"Fix the reward (try it: grpo-ext rewards check {name} --completion '...'), or set --reward_fail_stop 2 to "
+                f"score its failures {self.timeout_value!r} and go on")
+        logger.warning("reward %r: %d of %d completions failed this batch (%s; first: %s); scored %r",
+                       name, timeouts + crashes, n, kinds, first, self.timeout_value)
 
     def wrap(self, fn: Callable) -> Callable:
         """A reward callable with TRL's contract that evaluates ``fn`` through this pool."""

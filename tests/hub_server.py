@@ -11,7 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeHub:
-    def __init__(self):
+    def __init__(self, token: str = "hf_test_token", models: tuple[str, ...] = (), datasets: tuple[str, ...] = ()):
+        self.token = token  # the one token the server accepts (whoami)
+        self.known = {"models": set(models), "datasets": set(datasets)}  # ids repo_info finds
         self.repos: dict[str, dict] = {}  # repo id -> {"files": {path: bytes}, "commits": [message]}
         self.requests: list[tuple[str, str]] = []
         self.cards: list[dict] = []
@@ -76,6 +78,21 @@ class FakeHub:
 
             def do_GET(self):
                 hub.requests.append(("GET", self.path))
+                path = self.path.split("?")[0]
+                parts = path.strip("/").split("/")
+                if path == "/api/whoami-v2":
+                    if self.headers.get("Authorization") != f"Bearer {hub.token}":
+                        return self._reply(401, {"error": "Invalid credentials in Authorization header"})
+                    return self._reply(200, {"type": "user", "name": "me", "auth": {}})
+                if len(parts) == 4 and parts[0] == "api" and parts[1] in hub.known:
+                    repo = f"{parts[2]}/{parts[3]}"
+                    if repo in hub.known[parts[1]] or repo in hub.repos:
+                        return self._reply(200, {"id": repo, "sha": "0" * 40, "siblings": []})
+                    self.send_response(404)  # what the Hub says of a missing repo
+                    self.send_header("X-Error-Code", "RepoNotFound")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
                 return self._reply(404, {"error": f"not implemented: GET {self.path}"})
 
         return Handler

@@ -56,3 +56,17 @@ def test_run_without_push_never_contacts_the_hub(tmp_path):
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
         assert proc.returncode == 0, proc.stderr[-4000:]
         assert fake.requests == []
+
+
+def test_the_cards_how_to_load_works_from_any_folder(tmp_path, monkeypatch):
+    import re
+
+    from transformers import AutoModelForCausalLM
+
+    from tests.tiny_setup import tiny_model_path
+
+    args = GRPOConfig(output_dir=tiny_model_path(), use_cpu=True, report_to="none")
+    card = hub.model_card(args, "builtin:tiny", "builtin:arithmetic", {"after": {"n": 1}}, ["math_accuracy"])
+    path = re.search(r'AutoModelForCausalLM.from_pretrained\("([^"]+)"\)', card).group(1)
+    monkeypatch.chdir(tmp_path)  # not the run's parent folder
+    assert AutoModelForCausalLM.from_pretrained(path).config.hidden_size == 32

@@ -2,6 +2,7 @@
 the user's reward modules, weights, dataset files and splits, the launch, and the cached tiny
 model. Bad inputs give one message naming the option/file/line and the fix, and exit status 2."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -251,3 +252,147 @@ def test_trainer_resolves_reward_strings_by_the_same_rule(tmp_path):
     trainer = GRPOTrainer(tiny_model_path(), reward_funcs=["math_accuracy", f"model:{tiny_reward_model_path()}"],
                           args=args, train_dataset=addition_dataset())
     assert isinstance(trainer.reward_funcs[1], torch.nn.Module) and not isinstance(trainer.reward_funcs[0], torch.nn.Module)
+
+
+# -- mistakes found before any model work: one line, status 2, nothing built -----------------------
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there any more: connection refused at once
+
+
+def _one_error(proc, message, out):
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "usage:" not in proc.stderr, proc.stderr[-3000:]
+    assert not (out / "initial-model").exists() and not (out / "warmed-up").exists()  # no model work
+
+
+def _yaml(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["negative_lr", "resume_missing", "resume_true_none", "config_without_model",
+                                  "report_to", "eval_no_samples", "push_without_id", "yaml_value", "yaml_key",
+                                  "flag_typo"])
+def test_each_early_mistake_is_one_line_before_any_model_work(tmp_path, case):
+    out = tmp_path / "out"
+    args, message = {
+        "negative_lr": (["--learning_rate", "-1"], "error: --learning_rate -1.0: a learning rate must be >= 0"),
+        "resume_missing": (["--resume_from_checkpoint", str(tmp_path / "nowhere")], "no such folder"),
+        "resume_true_none": (["--resume_from_checkpoint", "true"], "has no checkpoint-N folder to resume from"),
+        "config_without_model": (["--config", _yaml(tmp_path, "c.yaml", "dataset_name: builtin:arithmetic\n")],
+                                 "sets no model_name_or_path. --config replaces the recipe's default config"),
+        "report_to": (["--report_to", "tensorboard"], "--report_to tensorboard: tensorboard is not installed"),
+        "eval_no_samples": (["--eval_strategy", "steps", "--eval_num_samples", "0"],
+                            "eval_num_samples and eval_prompts_per_call must be >= 1"),
+        "push_without_id": (["--push_to_hub", "true"], "--push_to_hub needs --hub_model_id"),
+        "yaml_value": (["--config", _yaml(tmp_path, "v.yaml", "model_name_or_path: builtin:tiny\nlearning_rate: abc\n")],
+                       "v.yaml: learning_rate: invalid float value: 'abc'"),
+        "yaml_key": (["--config", _yaml(tmp_path, "k.yaml", "model_name_or_path: builtin:tiny\nlearning_rat: 0.1\n")],
+                     "k.yaml: unknown key 'learning_rat'. Did you mean 'learning_rate'?"),
+        "flag_typo": (["--max_step", "3"], "unknown option --max_step. Did you mean 'max_steps'"),
+    }[case]
+    if case == "report_to" and importlib.util.find_spec("tensorboard"):
+        pytest.skip("tensorboard is installed here")
+    _one_error(_recipe("--output_dir", str(out), *args), message, out)
+
+
+def _hub_recipe(tmp_path, endpoint, *args, token="hf_test_token"):
+    env = {k: v for k, v in ENV.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN")}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1")
+    if token:
+        env["HF_TOKEN"] = token
+    cmd = [sys.executable, str(ROOT / "recipes/grpo_math.py"), "--output_dir", str(tmp_path / "out"), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.slow
+def test_push_and_hub_ids_are_checked_against_the_hub_before_any_model_work(tmp_path):
+    from tests.hub_server import FakeHub
+
+    push = ("--push_to_hub", "true", "--hub_model_id", "me/adder")
+    out = tmp_path / "out"
+    with FakeHub(models=("org/known-model",)) as fake:
+        _one_error(_hub_recipe(tmp_path, fake.url, *push, token=None), "--push_to_hub: no Hugging Face token", out)
+        _one_error(_hub_recipe(tmp_path, fake.url, *push, token="hf_wrong"), "refuses this token (401)", out)
+        _one_error(_hub_recipe(tmp_path, fake.url, "--model_name_or_path", "org/no-such-model"),
+                   "--model_name_or_path org/no-such-model: no such model on the Hub", out)
+        _one_error(_hub_recipe(tmp_path, fake.url, "--dataset_name", "org/no-such-data"),
+                   "--dataset_name org/no-such-data: no such dataset on the Hub", out)
+        assert ("GET", "/api/whoami-v2") in fake.requests
+    closed = _closed_port_url()
+    _one_error(_hub_recipe(tmp_path, closed, *push), f"--push_to_hub: cannot reach the Hub at {closed}", out)
+    # a Hub reward model beside a local policy and dataset: the recipe does not go offline, it asks
+    _one_error(_hub_recipe(tmp_path, closed, "--reward_funcs", "math_accuracy", "org/reward-model"),
+               f"--reward_funcs org/reward-model: cannot reach the Hub at {closed}", out)
+
+
+def test_resume_true_takes_the_latest_checkpoint(tmp_path):
+    for step in (2, 10, 4):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    assert recipe_inputs.resolve_checkpoint("true", str(tmp_path)) == str(tmp_path / "checkpoint-10")
+    assert recipe_inputs.resolve_checkpoint(str(tmp_path / "checkpoint-2"), str(tmp_path)) == str(tmp_path / "checkpoint-2")
+    assert recipe_inputs.resolve_checkpoint("false", str(tmp_path)) is None
+    with pytest.raises(InputError, match=r"no such folder .*checkpoint-10.*`--resume_from_checkpoint true` takes the latest"):
+        recipe_inputs.resolve_checkpoint("checkpoint-3", str(tmp_path))
+
+
+def _parse(argv, config=ROOT / "recipes/configs/grpo_math_offline.yaml"):
+    from trl import ModelConfig
+
+    from grpo_ext import GRPOConfig
+
+    return recipe.parse((recipe.RecipeArguments, GRPOConfig, ModelConfig), config, argv)
+
+
+def test_reward_funcs_alone_do_not_inherit_the_default_configs_weights(tmp_path, capsys):
+    script, args, _ = _parse(["--output_dir", str(tmp_path), "--reward_funcs", "math_accuracy"])
+    assert script.reward_funcs == ["math_accuracy"] and args.reward_weights is None
+    assert "the weights [1.0, 0.2] of" in capsys.readouterr().err
+    recipe_inputs.check_rewards(script.reward_funcs, args.reward_weights)  # one reward, weight 1.0: fine
+    script, args, _ = _parse(["--output_dir", str(tmp_path), "--max_steps", "3"])
+    assert args.reward_weights == [1.0, 0.2] and args.max_steps == 3  # the default config applies
+    script, args, _ = _parse(["--output_dir", str(tmp_path), "--reward_funcs", "math_accuracy", "think_format",
+                              "--reward_weights", "1.0", "0.5"])
+    assert args.reward_weights == [1.0, 0.5]
+
+
+def test_help_shows_the_default_configs_values_and_lists_config():
+    proc = subprocess.run([sys.executable, str(ROOT / "recipes/grpo_math.py"), "--help"], capture_output=True,
+                          text=True, env=dict(ENV, COLUMNS="400"), cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = " ".join(proc.stdout.split())
+    assert "--config FILE" in text and "replaces the recipe's default config" in text
+    assert "The initial learning rate for AdamW. (default: 0.0005)" in text  # the YAML's 5.0e-4, not TRL's 1e-6
+    assert "(default: builtin:tiny)" in text and "(default: outputs/grpo-math-offline)" in text
+
+
+def test_columns_are_named_by_the_user(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps({"q": f"{i}+1?", "gold": str(i + 1), "answer": "not this"}) + "\n"
+                            for i in range(10)))
+    script = _script(path, prompt_column="q", answer_column="gold")
+    train, test = recipe._load_splits(script, seed=0, task="math")
+    rows = list(train) + list(test)
+    assert sorted(r["answer"] for r in rows) == sorted(str(i + 1) for i in range(10))
+    assert {r["prompt"] for r in rows} == {f"{i}+1?" for i in range(10)}
+    with pytest.raises(InputError, match=r"--prompt_column question: the dataset has no such column; it has \['q', "):
+        recipe._load_splits(_script(path, prompt_column="question"), seed=0, task="math")
+    code = tmp_path / "code.jsonl"
+    tests = {"language": "python", "test_cases": [{"input": "1\n", "output": "1\n"}]}
+    code.write_text("".join(json.dumps({"task": f"echo {i}", "checks": tests}) + "\n" for i in range(5)))
+    script = _script(code, prompt_column="task", tests_column="checks")
+    train, test = recipe._load_splits(script, seed=0, task="code")
+    assert "prompt" in train.column_names and "verification_info" in train.column_names
+    with pytest.raises(InputError, match="--tests_layout nope: not a layout"):
+        recipe._load_splits(_script(code, prompt_column="task", tests_column="checks", tests_layout="nope"), 0, "code")

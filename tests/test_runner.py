@@ -26,6 +26,27 @@ def behaving(completions, **kwargs):
     return out
 
 
+behaving.itemwise = True  # each completion on its own: a misbehaving one costs only its own score
+
+
+def longest(completions, **kwargs):
+    """A batch-level reward: 1.0 for the longest completions of the batch, else the share of that length."""
+    top = max(len(c) for c in completions)
+    return [len(c) / top for c in completions]
+
+
+def always_raises(completions, **kwargs):
+    raise RuntimeError("broken reward")
+
+
+def one_too_many(completions, **kwargs):
+    return [0.0] * (len(completions) + 1)
+
+
+def one_too_few(completions, **kwargs):
+    return [0.0] * (len(completions) - 1)
+
+
 @pytest.fixture(scope="module")
 def runner():
     with RewardRunner(num_workers=2, timeout=1.0, memory_bytes=1 << 30) as r:
@@ -55,7 +76,7 @@ def test_time_out_share_is_logged_through_log_metric():
         out = r.run(behaving, completions=["sleep", "ab", "abc", "hang"],
                     log_metric=lambda key, value: logged.append((key, value)))
         assert out == [None, 2.0, 3.0, None]
-        assert logged == [("runner/behaving/timeout", 0.5)]
+        assert logged == [("rewards/behaving/failed", 2.0), ("runner/behaving/timeout", 0.5)]
         assert r.stats["timeouts"] == 2
 
 
@@ -93,3 +114,95 @@ def test_bad_settings():
         RewardRunner(num_workers=0)
     with pytest.raises(ValueError, match="timeout"):
         RewardRunner(timeout=0)
+    with pytest.raises(ValueError, match="stop_share"):
+        RewardRunner(stop_share=0)
+
+
+def test_a_batch_level_reward_is_called_on_the_batch(runner):
+    batch = ["a", "abcd", "ab", "abcd"]
+    direct = longest(completions=batch)
+    assert direct == [0.25, 1.0, 0.5, 1.0]
+    assert runner.run(longest, completions=batch) == direct
+    assert runner.wrap(rewards.resolve("tests.test_runner:longest"))(completions=batch) == direct
+    # the same function declared item-wise would see batches of one: every completion its own longest
+    itemwise = rewards.registry.Reward(longest, "longest", itemwise=True)
+    assert runner.run(itemwise, completions=batch) == [1.0, 1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("fn, got", [(one_too_many, 4), (one_too_few, 2)])
+def test_a_wrong_number_of_values_is_an_error_naming_both_counts(runner, fn, got):
+    with pytest.raises(rewards.RewardError, match=f"reward '{fn.__name__}' returned {got} values for 3 completions"):
+        runner.run(fn, completions=["a", "b", "c"])
+    itemwise = rewards.registry.Reward(fn, fn.__name__, itemwise=True)
+    with pytest.raises(rewards.RewardError, match=f"returned {got - 2} values for 1 completions"):
+        runner.run(itemwise, completions=["a", "b", "c"])
+
+
+def test_failures_are_counted_per_reward_and_summed_up_in_one_line(caplog):
+    logged = []
+    with RewardRunner(num_workers=2, timeout=1.0, memory_bytes=1 << 30) as r:
+        with caplog.at_level("WARNING", logger="grpo_ext.rewards.runner"):
+            out = r.run(behaving, completions=["a", "raise", "ab", "exit"], log_metric=lambda k, v: logged.append((k, v)))
+        assert out == [1.0, None, 2.0, None]
+        assert ("rewards/behaving/failed", 2.0) in logged and ("runner/behaving/timeout", 0.0) in logged
+        assert r.failed["behaving"] == 2
+    lines = [rec.getMessage() for rec in caplog.records]
+    assert len(lines) == 1 and "'behaving': 2 of 4 completions failed this batch (2 raised or crashed" in lines[0]
+
+
+def test_a_reward_that_fails_on_every_item_stops_the_run():
+    with RewardRunner(num_workers=1, timeout=5.0) as r:
+        with pytest.raises(rewards.runner.RewardFailedError,
+                           match=r"reward 'always_raises' failed on 3 of 3 completions .*RuntimeError: broken reward"):
+            r.run(always_raises, completions=["a", "b", "c"])
+    # a threshold above 1 never stops: the failures score timeout_value and are counted
+    with RewardRunner(num_workers=1, timeout=5.0, stop_share=2.0, timeout_value=0.0) as r:
+        logged = []
+        assert r.run(always_raises, completions=["a", "b"], log_metric=lambda k, v: logged.append((k, v))) == [0.0, 0.0]
+        assert ("rewards/always_raises/failed", 2.0) in logged
+    # half a batch over a threshold of 0.5 stops too (item-wise)
+    with RewardRunner(num_workers=1, timeout=5.0, stop_share=0.5) as r:
+        with pytest.raises(rewards.runner.RewardFailedError, match="failed on 1 of 2"):
+            r.run(behaving, completions=["raise", "ab"])
+
+
+def rank(completions, **kwargs):
+    """A batch-level reward: each completion's place in the sorted batch, from 0 to 1."""
+    order = sorted(set(completions))
+    return [order.index(c) / max(len(order) - 1, 1) for c in completions]
+
+
+def rank_again(completions, **kwargs):
+    return rank(completions)
+
+
+def _trainer(tmp_path, reward_funcs):
+    from grpo_ext import GRPOConfig, GRPOTrainer
+    from tests.tiny_setup import addition_dataset, common_args, tiny_model_path
+
+    args = GRPOConfig(**common_args(str(tmp_path), max_steps=1, reward_timeout=20.0))
+    return GRPOTrainer(tiny_model_path(), reward_funcs=reward_funcs, args=args, train_dataset=addition_dataset())
+
+
+@pytest.mark.slow
+def test_the_trainer_scores_a_batch_reward_alike_by_name_and_as_callable(tmp_path):
+    trainer = _trainer(tmp_path, ["tests.test_runner:rank", rank_again])
+    try:
+        trainer.train()
+        per_func = trainer._rewards_per_func  # [B, 2]: by name, as a callable
+        assert per_func[:, 0].tolist() == per_func[:, 1].tolist()
+        assert per_func[:, 0].max().item() == 1.0  # ranks of the batch, not of one completion (all 0.0)
+    finally:
+        trainer.reward_runner.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("by_name", [True, False])
+def test_the_trainer_refuses_a_wrong_length_by_name_and_as_callable(tmp_path, by_name):
+    trainer = _trainer(tmp_path, ["tests.test_runner:one_too_many"] if by_name else [one_too_many])
+    try:
+        with pytest.raises(ValueError, match=r"one_too_many' returned 5 (values for|rewards, but) 4"):
+            trainer.train()
+    finally:
+        if trainer.reward_runner is not None:
+            trainer.reward_runner.close()

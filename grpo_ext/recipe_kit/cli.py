@@ -5,15 +5,19 @@
     grpo-ext advantages list
     grpo-ext filters list
     grpo-ext rewards check math_accuracy --completion 'so \\boxed{1/2}' --gold 0.5
-    grpo-ext rewards check soft_overlong --param max_length=20 --param cache_length=5 --completion '...'
+    grpo-ext rewards check 'soft_overlong(max_length=20, cache_length=5)' --completion '...'
+    grpo-ext rewards check my_reward --reward_modules ./my_rewards.py --completion '...'
     grpo-ext sandbox check
     grpo-ext eval MODEL_OR_FOLDER --dataset FILE_OR_ID --metrics math_accuracy --k 1,4,16
+    grpo-ext push outputs/grpo-math-offline --hub_model_id me/adder
+    grpo-ext --version
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -82,20 +86,35 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def _check(args: argparse.Namespace) -> int:
+    from grpo_ext.recipe_kit.recipe_inputs import InputError, import_reward_modules
+
     try:
-        reward = rewards.get(args.name, **_key_values(args.param, "--param"))
-    except rewards.RewardError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        import_reward_modules(args.reward_modules)
+        name, params = rewards.registry.parse_spec(args.name)  # NAME or NAME(key=value, ...), as --reward_funcs
+        reward = rewards.get(name, **params, **_key_values(args.param, "--param"))
+    except (rewards.RewardError, InputError) as err:
+        return _error(str(err))
+    try:
+        return _score(args, reward)
+    except Exception as err:  # the reward refused the inputs (a gold answer of the wrong shape, ...): say so
+        return _error(f"reward {reward.name!r} cannot score this completion with these inputs "
+                      f"({type(err).__name__}: {err}); see its documentation for the columns it reads")
+
+
+def _score(args: argparse.Namespace, reward) -> int:
     columns = _key_values(args.column, "--column")
     required = reward.params.required
     if args.gold is not None:
         columns[required[0] if required else "answer"] = args.gold
     missing = [c for c in required if c not in columns]
     if missing:
-        print(f"error: reward {args.name!r} needs {missing}; pass --gold or --column NAME=VALUE", file=sys.stderr)
-        return 2
+        return _error(f"reward {args.name!r} needs {missing}; pass --gold or --column NAME=VALUE")
     ids = list(args.completion.encode()) if args.token_ids is None else args.token_ids
     score = reward(prompts=[args.prompt], completions=[args.completion], completion_ids=[ids],
                    **{k: [v] for k, v in columns.items()})[0]
@@ -119,8 +138,34 @@ def _sandbox_check(args: argparse.Namespace) -> int:
     return 0 if run_checks(isolation=args.isolation) else 1
 
 
+def _push(args: argparse.Namespace) -> int:
+    from grpo_ext.recipe_kit import hub
+    from grpo_ext.recipe_kit.recipe_inputs import InputError
+
+    if not Path(args.output_dir, "config.json").is_file():
+        return _error(f"{args.output_dir} holds no saved model (no config.json); give the output_dir of a finished run")
+    try:
+        hub.check_push(args.hub_model_id, args.token)
+    except InputError as err:
+        return _error(str(err))
+    print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.token, args.private))
+    return 0
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("grpo-ext")
+    except metadata.PackageNotFoundError:  # a source checkout on PYTHONPATH
+        import grpo_ext
+
+        return getattr(grpo_ext, "__version__", "unknown (not installed)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grpo-ext", description="grpo-ext command-line tools")
+    parser.add_argument("--version", action="version", version=f"grpo-ext {_version()}")
     sub = parser.add_subparsers(dest="group", required=True)
     group = sub.add_parser("rewards", help="list and try the registered rewards")
     cmds = group.add_subparsers(dest="command", required=True)
@@ -128,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--markdown", action="store_true", help="print the README's table")
     listing.set_defaults(func=_list)
     check = cmds.add_parser("check", help="score one completion and say why")
-    check.add_argument("name", help="registered reward name or package.module:function")
+    check.add_argument("name", help="a reward as --reward_funcs takes it: NAME, 'NAME(key=value, ...)' or "
+                                    "package.module:function")
+    check.add_argument("--reward_modules", action="append", default=[], metavar="MODULE",
+                       help="module or .py file to import first (its @rewards.register rewards can then be named)")
     check.add_argument("--completion", required=True, help="the completion text")
     check.add_argument("--gold", help="the gold answer (goes to the reward's gold column)")
     check.add_argument("--prompt", default="", help="the prompt text (default: empty)")
@@ -148,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
                            help="the mode to attack (default: namespaces; 'process' shows what the weaker mode lets through)")
     box.set_defaults(func=_sandbox_check)
     __import__("grpo_ext.recipe_kit.eval_cli", fromlist=["add_parser"]).add_parser(sub)  # grpo-ext eval
+    push = sub.add_parser("push", help="push a saved run (model, tokenizer, card, curve) to the Hub")
+    push.add_argument("output_dir", help="the output_dir of a finished run")
+    push.add_argument("--hub_model_id", required=True, help="the repository, e.g. your-name/model-name")
+    push.add_argument("--token", default=None, help="Hugging Face token (default: HF_TOKEN or `hf auth login`'s)")
+    push.add_argument("--private", action="store_true", help="create the repository private")
+    push.set_defaults(func=_push)
     args = parser.parse_args(argv)
     return args.func(args)
 

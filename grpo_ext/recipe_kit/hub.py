@@ -1,13 +1,19 @@
 """The model card of a trained model, and the push to the Hugging Face Hub.
 
-Nothing here runs unless the user asks to push (``--push_to_hub --hub_model_id NAME``): a run
-without push never contacts the Hub. The push goes to ``HF_ENDPOINT`` when it is set (a mirror,
-or the local test server of tests/test_hub.py).
+Nothing here contacts the Hub unless the run names something on it: ``--push_to_hub
+--hub_model_id NAME`` (checked before any model work: the token is asked who it belongs to,
+:func:`check_push`), or a Hub model, dataset or reward model id (each looked up once, without
+retries, :func:`check_hub_ids`). A run with local model, data and rewards and no push never
+contacts the Hub. Requests go to ``HF_ENDPOINT`` when it is set (a mirror, or the local test
+server of tests/test_hub.py). ``grpo-ext push OUTPUT_DIR --hub_model_id NAME`` pushes a saved run.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from grpo_ext.recipe_kit.recipe_inputs import InputError
 
 UPLOAD_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.model", "*.txt", "README.md", "reward_curve.png", "pass_at_k.png",
                    "critic/*"]
@@ -29,7 +35,7 @@ def _algorithm(args, rewards: list[str]) -> list[str]:
 def model_card(args, base_model: str, dataset: str, metrics: dict, rewards: list[str] | None = None) -> str:
     """README.md for the pushed model: what it is, how it was trained, how well, how to load it.
     ``rewards``: the reward names the run used (the recipe's ``reward_funcs``)."""
-    repo = args.hub_model_id or Path(args.output_dir).name
+    repo = args.hub_model_id or str(Path(args.output_dir).resolve())  # a Hub id, or a path that works from anywhere
     before, after = metrics.get("before", {}), metrics.get("after", {})
     hyper = {k: getattr(args, k) for k in ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps",
                                            "max_completion_length", "temperature", "max_steps", "num_iterations",
@@ -82,3 +88,73 @@ def push(output_dir: str, repo_id: str, token: str | None = None, private: bool 
                              ignore_patterns=IGNORE_PATTERNS,
                              commit_message="Upload model trained with grpo-ext")
     return str(info)
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false")
+
+
+def _unreachable(what: str, err: Exception) -> InputError:
+    return InputError(f"{what}: cannot reach the Hub at {_endpoint()} ({type(err).__name__}: {err}). Check the network "
+                      "(or HF_ENDPOINT for a mirror), or give a local file or folder instead")
+
+
+def check_push(repo_id: str | None, token: str | None = None) -> str:
+    """Before any model work: a repo name, a token, and a Hub that answers to it. Returns the user."""
+    from huggingface_hub import HfApi, get_token
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if not repo_id:
+        raise InputError("--push_to_hub needs --hub_model_id NAME (e.g. your-name/model-name)")
+    if _offline():
+        raise InputError("--push_to_hub: the Hugging Face libraries are offline (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE "
+                         "is set); unset it, or train without --push_to_hub and push later with "
+                         "`grpo-ext push OUTPUT_DIR --hub_model_id NAME`")
+    token = token or get_token()
+    if not token:
+        raise InputError("--push_to_hub: no Hugging Face token; run `hf auth login`, set HF_TOKEN, or pass --hub_token")
+    try:
+        who = HfApi(token=token).whoami()
+    except HfHubHTTPError as err:
+        status = getattr(getattr(err, "response", None), "status_code", None)
+        if status in (401, 403):
+            raise InputError(f"--push_to_hub: the Hub at {_endpoint()} refuses this token ({status}); "
+                             "log in again (`hf auth login`) or set HF_TOKEN to a token with write access") from None
+        raise _unreachable("--push_to_hub", err) from None
+    except Exception as err:  # the network's errors (connection, DNS, time-out): one message
+        raise _unreachable("--push_to_hub", err) from None
+    return who.get("name", "?") if isinstance(who, dict) else "?"
+
+
+def check_hub_ids(ids: list[tuple[str, str, str]], token: str | None = None) -> None:
+    """Each ``(option, "model" | "dataset", id)`` exists on the Hub: one request each, no retries,
+    so a typo or an unreachable Hub is one message before any model work. Offline (``HF_HUB_OFFLINE``)
+    nothing is asked: the libraries then read their cache."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+
+    if not ids or _offline():
+        return
+    api = HfApi(token=token)
+    for option, repo_type, repo_id in ids:
+        what = f"{option} {repo_id}"
+        try:
+            api.repo_info(repo_id, repo_type=repo_type, timeout=10)
+        except GatedRepoError:
+            raise InputError(f"{what}: the {repo_type} is gated; accept its terms on the Hub and log in "
+                             "(`hf auth login`)") from None
+        except RepositoryNotFoundError:
+            raise InputError(f"{what}: no such {repo_type} on the Hub at {_endpoint()} (or it is private: log in "
+                             "with `hf auth login`); check the spelling, or give a local file or folder") from None
+        except HfHubHTTPError as err:
+            raise _unreachable(what, err) from None
+        except Exception as err:  # the network's errors (connection, DNS, time-out): one message
+            raise _unreachable(what, err) from None

@@ -22,6 +22,7 @@ from accelerate import PartialState
 from tqdm.auto import tqdm
 
 from grpo_ext.recipe_kit import arithmetic, data
+from grpo_ext.rewards import registry as rewards_registry
 from grpo_ext.recipe_kit import recipe_inputs as inputs
 from grpo_ext.recipe_kit.recipe_inputs import InputError, user_errors  # noqa: F401 - the recipes' entry points
 from grpo_ext.recipe_kit.report import Timer, print_table, reward_curve, write_report  # noqa: F401 - also recipe.*
@@ -43,6 +44,18 @@ class RecipeArguments:
                 "metrics.json lists them."})
     eval_size: int = field(default=200, metadata={"help": "Test problems evaluated before and after (0: all of a separate test split)."})
     eval_batch_size: int = field(default=64, metadata={"help": "Prompts per generation batch in evaluation."})
+    prompt_column: str | None = field(default=None, metadata={
+        "help": "The dataset column holding the problem text (or messages); default: the first of question, "
+                "problem, prompt, description."})
+    answer_column: str | None = field(default=None, metadata={
+        "help": "Math recipes: the column holding the gold answer (read as a plain answer); default: answer "
+                "(or GSM8K's '#### 72', MATH's solution)."})
+    tests_column: str | None = field(default=None, metadata={
+        "help": "Code recipe: the column holding the tests, in the layout --tests_layout names; default: the first "
+                "column named after a layout (verification_info, input_output, test_cases, tests, ...)."})
+    tests_layout: str = field(default="verification_info", metadata={
+        "help": "Code recipe: the layout of --tests_column (verification_info, input_output, test_cases, tests, "
+                "public_tests, official_tests; see docs/code.md)."})
     system_prompt: str | None = field(default=None, metadata={"help": "System prompt; makes prompts conversational."})
     instruction: str | None = field(default=None, metadata={"help": "Text appended to every problem."})
     code_language: str = field(default="python", metadata={
@@ -65,15 +78,29 @@ class RecipeArguments:
     eval_rows: list | None = field(default=None, init=False, repr=False)
 
 
+def quiet_library_notices() -> None:
+    """What a recipe run should not print: transformers' per-file progress bars (``Writing model
+    shards``, ``Loading weights``: the tiny model saves and loads several times; downloads keep
+    huggingface_hub's bars), TRL's notice that ``environment_factory`` is experimental (the tools
+    recipe uses it, tested against the pinned TRL), and DeepSpeed's note that gloo lacks
+    ``all_gather_into_tensor`` (it falls back by itself)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    logging.getLogger("DeepSpeed").addFilter(
+        lambda record: "all_gather_into_tensor API is not available" not in record.getMessage())
+
+
 def parse(types: tuple, default_config: str | Path, argv: list[str] | None = None):
     """TRL-style parsing (``--config file.yaml`` plus ``--key value`` overrides); without
     ``--config``, the overrides apply to the recipe's offline default config. On a machine without
     CUDA, bf16 is off and several processes talk over gloo, so the same command runs on CPU."""
     from trl import TrlParser
 
-    argv = sys.argv[1:] if argv is None else argv
-    if "--config" not in argv and not any(a.startswith("--config=") for a in argv) and "--help" not in argv:
-        argv = ["--config", str(default_config), *argv]
+    from grpo_ext.recipe_kit.parsing import parse_argv
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = TrlParser(types)
     cpu_ddp = False
     if not torch.cuda.is_available():
@@ -83,10 +110,8 @@ def parse(types: tuple, default_config: str | Path, argv: list[str] | None = Non
             cpu_ddp = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true"
             if cpu_ddp:  # accelerate's multi-GPU launch on CPU: without use_cpu each process thinks it is alone
                 parser.set_defaults(use_cpu=True)
-    try:
-        parsed = parser.parse_args_and_config(argv)
-    except ValueError as err:  # a config's own checks (GRPOConfig.__post_init__) or unknown arguments
-        raise InputError(str(err)) from None
+    parsed = parse_argv(parser, argv, Path(default_config))
+    quiet_library_notices()
     inputs.check_launch()
     if cpu_ddp:
         PartialState(cpu=True, backend="gloo")  # first, so every later PartialState() sees all processes
@@ -97,11 +122,25 @@ def _is_local(name: str | None) -> bool:
     return bool(name) and (name.startswith("builtin:") or os.path.exists(name))
 
 
+def hub_ids(script: RecipeArguments, model_args) -> list[tuple[str, str, str]]:
+    """What the run fetches from the Hub: ``(option, "model" | "dataset", id)``, reward models included."""
+    ids = []
+    if not _is_local(model_args.model_name_or_path):
+        ids.append(("--model_name_or_path", "model", model_args.model_name_or_path))
+    if not _is_local(script.dataset_name):
+        ids.append(("--dataset_name", "dataset", script.dataset_name))
+    for spec in script.reward_funcs or []:
+        model = rewards_registry.reward_model_id(spec)
+        if model is not None and not _is_local(model):
+            ids.append(("--reward_funcs", "model", model))
+    return ids
+
+
 def stay_offline_when_local(script: RecipeArguments, model_args, training_args) -> bool:
-    """With a local (or built-in) model and dataset and no push, switch the Hugging Face libraries
-    to offline mode, so the run makes no network request at all (huggingface_hub otherwise asks the
-    Hub for metadata now and then). Returns whether it did."""
-    if training_args.push_to_hub or not (_is_local(model_args.model_name_or_path) and _is_local(script.dataset_name)):
+    """With a local (or built-in) model, dataset and reward models and no push, switch the Hugging
+    Face libraries to offline mode, so the run makes no network request at all (huggingface_hub
+    otherwise asks the Hub for metadata now and then). Returns whether it did."""
+    if training_args.push_to_hub or hub_ids(script, model_args):
         return False
     os.environ["HF_HUB_OFFLINE"] = "1"
     import datasets.config
@@ -112,21 +151,31 @@ def stay_offline_when_local(script: RecipeArguments, model_args, training_args) 
     return True
 
 
+def check_settings_and_hub(script, model_args, training_args) -> None:
+    """The training settings, then the Hub (push, ids) or the switch to offline mode: before any
+    model work (see :mod:`grpo_ext.recipe_kit.recipe_inputs` and :mod:`grpo_ext.recipe_kit.hub`)."""
+    from grpo_ext.recipe_kit import hub
+
+    inputs.check_training(training_args)
+    if training_args.push_to_hub:
+        hub.check_push(training_args.hub_model_id, training_args.hub_token)
+    if not stay_offline_when_local(script, model_args, training_args):
+        hub.check_hub_ids(hub_ids(script, model_args), training_args.hub_token)
+
+
 def prepare(script: RecipeArguments, model_args, training_args, task: str = "math") -> tuple[str, object, object]:
-    """(model path, train dataset, test dataset): rewards, weights and data checked before any model
-    work (see :mod:`grpo_ext.recipe_kit.recipe_inputs`).
+    """(model path, train dataset, test dataset): rewards, weights, training settings, the Hub and
+    the data checked before any model work (see :mod:`grpo_ext.recipe_kit.recipe_inputs`).
 
     ``builtin:tiny`` builds a small model and tokenizer in ``<output_dir>/initial-model``; with
     ``builtin:arithmetic`` it is then warmed up into ``<output_dir>/warmed-up`` (main process first,
     the others reuse it). Both are reused by a later run only when the settings that made them match."""
     inputs.import_reward_modules(script.reward_modules)
     needed = inputs.check_rewards(script.reward_funcs, training_args.reward_weights)
-    stay_offline_when_local(script, model_args, training_args)
+    check_settings_and_hub(script, model_args, training_args)
     # transformers' Trainer would push the whole output folder (warm-up models, checkpoints) on every
     # save; the recipe pushes once, at the end, the files that make the model (see grpo_ext/recipe_kit/hub.py)
     script.push, training_args.push_to_hub = training_args.push_to_hub, False
-    if script.push and not training_args.hub_model_id:
-        raise ValueError("--push_to_hub needs --hub_model_id NAME (e.g. your-name/model-name)")
     if script.dataset_name == BUILTIN_DATASET:
         train, test = arithmetic.problems(training_args.seed)
         if script.eval_size and len(test) > script.eval_size:
@@ -168,9 +217,38 @@ def _normalised(name: str, config: str | None, split: str, script: RecipeArgumen
     raw = data.load(name, config, split)
     if len(raw) == 0:
         raise InputError(f"--dataset_name {name} (split {split}) has no rows: give a dataset with problems in it")
+    raw = _map_columns(raw, script, task)
     if task == "math":
         return data.normalise(raw, script.system_prompt, script.instruction)
     return data.normalise_code(raw, script.system_prompt, script.instruction, script.code_language)
+
+
+def _map_columns(raw, script: RecipeArguments, task: str):
+    """Rename the user's ``--prompt_column``/``--answer_column``/``--tests_column`` to the names the
+    layouts read (a column already holding that name is dropped for it)."""
+    wanted = {"--prompt_column": (script.prompt_column, "prompt")}
+    if task == "math":
+        wanted["--answer_column"] = (script.answer_column, "answer")
+    else:
+        wanted["--tests_column"] = (script.tests_column, script.tests_layout)
+    if script.tests_layout not in _layouts():
+        raise InputError(f"--tests_layout {script.tests_layout}: not a layout; use one of {', '.join(_layouts())}")
+    for option, (column, target) in wanted.items():
+        if column is None or column == target:
+            continue
+        if column not in raw.column_names:
+            raise InputError(f"{option} {column}: the dataset has no such column; it has {raw.column_names}")
+        taken = [c for c in raw.column_names if c == target or (target == "prompt" and c in data.PROMPT_COLUMNS)]
+        raw = raw.remove_columns([c for c in taken if c != column]).rename_column(column, target)
+        if target == "answer" and "solution" in raw.column_names:
+            raw = raw.remove_columns("solution")  # the named column is the gold answer, whatever the layout
+    return raw
+
+
+def _layouts() -> tuple[str, ...]:
+    from grpo_ext.rewards.code.rows import LAYOUTS
+
+    return LAYOUTS
 
 
 def _hold_out(train, script: RecipeArguments, seed: int):
@@ -272,6 +350,7 @@ def evaluate(trainer, test, metrics: dict, batch_size: int = 64, desc: str = "ev
     """Greedy completions for ``test``, scored by each reward in ``metrics`` (name -> reward); a
     metric is the share of problems scoring 1.0. Every process takes part (ZeRO-3 needs it) and
     gets the same numbers."""
+    from transformers import GenerationConfig
     from trl.models import unwrap_model_for_generation
 
     tokenizer = trainer.processing_class
@@ -282,13 +361,17 @@ def evaluate(trainer, test, metrics: dict, batch_size: int = 64, desc: str = "ev
     was_training = trainer.model.training
     trainer.model.eval()
     with unwrap_model_for_generation(model, trainer.accelerator) as unwrapped:
+        # a fresh greedy config: the model's own carries TRL's sampling flags (top_k, ...), which
+        # greedy decoding would report as invalid on every batch
+        greedy = GenerationConfig(max_new_tokens=trainer.args.max_completion_length, do_sample=False,
+                                  pad_token_id=tokenizer.pad_token_id,
+                                  eos_token_id=unwrapped.generation_config.eos_token_id)
         for start in tqdm(range(0, len(test), batch_size), desc=desc, disable=not trainer.accelerator.is_main_process):
             rows = test.select(range(start, min(start + batch_size, len(test))))
             texts = [p if isinstance(p, str) else tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
                      for p in rows["prompt"]]
             enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(unwrapped.device)
-            out = unwrapped.generate(**enc, max_new_tokens=trainer.args.max_completion_length, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id)
+            out = unwrapped.generate(**enc, generation_config=greedy)
             decoded = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
             columns = {c: rows[c] for c in rows.column_names if c != "prompt"}
             for name, reward in metrics.items():
@@ -325,9 +408,21 @@ def train_and_report(trainer, script: RecipeArguments, model_args, test, metrics
         card = hub.model_card(args, model_args.model_name_or_path, script.dataset_name, report, script.reward_funcs)
         Path(args.output_dir, "README.md").write_text(card)
         if script.push:
-            print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.hub_token, args.hub_private_repo))
+            _push(args)
     shut_down(trainer)
     return report
+
+
+def _push(args) -> None:
+    """Push the saved run; a failure now (the network went away) says how to push it later."""
+    from grpo_ext.recipe_kit import hub
+
+    try:
+        print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.hub_token, args.hub_private_repo))
+    except Exception as err:  # the run is saved: a failed upload must not read as a failed run without a way out
+        print(f"\nerror: the push to {args.hub_model_id} failed ({type(err).__name__}: {err}); the run is saved in "
+              f"{args.output_dir}: push it later with `grpo-ext push {args.output_dir} --hub_model_id "
+              f"{args.hub_model_id}`\n", file=sys.stderr, flush=True)
 
 
 def shut_down(trainer) -> None:

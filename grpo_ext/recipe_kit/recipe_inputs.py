@@ -178,3 +178,54 @@ def _asked_processes(pid: int) -> int:
         if value is not None and value.isdigit():
             return int(value)
     return 0
+
+
+# -- training settings that fail only after the model loaded, or after training -----------------
+
+# report_to backend -> the modules any one of which makes it work
+_REPORTERS = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",), "trackio": ("trackio",),
+              "mlflow": ("mlflow",), "comet_ml": ("comet_ml",), "clearml": ("clearml",), "dvclive": ("dvclive",),
+              "neptune": ("neptune",), "swanlab": ("swanlab",), "codecarbon": ("codecarbon",),
+              "azure_ml": ("azureml",)}
+
+
+def check_training(args) -> None:
+    """The learning rate, ``--resume_from_checkpoint`` (``true``: the latest checkpoint of
+    ``output_dir``, resolved here to its folder) and ``--report_to`` backends."""
+    if args.learning_rate < 0:
+        raise InputError(f"--learning_rate {args.learning_rate}: a learning rate must be >= 0 (e.g. 1e-6 for a "
+                         "0.5B model, 5e-4 for the tiny offline one)")
+    args.resume_from_checkpoint = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
+    steps = args.logging_steps if args.logging_strategy == "steps" or getattr(args.logging_strategy, "value", "") == "steps" else 0
+    if 0 < args.max_steps < steps and steps >= 1:  # a short run would log nothing: no reward curve
+        print(f"note: --max_steps {args.max_steps} is below logging_steps {args.logging_steps}: logging every step "
+              "so the run has a reward curve", file=sys.stderr, flush=True)
+        args.logging_steps = 1
+    for backend in args.report_to or []:
+        modules = _REPORTERS.get(backend)
+        if modules and not any(importlib.util.find_spec(m) for m in modules):
+            raise InputError(f"--report_to {backend}: {backend} is not installed (pip install {modules[0]}), or "
+                             f"report elsewhere (--report_to none)")
+
+
+def resolve_checkpoint(value, output_dir: str) -> str | None:
+    """A checkpoint folder to resume from: ``true`` means the latest ``checkpoint-N`` of ``output_dir``
+    (as transformers' ``resume_from_checkpoint=True``); ``false``/empty means none."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if value is None or str(value).strip().lower() in ("", "false", "no", "none"):
+        return None
+    here = sorted(p.name for p in Path(output_dir).glob("checkpoint-*")) if Path(output_dir).is_dir() else []
+    if str(value).strip().lower() in ("true", "yes", "latest"):
+        latest = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
+        if latest is None:
+            raise InputError(f"--resume_from_checkpoint {value}: {output_dir} has no checkpoint-N folder to resume "
+                             "from (a run saves them with --save_strategy steps --save_steps N); drop the flag to start "
+                             "afresh")
+        return latest
+    if not Path(value).is_dir():
+        raise InputError(f"--resume_from_checkpoint {value}: no such folder (looked from {Path.cwd()}); "
+                         f"{output_dir} has {here or 'no checkpoints'}; `--resume_from_checkpoint true` takes the latest")
+    return str(value)
+
+

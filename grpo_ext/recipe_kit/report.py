@@ -41,14 +41,18 @@ def _plot(curve: list[dict], path: Path) -> None:
 
     steps, rewards = [c["step"] for c in curve], [c["reward"] for c in curve]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(steps, rewards, lw=0.8, alpha=0.5, label="reward per step")
+    ax.plot(steps, rewards, lw=0.8, alpha=0.5, marker="o" if len(rewards) < 10 else None, label="reward per logged step")
+    if not rewards:  # nothing was logged: say why rather than leave an empty frame
+        ax.text(0.5, 0.5, "no reward logged:\nthe run ended before its first logging step (logging_steps)",
+                ha="center", va="center", transform=ax.transAxes)
     if len(rewards) >= 10:
         k = max(len(rewards) // 20, 2)
         smooth = [sum(rewards[max(0, i - k):i + 1]) / len(rewards[max(0, i - k):i + 1]) for i in range(len(rewards))]
         ax.plot(steps, smooth, lw=2, label=f"moving mean ({k + 1} steps)")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("mean reward")
-    ax.legend()
+    if rewards:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -48,7 +48,7 @@ def prepare(script: ToolRecipeArguments, model_args, args):
 
         metrics = {"accuracy": rewards.get("math_accuracy")}
         return str(path), train, test, {"tools": tools.resolve(script.tools)}, metrics
-    recipe.stay_offline_when_local(script, model_args, args)
+    recipe.check_settings_and_hub(script, model_args, args)
     script.push, args.push_to_hub = args.push_to_hub, False  # pushed once, at the end (as recipe.prepare does)
     train, test = lookup.problems(args.seed)
     if script.eval_size and len(test) > script.eval_size:
