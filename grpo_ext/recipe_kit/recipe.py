@@ -246,7 +246,7 @@ def _map_columns(raw, script: RecipeArguments, task: str):
 
 
 def _layouts() -> tuple[str, ...]:
-    from grpo_ext.rewards.code.rows import LAYOUTS
+    from grpo_ext.rewards.code.judge_datasets import LAYOUTS
 
     return LAYOUTS
 
