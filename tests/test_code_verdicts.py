@@ -83,6 +83,15 @@ ATTACKS = {
     "check() defined by the program": (
         {"test_code": f"assert value(1) == {K}\nassert value(2) == {2 * K}\n", "entry_point": "value"},
         "def check(candidate):\n    return True\ndef value(k):\n    return 0", 0.0),
+    # found by the blind red team, round 2
+    "failing setUpModule (R2 F1)": (
+        {"test_code": "import unittest\ndef setUpModule():\n    assert f(1) == 1\nclass T(unittest.TestCase):\n"
+                      "    def test_a(self):\n        self.assertIsNotNone(f(2))\n    def test_b(self):\n        self.assertEqual(f(0), 0)\n"},
+        "def f(x):\n    return 0", 0.0),
+    "failing tearDownClass (R2 F2)": (
+        {"test_code": "import unittest\nclass T(unittest.TestCase):\n    @classmethod\n    def tearDownClass(cls):\n"
+                      "        assert f(1) == 2\n    def test_a(self):\n        self.assertEqual(f(1), 1)\n"},
+        "def f(x):\n    return x", 0.0),
     # found by the blind red team, round 1
     "failing assert caught by the row (R1 F1)": (
         {"test_code": "try:\n    assert f(1) == 2\n    assert f(2) == 4\n    print('ok')\nexcept AssertionError:\n    print('failed')\n"},
@@ -140,6 +149,10 @@ CONTROLS = {  # right (or partial) programs: exactly their share
     "os._exit in the last case (R1 F6)": (
         {"fn_name": "f", "inputs": [[1], [2], [3]], "outputs": [1, 2, 3]},
         "import os\ndef f(x):\n    if x == 3:\n        os._exit(0)\n    return x", 2 / 3),
+    "setUpModule sets the values (R2 F1b)": (
+        {"test_code": "import unittest\nG = None\ndef setUpModule():\n    global G\n    G = f(3)\n"
+                      "class T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(G, 3)\n"},
+        "def f(x):\n    return x", 1.0),
     "standard-library values (R1 F5)": (
         {"test_code": "from fractions import Fraction\nfrom decimal import Decimal\nimport collections\n"
                       "assert f() == Fraction(1, 3)\nassert f() != 0.5\nassert g() == Decimal('0.1')\n"

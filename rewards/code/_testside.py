@@ -240,7 +240,7 @@ class _CaseResult(unittest.TestResult):
 
     def __init__(self):
         super().__init__()
-        self.started, self.bad = set(), set()
+        self.started, self.bad, self.fixture_failed = set(), set(), False
 
     def startTest(self, test):
         super().startTest(test)
@@ -249,6 +249,8 @@ class _CaseResult(unittest.TestResult):
     def addError(self, test, err):
         super().addError(test, err)
         self.bad.add(id(test))
+        if not isinstance(test, unittest.TestCase):  # a module or class fixture (setUpModule, tearDownClass...)
+            self.fixture_failed = True
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
@@ -290,9 +292,15 @@ def _run_cases(namespace, checks):
     if not cases:
         return
     result = _CaseResult()
-    suite.run(result)
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = module  # unittest finds setUpModule / tearDownModule through it
+    try:
+        suite.run(result)
+    finally:
+        sys.modules["__main__"] = saved
     checks.cases += len(cases)
-    checks.cases_passed += sum(id(c) in result.started and id(c) not in result.bad for c in cases)
+    if not result.fixture_failed:  # a failing module or class fixture fails every case
+        checks.cases_passed += sum(id(c) in result.started and id(c) not in result.bad for c in cases)
 
 
 def _bind(namespace, plan, spec, first, free):
