@@ -4,17 +4,22 @@ from __future__ import annotations
 
 
 def completion_text(completion) -> str:
-    """A completion's text: a string as is, or the content of the last message of a message list.
+    """A completion's text: a string as is, or the content of the last message the model wrote.
 
     TRL passes conversational completions as ``[{"role": "assistant", "content": "..."}]``;
-    content may itself be a list of parts (``{"type": "text", "text": "..."}``).
+    content may itself be a list of parts (``{"type": "text", "text": "..."}``). Only the model's
+    own messages count: a message with another role (a tool's result, a user turn) is never read
+    as the model's answer; a conversation with no model message has no text.
     """
     if isinstance(completion, str):
         return completion
     if isinstance(completion, dict):
         completion = [completion]
     if isinstance(completion, (list, tuple)) and completion:
-        content = completion[-1].get("content", "") if isinstance(completion[-1], dict) else completion[-1]
+        own = [m for m in completion if not isinstance(m, dict) or m.get("role", "assistant") == "assistant"]
+        if not own:
+            return ""
+        content = own[-1].get("content", "") if isinstance(own[-1], dict) else own[-1]
         if isinstance(content, list):
             return "".join(p.get("text", "") for p in content if isinstance(p, dict))
         return str(content or "")

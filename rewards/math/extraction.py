@@ -67,33 +67,59 @@ def _strip_think(text: str) -> str | None:
     return text
 
 
+_BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BOX_BRACE = re.compile(r"[ \t]*\{")
+
+
 def _boxes(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, contents) of every ``\\boxed{}`` / ``\\fbox{}`` (and ``\\boxed 5``), in order."""
+    """(start, end, contents) of every ``\\boxed{}`` / ``\\fbox{}`` (and ``\\boxed 5``), in order;
+    one pass over the text (no search restarts from each box)."""
     out, pos = [], 0
-    while True:
-        starts = [i for i in (text.find("\\boxed", pos), text.find("\\fbox", pos)) if i >= 0]
-        if not starts:
-            return out
-        i = min(starts)
-        brace = text.find("{", i)
-        gap = text[i + 5 : brace] if brace >= 0 else ""
-        if brace >= 0 and gap.strip() in ("", "d", "x"):  # \boxed{ and \fbox{ (the "d"/"x" of the names)
-            end = match_brace(text, brace)
+    for m in _BOX_START.finditer(text):
+        i = m.start()
+        if i < pos:
+            continue
+        brace = _BOX_BRACE.match(text, m.end())
+        if brace:
+            end = match_brace(text, brace.end() - 1)
             if end < 0:
                 return out
-            out.append((i, end, text[brace + 1 : end - 1]))
+            out.append((i, end, text[brace.end() : end - 1]))
             pos = end
             continue
-        m = _SHORT_BOXED.match(text, i)
-        if m:
-            out.append((i, m.end(), m.group(1)))
-        pos = i + 5
+        short = _SHORT_BOXED.match(text, i)
+        if short:
+            out.append((i, short.end(), short.group(1)))
+            pos = short.end()
+    return out
 
 
 def squash(text: str) -> str:
-    """Text with spaces, braces and dollars removed, lower case: answers that differ only in these
-    say the same thing."""
-    return re.sub(r"[\s{}$]", "", text).lower()
+    """Text without its spaces: boxes that differ only in spacing are the same box (whether two
+    different texts say the same value is the comparison's business, never the text's)."""
+    return re.sub(r"\s", "", text)
+
+
+# words by which a completion withdraws what it wrote before them
+_RETRACTION = re.compile(r"\b(?:wrong|incorrect|not correct|not right|a mistake|mistaken|scratch that|disregard|"
+                         r"retract|ignore (?:that|this|the above))\b", re.I)
+# a last sentence that does not commit: a refusal or a guess
+_NO_COMMITMENT = re.compile(r"\b(?:cannot|can't|can not|could not|couldn't|unable|don't know|do not know|"
+                            r"not sure|unsure|no idea|give up|gave up|i guess|maybe|perhaps|possibly|not possible to)\b"
+                            r"|\?\s*$", re.I)
+_COMMENT = re.compile(r"^[ \t]*%.*$|(?<=[A-Za-z.,;:!?][ \t])%.*$", re.M)
+_GSM8K_MARK = re.compile(r"####[ \t]*(?=[-+$\\(\[.\d])")  # "#### 12"; never a heading "#### Final Answer"
+
+
+def retracted(text: str) -> bool:
+    """The completion withdraws something it wrote ("that is wrong", "scratch that")."""
+    return bool(_RETRACTION.search(text))
+
+
+def strip_comments(text: str) -> str:
+    """LaTeX comments: a ``%`` at the start of a line or after a space that follows a word, to the
+    end of the line (``50%`` and ``\\%`` are percents)."""
+    return _COMMENT.sub("", text)
 
 
 def _one_or_list(answers: list[str]) -> str | None:
@@ -122,21 +148,30 @@ def _boxed(text: str, all_boxes: bool = False) -> str | None:
 
 
 def _answer_is(text: str) -> str | None:
+    found = _answer_is_at(text)
+    return found[1] if found else None
+
+
+def _answer_is_at(text: str) -> tuple[int, str] | None:
+    """(where, the sentence after the last "answer is" / "answer:")."""
     last = None
     for last in _ANSWER_MARK.finditer(text):
         pass
     if last is None:
         return None
     m = _SENTENCE.match(text, last.end())
-    return m.group(0).strip() if m else None
+    return (last.start(), m.group(0).strip()) if m and m.group(0).strip() else None
 
 
-def _after_hashes(text: str) -> str | None:
-    """GSM8K style: the rest of the line after the last ``####``."""
-    if "####" not in text:
+def _after_hashes(text: str) -> tuple[int, str] | None:
+    """GSM8K style: (where, the rest of the line after the last ``####`` that starts an answer)."""
+    last = None
+    for last in _GSM8K_MARK.finditer(text):
+        pass
+    if last is None:
         return None
-    tail = text.rsplit("####", 1)[1].strip()
-    return tail.splitlines()[0] if tail else None
+    tail = text[last.end():].strip()
+    return (last.start(), tail.splitlines()[0]) if tail else None
 
 
 def extract_answer(text: str, all_boxes: bool = False) -> str | None:
@@ -145,13 +180,35 @@ def extract_answer(text: str, all_boxes: bool = False) -> str | None:
     body = _strip_think(unescape(text))
     if body is None:
         return None
+    body = strip_comments(body)
     close = body.rfind("</answer>")
     open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
     if open_ >= 0:
         inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
         return (_boxed(inner, all_boxes) or _answer_is(inner) or inner).strip() or None
-    found = _boxed(body, all_boxes) or _after_hashes(body) or _answer_is(body)
-    return found.strip() if found else _last_math(body)
+    return _committed(body, all_boxes)
+
+
+def _committed(body: str, all_boxes: bool) -> str | None:
+    """The last statement of an answer (a box, ``####``, "answer is"), unless the text after it
+    withdraws it; without one, the last sentence's math, unless that sentence is a refusal or a
+    guess."""
+    boxes = _boxes(body)
+    marks = [m for m in (_after_hashes(body), _answer_is_at(body)) if m]
+    later = [m for m in marks if not boxes or m[0] > boxes[-1][1]]
+    if later:  # "\boxed{5}. Wait, 5 is wrong. The answer is 6.": the later statement counts
+        where, found = max(later)
+        rest = body[where:]
+        end = rest.find(found)
+        return None if retracted(rest[end + len(found):]) else found.strip()
+    if boxes:
+        if retracted(body[boxes[-1][1]:]):
+            return None  # "\boxed{5}. No, that is wrong.": withdrawn, nothing committed
+        return _boxed(body, all_boxes)
+    last_sentence = _SENTENCE.findall(body.strip())[-1:] or [""]
+    if _NO_COMMITMENT.search(body) and (_NO_COMMITMENT.search(last_sentence[0]) or _NO_COMMITMENT.search(body[-200:])):
+        return None
+    return _last_math(body)
 
 
 def _last_math(text: str) -> str | None:
