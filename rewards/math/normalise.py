@@ -142,6 +142,20 @@ def units_of(s: str) -> tuple[str, list[str]]:
     return s, words
 
 
+def drop_command(s: str, command: str) -> str:
+    r"""Remove every ``\command{X}`` with its argument; unbalanced ones are left as they are."""
+    token = "\\" + command + "{"
+    out, pos = [], 0
+    while (i := s.find(token, pos)) >= 0:
+        end = match_brace(s, i + len(token) - 1)
+        if end < 0:
+            break
+        out.append(s[pos:i])
+        pos = end
+    out.append(s[pos:])
+    return "".join(out)
+
+
 def strip_units(s: str) -> str:
     """Drop trailing unit words ("5 cm", "12 dollars", "3 sq. units"), see ``units_of``."""
     return units_of(s)[0]
@@ -169,6 +183,9 @@ def normalize_with_units(s: str) -> tuple[str, list[str]]:
         s = s.replace(old, new)
     s = re.sub(r"(?<!\\)\\ ", " ", s.replace("$", ""))  # "\ " is a space, "\\ " a row break
     s = re.sub(r"\s+", " ", s)
+    for cmd in ("phantom", "hphantom", "vphantom", "cancel", "bcancel", "xcancel", "sout"):
+        s = drop_command(s, cmd)  # hidden or crossed-out content is not part of the answer
+    s = re.sub(r"\\(?:text)?color\{[A-Za-z!0-9]*\}", "", s)  # \color{red}{5}: the colour goes, 5 stays
     for cmd in _TEXT_COMMANDS:
         s = unwrap_command(s, cmd, sep=" ")
     s = re.sub(r"\\?\{\s*([^{}]*?)\s*\\choose\s*([^{}]*?)\s*\}", r"\\binom{\1}{\2}", s)
