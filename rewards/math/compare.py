@@ -85,11 +85,11 @@ def _matches_decimal_gold(answer, gold, places: int) -> bool:
     if len(str(abs(int(gold * 10**places))).lstrip("0")) < MIN_DECIMAL_DIGITS:
         return False
     own = _decimal_places(answer) if answer.is_Rational else None
-    if own is not None:
-        if own >= places or len(str(abs(int(answer * 10**own))).lstrip("0")) < MIN_DECIMAL_DIGITS:
+    if own is not None and own < places:
+        if len(str(abs(int(answer * 10**own))).lstrip("0")) < MIN_DECIMAL_DIGITS:
             return False
         return int(answer * 10**own) == int(sp.floor(gold * 10**own + sp.Rational(1, 2)))
-    return _digits_agree(gold, answer, places)
+    return _digits_agree(gold, answer, places)  # an exact answer, or a longer decimal (3.14159 for 3.1416)
 
 
 def exact_equal(a, b) -> bool:
@@ -135,9 +135,11 @@ def _number_close(answer, gold) -> bool:
 
 
 def _point(symbols) -> dict:
-    """A fresh random point: a generic rational for each symbol, from a private generator."""
+    """A fresh random point: a generic rational for each symbol, from a private generator; its
+    denominator has a random factor between 10^8 and 10^9, so that no expression the parser's size
+    limits allow (``\\sin(\\pi \\cdot 5000! x)``) vanishes at every point drawn."""
     return {s: sp.Rational(_RANDOM.randint(-400, 400), _RANDOM.choice((7, 11, 13, 17, 19, 23, 29, 31, 37, 41)))
-            + sp.Rational(1, _RANDOM.randint(1000, 9999)) for s in symbols}
+            + sp.Rational(1, _RANDOM.randint(10**8, 10**9)) for s in symbols}  # no product a parser allows covers it
 
 
 def _probe(expr, point):

@@ -111,6 +111,16 @@ _COMMENT = re.compile(r"^[ \t]*%.*$|(?<=[A-Za-z.,;:!?][ \t])%.*$", re.M)
 _GSM8K_MARK = re.compile(r"####[ \t]*(?=[-+$\\(\[.\d])")  # "#### 12"; never a heading "#### Final Answer"
 
 
+def _states_value(sentence: str) -> bool:
+    """An "answer is" after a box replaces it only when it states a value (a digit, LaTeX, a
+    number in words): "I checked that the answer is correct" leaves the box standing."""
+    from .normalise import number_words
+
+    words = sentence.strip().rstrip(".!")
+    return bool(re.search(r"\d|\\|\$", sentence)) or (re.fullmatch(r"[A-Za-z -]+", words) is not None
+                                                      and number_words(words) is not None)
+
+
 def retracted(text: str) -> bool:
     """The completion withdraws something it wrote ("that is wrong", "scratch that")."""
     return bool(_RETRACTION.search(text))
@@ -195,7 +205,7 @@ def _committed(body: str, all_boxes: bool) -> str | None:
     guess."""
     boxes = _boxes(body)
     marks = [m for m in (_after_hashes(body), _answer_is_at(body)) if m]
-    later = [m for m in marks if not boxes or m[0] > boxes[-1][1]]
+    later = [m for m in marks if not boxes or m[0] > boxes[-1][1] and _states_value(m[1])]
     if later:  # "\boxed{5}. Wait, 5 is wrong. The answer is 6.": the later statement counts
         where, found = max(later)
         rest = body[where:]

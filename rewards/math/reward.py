@@ -42,7 +42,7 @@ _LETTER_LIST = re.compile(r"\(?[A-E]\)?(?:\s*(?:,|/|\bor\b|\band\b)\s*(?:or\s+|a
 def _choice(text: str, strict: bool) -> str | None:
     """The letter a multiple-choice answer names; None when it names none, or several (a hedge:
     "A, B, C or D")."""
-    text = normalize(text)
+    raw, text = text, normalize(text)
     if strict:
         m = re.fullmatch(r"\(?([A-E])\)?", text)
         return m.group(1) if m else None
@@ -54,7 +54,11 @@ def _choice(text: str, strict: bool) -> str | None:
     rest = m.group(3) or m.group(5) or ""
     if any(w in REFUSAL_WORDS for w in re.findall(r"[a-z']+", rest.lower())):
         return None  # "(C) is wrong", "C. or maybe D": the letter is not what it commits to
-    return m.group(1) or m.group(2) or m.group(4)
+    letter = m.group(1) or m.group(2) or m.group(4)
+    after = raw[raw.find(letter) + 1:] if letter in raw else rest  # the option text as written (units kept)
+    if re.search(r"(?<![A-Za-z\\])\(?[A-E](?:[).:,]|\s*$)", after):
+        return None  # "C. D.", "C) D)": another option named in the same breath
+    return letter
 
 
 @dataclass
