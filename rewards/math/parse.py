@@ -155,7 +155,7 @@ class Parser(Forms):
         if not approx:
             return value
         if isinstance(value, sp.Symbol):  # "x \\approx 1.41": a label and an approximate value
-            return Equation(value, approx[-1])
+            return Equation(value, approx[0]) if len(approx) == 1 else Approx(Equation(value, approx[0]), tuple(approx[1:]))
         return Approx(value, tuple(approx))
 
     def ratio(self):
