@@ -18,7 +18,7 @@ _TEXT_COMMANDS = ("text", "textbf", "textit", "textrm", "textnormal", "textsf", 
                   "operatorname", "mathsf")
 _REMOVE = (
     r"\displaystyle", r"\textstyle", r"\left.", r"\right.", r"\left", r"\right", r"\bigl", r"\bigr",
-    r"\Bigl", r"\Bigr", r"\big", r"\Big", r"\!", r"\,", r"\;", r"\:", r"\quad", r"\qquad", "{,}",
+    r"\Bigl", r"\Bigr", r"\big", r"\Big", r"\!", r"\,", r"\;", r"\:", r"\quad", r"\qquad",
     r"\$", r"\limits", r"\nolimits",
 )
 _REPLACE = {
@@ -177,6 +177,9 @@ def normalize_with_units(s: str) -> tuple[str, list[str]]:
     s = s.replace("\\[", "").replace("\\]", "").replace("\\(", "").replace("\\)", "")
     s = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1,", s)  # 11,\! 111,\! 100: thousands written with \!
     s = _ARRAY.sub(r"\\begin{pmatrix}", s).replace("\\end{array}", "\\end{pmatrix}")
+    s = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", s)  # 1{,}000: a thousands separator
+    s = re.sub(r"(?<=\d)\{,\}(?=\d)", ".", s)  # 1{,}2: a decimal comma as LaTeX typesets it
+    s = s.replace("{,}", "")
     for old in _REMOVE:
         s = s.replace(old, "")
     for old, new in _REPLACE.items():
