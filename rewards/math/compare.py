@@ -109,6 +109,8 @@ def exact_equal(a, b) -> bool:
         value = None
     if value is not None and value.is_number and value != 0:
         return False
+    if value is None and sp.expand(d) == 0:  # (\\sqrt2 + 1)^2 - 3 - 2\\sqrt2: zero once expanded
+        return True
     check = sp.N(d, 120, maxn=4000)  # no digit found: zero up to 120 digits, a true identity
     return bool(check.is_number and abs(check) < sp.Float(10) ** -100)
 
@@ -153,12 +155,11 @@ def _probe(expr, point):
 
 
 def _probe_close(va, vb) -> bool:
+    """The two sides' values at one point are the same number: exactly (``exact_equal``), so that
+    ``x + \\pi 10^{-40}`` is not ``x`` at any digit count."""
     if va.is_Rational and vb.is_Rational:
         return va == vb
-    x, y = sp.N(va, PRECISION), sp.N(vb, PRECISION)
-    diff = abs(sp.N(x - y, PRECISION))
-    scale = max(abs(x), abs(y), sp.Integer(1))
-    return bool(diff.is_real and diff <= sp.Float(10) ** -(PRECISION - 10) * scale)
+    return exact_equal(va, vb)
 
 
 def expr_equal(a, b) -> bool:
@@ -398,6 +399,8 @@ def equivalent(answer, gold) -> bool:
     """True when the parsed ``answer`` means the same as the parsed ``gold``."""
     if isinstance(answer, Equation) and not _chain_holds(answer):
         return False  # "x = 5 = 6": a chain whose sides disagree states nothing true
+    if answer == gold and not isinstance(answer, (Approx, Percent)):
+        return True  # the same parsed object (a set-builder both sides write alike)
     if isinstance(answer, Approx):
         return _approx_equal(answer, gold)
     if isinstance(gold, Approx):  # the exact value, or the very approximation the gold gives

@@ -167,11 +167,14 @@ def _is_word_gold(raw: str, norm: str) -> bool:
 
 
 def _text_verdict(result: Check, answer: str, gold: str, unparsed: bool, gold_err: str) -> Check:
-    """A gold that is words (or that does not parse) is compared as text: the same words, case
-    aside, and nothing more; a gold that is neither words nor parseable cannot be judged (None)."""
+    """A gold that is words is compared as text: the same words, case aside, and nothing more. A
+    gold that does not parse is matched by the same text, spacing aside (LaTeX spacing carries no
+    meaning; case and braces do), else it cannot be judged (None)."""
     words = re.fullmatch(r"[A-Za-z][A-Za-z .'-]*", gold)
     if gold and answer.strip().lower() == gold.strip().lower():
         result.correct, result.reason = True, "same text"
+    elif unparsed and not words and gold and re.sub(r"\s", "", answer) == re.sub(r"\s", "", gold):
+        result.correct, result.reason = True, "same text, spacing aside (the gold does not parse)"
     elif words:
         result.correct, result.reason = False, "gold is text; texts differ"
     else:
