@@ -9,6 +9,7 @@ text, linear in its length.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .registry import register
@@ -16,6 +17,7 @@ from .text import completion_text
 
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"}
 _BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+_TAGS = re.compile(r"</?[A-Za-z_][\w-]*>|\$")  # an answer of empty tags or "$$" says nothing
 
 
 def visible(text: str) -> bool:
@@ -29,13 +31,18 @@ def _block(text: str, tag: str, prefilled: bool = False) -> tuple[str, str] | No
     opening tag may be missing when ``prefilled``) and then anything, or None: leading text,
     a second opening or closing tag anywhere, an empty block."""
     opening, closing = f"<{tag}>", f"</{tag}>"
+    folded = text.lower()  # <THINK> is the tag too
     body = text.lstrip()
-    if body.startswith(opening):
+    if prefilled:
+        if opening.lower() in folded:
+            return None  # the prompt opened the block: any <think> in the completion is a second one
+    elif body.startswith(opening):
         body = body[len(opening):]
-    elif not prefilled:
+    else:
         return None
-    if text.count(opening) > 1 or text.count(closing) != 1 or opening in body:
-        return None  # a nested or second <think>, even inside a prefilled block
+    if folded.count(opening.lower()) > (0 if prefilled else 1) or folded.count(closing.lower()) != 1 \
+            or closing not in body:
+        return None
     inside, _, after = body.partition(closing)
     return (inside, after) if visible(inside) else None
 
@@ -46,12 +53,14 @@ def think_format(completions, think_tag: str = "think", prefilled: bool = False)
 
     ``prefilled=True`` is for chat templates that put the opening tag in the prompt: the
     completion then starts inside the block and only ``...</think> answer`` is required; the
-    block must still hold something visible and may not open a second ``<think>``.
+    block must still hold something visible, and the completion may not write ``<think>`` at all
+    (the prompt's is the one). Tags are matched case aside (``<THINK>``); an answer made only of
+    tags or ``$`` (``<answer></answer>``) is empty.
     """
     out = []
     for c in completions:
         block = _block(completion_text(c), think_tag, prefilled)
-        out.append(1.0 if block is not None and visible(block[1]) else 0.0)
+        out.append(1.0 if block is not None and visible(_TAGS.sub("", block[1])) else 0.0)
     return out
 
 

@@ -31,7 +31,8 @@ def test_custom_tag_names():
 
 def test_prefilled_think():
     fn = rewards.get("think_format", prefilled=True)
-    assert fn(completions=["step 1</think> 4", "<think>x</think> 4", "no close 4"]) == [1.0, 1.0, 0.0]
+    # the prompt opened the block: a <think> in the completion would be a second one
+    assert fn(completions=["step 1</think> 4", "<think>x</think> 4", "no close 4"]) == [1.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -121,7 +122,9 @@ def test_prefilled_still_checks_empty_blocks_and_nested_think():
     fn = rewards.get("think_format", prefilled=True)
     assert fn(completions=["</think> 4", "  </think> 4", "a<think>b</think> 4", "<think>a<think>b</think> 4",
                            "<think></think> 4", "x</think>"]) == [0.0] * 6
-    assert fn(completions=["reasoning</think> 4", "<think>reasoning</think> 4"]) == [1.0, 1.0]
+    assert fn(completions=["reasoning</think> 4", "a<THINK>b</think> 4"]) == [1.0, 0.0]
+    plain = rewards.get("think_format")
+    assert plain(completions=["<think>a</think><answer></answer>", "<think>a</think>$$", "<think>a</think> 5"]) == [0.0, 0.0, 1.0]
 
 
 def test_tag_count_pays_empty_tags_in_any_order_as_documented():

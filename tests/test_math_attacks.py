@@ -16,14 +16,15 @@ _FAST_TIMEOUT = rewards.get("math_accuracy", timeout=0.3)  # time-out rows: the 
 
 
 def _id(i, row):
-    return f"{row['class']}-{i}-{'honest' if row['expected'] else 'attack'}"
+    return f"{row['class']}-{i}-{'honest' if row['expected'] else 'row-fault' if row['expected'] is None else 'attack'}"
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[_id(i, r) for i, r in enumerate(ROWS)])
 def test_attack_row(row):
     reward = _FAST_TIMEOUT if row["class"] == "timeout" else _REWARD
     got = reward(completions=[row["completion"]], answer=[row["gold"]])[0]
-    assert got == (1.0 if row["expected"] else 0.0), row
+    want = None if row["expected"] is None else 1.0 if row["expected"] else 0.0  # None: a fault of the row
+    assert got == want, row
 
 
 def test_every_class_has_attacks_and_the_file_is_large_enough():

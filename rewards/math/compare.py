@@ -37,7 +37,7 @@ _RANDOM = random.SystemRandom()  # private: the policy cannot know the points in
 MIN_DECIMAL_DIGITS = 4  # a decimal this precise may stand for a value it rounds or truncates
 # per check, set by rewards.math.reward: an explicit relative tolerance, and whether the gold's text
 # writes a decimal (a gold "3.1416" is a rounding; a gold "\\pi" or "1/3" is exact)
-_settings = {"rtol": None, "gold_decimal": False, "percent_problem": None}
+_settings = {"rtol": None, "gold_decimal": False, "percent_problem": None, "answer_places": 0}
 
 
 def _decimal_places(x) -> int | None:
@@ -67,6 +67,8 @@ def _rounds_to(decimal, value) -> bool:
     non-terminating ``value`` rounded or truncated to its places: 0.3333 stands for 1/3, 0.33 does
     not; a value that is exact at the decimal's places must equal it."""
     k = _decimal_places(decimal)
+    if k is not None and _settings["answer_places"] > k:  # 0.33330000: wrong at its written 5th place
+        return _digits_agree(decimal, value, _settings["answer_places"]) if value.is_number else False
     if k is None or not value.is_number or (value * 10**k).is_integer:
         return False
     places = _decimal_places(value) if value.is_Rational else None
@@ -85,6 +87,10 @@ def _matches_decimal_gold(answer, gold, places: int) -> bool:
     if len(str(abs(int(gold * 10**places))).lstrip("0")) < MIN_DECIMAL_DIGITS:
         return False
     own = _decimal_places(answer) if answer.is_Rational else None
+    if own is not None and _settings["answer_places"] > own:
+        own = _settings["answer_places"]  # trailing zeros are written digits: 1.41420 is wrong at its 5th place
+        if own >= places:
+            return _digits_agree(gold, answer, places) and _digits_agree(answer, gold, min(own, places))
     if own is not None and own < places:
         if len(str(abs(int(answer * 10**own))).lstrip("0")) < MIN_DECIMAL_DIGITS:
             return False
@@ -246,6 +252,8 @@ def _approx_equal(answer: Approx, gold) -> bool:
     """``v \\approx a`` counts only if every approximation is v rounded or truncated (the parts agree)
     and then the exact value matches the gold; the approximation is graded only against a gold
     written as a decimal, and must equal it."""
+    if isinstance(answer.value, sp.Symbol):  # "x \\approx 6": a label and an approximation, no exact part
+        return _settings["gold_decimal"] and any(isinstance(a, sp.Expr) and a == gold for a in answer.approx)
     if not all(_approximates(answer.value, a) for a in answer.approx):
         return False
     if equivalent(answer.value, gold):

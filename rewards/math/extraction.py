@@ -101,13 +101,19 @@ def squash(text: str) -> str:
 
 
 # words by which a completion withdraws what it wrote before them
-_RETRACTION = re.compile(r"\b(?:wrong|incorrect|not correct|not right|a mistake|mistaken|scratch that|disregard|"
-                         r"retract|ignore (?:that|this|the above))\b", re.I)
+_RETRACTION = re.compile(r"\b(?:wrong|wr0ng|w-r-o-n-g|incorrect\w*|not correct|not right|a mistake|mistaken|scratch that|"
+                         r"disregard|retract|ignore (?:that|this|the above)|actually,?\s+no|no,?\s+wait|wait,?\s+no|"
+                         r"never\s*mind|nope|invalid|erroneous|err(?:ed|or)|(?:that|this|it)(?:'s| is) off|doesn'?t work|"
+                         r"does not work|just kidding|on second thought|bogus|not (?:the|my) (?:final )?answer|"
+                         r"isn'?t (?:the|my) answer|not quite)\b|(?:not|n't)\s+\$?\\boxed", re.I)
 # a last sentence that does not commit: a refusal or a guess
-_NO_COMMITMENT = re.compile(r"\b(?:cannot|can't|can not|could not|couldn't|unable|don't know|do not know|"
-                            r"not sure|unsure|no idea|give up|gave up|i guess|maybe|perhaps|possibly|not possible to)\b"
-                            r"|\?\s*$", re.I)
-_COMMENT = re.compile(r"^[ \t]*%.*$|(?<=[A-Za-z.,;:!?][ \t])%.*$", re.M)
+_REFUSAL = re.compile(r"\b(?:(?:cannot|can't|can not|could not|couldn't|unable to|not able to)\s+(?:solve|determine|"
+                      r"find|answer|compute|figure|work|do)|don't know|do not know|not sure|unsure|no idea|give up|"
+                      r"gave up|i'm stuck|i am stuck)\b", re.I)  # anywhere: the text refuses
+_GUESS = re.compile(r"\b(?:maybe|perhaps|possibly|i guess|probably|not|never|no|doubt\w*|unlikely|impossible|false)\b"
+                    r"|\bisn't\b|\bwon't\b|\baren't\b|\bwasn't\b|\bdoesn't\b|\?\s*$", re.I)  # in the last sentence: a guess or a denial
+_COMMENT = re.compile(r"(?<![\\\d])%.*$", re.M)  # every unescaped % not right after a digit (50% is a percent)
+_HIDDEN = re.compile(r"\\iffalse\b.*?\\fi\b|\\begin\{comment\}.*?\\end\{comment\}|<!--.*?-->|```.*?```", re.S)
 _GSM8K_MARK = re.compile(r"####[ \t]*(?=[-+$\\(\[.\d])")  # "#### 12"; never a heading "#### Final Answer"
 
 
@@ -127,9 +133,10 @@ def retracted(text: str) -> bool:
 
 
 def strip_comments(text: str) -> str:
-    """LaTeX comments: a ``%`` at the start of a line or after a space that follows a word, to the
-    end of the line (``50%`` and ``\\%`` are percents)."""
-    return _COMMENT.sub("", text)
+    """Text no reader sees as the answer: LaTeX comments (every ``%`` not escaped and not right
+    after a digit, to the end of the line: ``50%`` and ``\\%`` are percents), ``\\iffalse ... \\fi``,
+    ``comment`` environments, HTML comments and fenced code blocks."""
+    return _COMMENT.sub("", _HIDDEN.sub(" ", text))
 
 
 def _one_or_list(answers: list[str]) -> str | None:
@@ -144,6 +151,28 @@ def _one_or_list(answers: list[str]) -> str | None:
     return distinct[0] if len(distinct) == 1 else ", ".join(distinct)
 
 
+# what makes a later box a revision of an earlier one rather than an alternative to it
+_REVISION = re.compile(r"\b(?:wrong|incorrect|mistake|error|actually|instead|correct\w*|fix\w*|revis\w*|recheck\w*|"
+                       r"re-check\w*|wait|oops|but|however|redo|recomput\w*|again|in fact|rather|therefore|thus|hence|"
+                       r"so|final\w*|answer|total|then|next|now|step|part|giv\w*|get|gets|obtain\w*|result\w*|simplif\w*)\b",
+                       re.I)
+MAX_HEDGE_GAP = 80  # characters: a longer stretch of text between two boxes is work, not an "or"
+
+
+def _offered_together(gap: str) -> bool:
+    """Two boxes are offered together (a hedge) when the text between them is short and says
+    nothing that revises: ``\\boxed{5} \\text{ or } \\boxed{6}``, ``(or \\boxed{6})``, ``/``, ``vs``,
+    "if n is even ... if n is odd"."""
+    return bool(_HEDGE_GAP.fullmatch(gap)) or (len(gap) <= MAX_HEDGE_GAP and not _REVISION.search(gap))
+
+
+# an unboxed alternative beside the final box: "5 or \boxed{6}", "\boxed{5}, or 6", "Alternatively, 6."
+_ALT_AFTER = re.compile(r"^[\s,;.:)$]*(?:\(?\s*(?:or|alternatively|otherwise)\b|(?:it\s+)?(?:could|might|may)\s+(?:also\s+)?be\b|"
+                        r"another\s+(?:possibility|option|answer)|or\s+(?:maybe|possibly|perhaps)|\\text\{\s*\(?\s*or\b)",
+                        re.I)
+_ALT_BEFORE = re.compile(r"(?:[\d$*}]|\\\))\s*(?:\\text\{\s*or\s*\}|\bor\b|/|\\lor|\\vee)\s*\$?\s*$", re.I)
+
+
 def _boxed(text: str, all_boxes: bool = False) -> str | None:
     """The last group of boxes offered together (see the module docstring), or every box."""
     boxes = _boxes(text)
@@ -151,9 +180,12 @@ def _boxed(text: str, all_boxes: bool = False) -> str | None:
         return _one_or_list([b[2] for b in boxes])
     group = [boxes[-1]]
     for box in reversed(boxes[:-1]):
-        if not _HEDGE_GAP.fullmatch(text[box[1] : group[0][0]]):
+        if not _offered_together(text[box[1] : group[0][0]]):
             break
         group.insert(0, box)
+    after, before = text[group[-1][1] : group[-1][1] + 200], text[max(0, group[0][0] - 40) : group[0][0]]
+    if _ALT_AFTER.match(after) or _ALT_BEFORE.search(before):
+        return None  # a box with an alternative beside it commits to neither
     return _one_or_list([b[2] for b in group])
 
 
@@ -195,6 +227,8 @@ def extract_answer(text: str, all_boxes: bool = False) -> str | None:
     open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
     if open_ >= 0:
         inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
+        if close > open_ and retracted(body[close:]):
+            return None  # "<answer>5</answer> No, that is wrong.": withdrawn
         return (_boxed(inner, all_boxes) or _answer_is(inner) or inner).strip() or None
     return _committed(body, all_boxes)
 
@@ -212,13 +246,23 @@ def _committed(body: str, all_boxes: bool) -> str | None:
         end = rest.find(found)
         return None if retracted(rest[end + len(found):]) else found.strip()
     if boxes:
+        if re.search(r"(?:\bnot|n't|\bnever)\W{0,3}$", body[max(0, boxes[-1][0] - 12) : boxes[-1][0]], re.I):
+            return None  # "the answer is not \boxed{5}"
         if retracted(body[boxes[-1][1]:]):
             return None  # "\boxed{5}. No, that is wrong.": withdrawn, nothing committed
         return _boxed(body, all_boxes)
-    last_sentence = _SENTENCE.findall(body.strip())[-1:] or [""]
-    if _NO_COMMITMENT.search(body) and (_NO_COMMITMENT.search(last_sentence[0]) or _NO_COMMITMENT.search(body[-200:])):
+    last_sentence = re.split(r"(?<=[.!?])\s+", body.strip())[-1]
+    if _REFUSAL.search(body) or _GUESS.search(last_sentence):
         return None
-    return _last_math(body)
+    found = _last_math(body)
+    if found:  # "The total is 5 million.": a value-changing word right after the math
+        from .normalise import REFUSAL_WORDS
+
+        tail = body[body.rfind(found) + len(found):].lstrip(" $")
+        word = re.match(r"[A-Za-z']+", tail)
+        if word and word.group(0).lower() in REFUSAL_WORDS:
+            return None
+    return found
 
 
 def _last_math(text: str) -> str | None:

@@ -48,7 +48,12 @@ REFUSAL_WORDS = frozenset(
     "not no never wrong incorrect false untrue impossible none nothing neither nor isn't isnt aren't is are was "
     "be approximately approx about around roughly nearly almost maybe perhaps possibly probably likely unlikely "
     "guess unsure sure least most more less than over under above below either or and but except only if "
-    "unknown undefined cannot can't don't idk wait actually incorrectly".split())
+    "unknown undefined cannot can't don't idk wait actually incorrectly "
+    # words that change the value: a scale, an operation, a fraction of it, a direction
+    "thousand thousands hundred hundreds million millions billion billions trillion trillions dozen dozens "
+    "squared cubed inverse reciprocal negative positive tenth tenths hundredth hundredths "
+    "thousandth thousandths half halves third thirds quarter quarters fourth fourths fifth fifths short fewer "
+    "extra plus minus times off ago lakh crore k".split())
 MAX_UNIT_WORDS = 3
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "

@@ -43,6 +43,10 @@ _DIVS = {"/", "\\div"}
 _ATOM_START = {"(", "[", "{", "\\{", "|", "°"}
 
 
+def _is_number(tok: str | None) -> bool:
+    return bool(tok) and (tok[0].isdigit() or tok[0] == "." and len(tok) > 1)
+
+
 def tokenize(s: str) -> list[str]:
     tokens, pos = [], 0
     while pos < len(s):
@@ -155,7 +159,7 @@ class Parser(Forms):
         if not approx:
             return value
         if isinstance(value, sp.Symbol):  # "x \\approx 1.41": a label and an approximate value
-            return Equation(value, approx[0]) if len(approx) == 1 else Approx(Equation(value, approx[0]), tuple(approx[1:]))
+            return Approx(value, tuple(approx))  # no exact part: graded only against a decimal gold
         return Approx(value, tuple(approx))
 
     def ratio(self):
@@ -196,6 +200,8 @@ class Parser(Forms):
                 right, literal = self.power()
                 left = arith(left, right, "/" if tok in _DIVS else "*")
             elif self.starts_atom(tok):
+                if _is_number(self.toks[self.i - 1]) and _is_number(tok):
+                    raise ParseError("two numbers side by side (a list or a typo, not a product)")
                 right, lit = self.power()
                 mixed = literal and tok == "\\frac" and isinstance(right, sp.Rational) and 0 < right < 1
                 left = arith(left, right, "+" if mixed and left >= 0 else "-" if mixed else "*")

@@ -51,12 +51,12 @@ def _choice(text: str, strict: bool) -> str | None:
     m = _CHOICE.fullmatch(text)
     if not m:
         return None
-    rest = m.group(3) or m.group(5) or ""
-    if any(w in REFUSAL_WORDS for w in re.findall(r"[a-z']+", rest.lower())):
+    rest = (m.group(3) or m.group(5) or "") + " " + raw[1:]
+    if any(w in REFUSAL_WORDS for w in re.findall(r"[a-z']+", rest.lower()) if len(w) > 1):
         return None  # "(C) is wrong", "C. or maybe D": the letter is not what it commits to
     letter = m.group(1) or m.group(2) or m.group(4)
     after = raw[raw.find(letter) + 1:] if letter in raw else rest  # the option text as written (units kept)
-    if re.search(r"(?<![A-Za-z\\])\(?[A-E](?:[).:,]|\s*$)", after):
+    if re.search(r"(?<![A-Za-z\\])\(?[A-E](?:[).:,]|\s*$)", after) or len(set(re.findall(r"\(([A-E])\)", raw))) > 1:
         return None  # "C. D.", "C) D)": another option named in the same breath
     return letter
 
@@ -99,7 +99,7 @@ def _check(completion: str, gold: str, problem: str | None = None, rtol: float |
     try:
         return _check_parts(completion, gold_text)
     finally:
-        compare._settings.update(rtol=None, gold_decimal=False, percent_problem=None)
+        compare._settings.update(rtol=None, gold_decimal=False, percent_problem=None, answer_places=0)
 
 
 def _check_parts(completion: str, gold_text: str) -> Check:
@@ -144,6 +144,10 @@ def _compare(answer: str | None, gold_text: str, gold_obj, gold_err: str) -> Che
         return result
     answer_obj, answer_err = _parse(answer)
     result.answer_parsed = _short(answer_obj) if answer_obj is not None else answer_err
+    from . import compare
+
+    written = re.fullmatch(r"-?\d*\.(\d*?0+)", answer_text)  # a decimal with trailing zeros: its written places
+    compare._settings["answer_places"] = len(written.group(1)) if written else 0
     if answer_obj is None:
         result.correct, result.reason = False, "cannot parse the answer"
         return result
@@ -196,6 +200,8 @@ def explain(completion, gold: str, timeout: float = DEFAULT_TIMEOUT, problem: st
     text, which decides what an answer's ``%`` means; ``rtol``: an explicit relative tolerance for
     numbers (none by default: exact golds compare exactly)."""
     text = completion_text(completion)
+    if gold is None:
+        return Check(None, "", correct=None, reason="the row has no gold answer")
     try:
         return run_bounded(_check, text, str(gold), problem, rtol, timeout=timeout, preload=PRELOAD)
     except BoundedTimeout as err:
