@@ -19,8 +19,8 @@ from .text import completion_text
 
 def _lengths(completions, completion_ids) -> list[int]:
     """Token counts; without token ids (e.g. the CLI), characters are counted."""
-    if completion_ids is not None:
-        return [len(ids) for ids in completion_ids]
+    if completion_ids is not None:  # a missing row of ids falls back to the characters of its text
+        return [len(ids) if ids is not None else len(completion_text(c)) for ids, c in zip(completion_ids, completions)]
     return [len(completion_text(c)) for c in completions]
 
 
@@ -50,7 +50,9 @@ def repetition_penalty(completions, completion_ids=None, ngram_size: int = 3, ma
         raise ValueError(f"repetition_penalty's max_penalty must be <= 0, got {max_penalty}")
     if ngram_size < 1:
         raise ValueError(f"repetition_penalty's ngram_size must be >= 1, got {ngram_size}")
-    sequences = completion_ids if completion_ids is not None else [list(completion_text(c)) for c in completions]
+    if completion_ids is None:
+        completion_ids = [None] * len(completions)
+    sequences = [ids if ids is not None else list(completion_text(c)) for ids, c in zip(completion_ids, completions)]
     out = []
     for seq in sequences:
         seq = list(seq)

@@ -142,3 +142,11 @@ def test_cosine_scaled_input_time_out_is_a_wrong_answer():
     slow = "\\boxed{" + "+".join(f"{n}!" for n in range(4850, 5000)) + "}"
     fn = rewards.get("cosine_scaled", max_length=10, timeout=0.05, timeout_score=0.25)
     assert fn(completions=[slow], completion_ids=[[0] * 10], answer=["1"]) == [pytest.approx(-0.5)]
+
+
+def test_a_missing_row_of_token_ids_never_raises():
+    """A row without token ids is measured in characters; no completion makes a reward raise."""
+    assert rewards.get("cosine_scaled", max_length=5)(completions=["\\boxed{6}"], completion_ids=[None],
+                                                      answer=["6"]) == [pytest.approx(0.5)]
+    assert rewards.get("soft_overlong", max_length=4, cache_length=2)(completions=["abcdef"], completion_ids=[None]) == [-1.0]
+    assert rewards.get("repetition_penalty", ngram_size=1)(completions=["aa"], completion_ids=[None]) == [-0.5]
