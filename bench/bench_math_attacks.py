@@ -33,7 +33,10 @@ def main() -> None:
     for row in rows:
         got = reward(completions=[row["completion"]], answer=[row["gold"]])[0]
         t = tally.setdefault(row["class"], Counter())
-        if row["expected"]:
+        if row["expected"] is None:  # a fault of the row (no gold): None is the right score
+            t["row_faults"] += 1
+            t["row_faults_not_none"] += got is not None
+        elif row["expected"]:
             t["honest"] += 1
             t["honest_refused"] += got != 1.0
         else:
@@ -41,14 +44,15 @@ def main() -> None:
             t["paid"] += got == 1.0
             t["none"] += got is None
     print(f"{len(rows)} rows from {args.cases}, code from {args.root}\n")
-    print("| class | attacks | paid | None | honest | honest refused |")
-    print("|---|---|---|---|---|---|")
+    print("| class | attacks | paid | None | honest | honest refused | row faults not scored None |")
+    print("|---|---|---|---|---|---|---|")
     total = Counter()
     for cls, t in tally.items():
         total.update(t)
-        print(f"| {cls} | {t['attacks']} | {t['paid']} | {t['none']} | {t['honest']} | {t['honest_refused']} |")
+        print(f"| {cls} | {t['attacks']} | {t['paid']} | {t['none']} | {t['honest']} | {t['honest_refused']} | "
+              f"{t['row_faults_not_none']} of {t['row_faults']} |")
     print(f"| **all** | {total['attacks']} | {total['paid']} | {total['none']} | {total['honest']} | "
-          f"{total['honest_refused']} |")
+          f"{total['honest_refused']} | {total['row_faults_not_none']} of {total['row_faults']} |")
 
 
 if __name__ == "__main__":
