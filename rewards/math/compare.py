@@ -32,6 +32,7 @@ from .objects import Approx, Equation, Matrix, Percent, Ratio, Relation, Seq
 from .sets import as_set, sets_equal
 
 PRECISION = 40  # digits for evalf
+EVALF_MAXN = 600  # digits sympy may use to find a non-zero difference (see exact_equal)
 PROBES = 8  # random points per symbolic comparison; every one must agree
 _RANDOM = random.SystemRandom()  # private: the policy cannot know the points in advance
 MIN_DECIMAL_DIGITS = 4  # a decimal this precise may stand for a value it rounds or truncates
@@ -101,7 +102,9 @@ def _matches_decimal_gold(answer, gold, places: int) -> bool:
 def exact_equal(a, b) -> bool:
     """Exact equality of two numbers: the difference is zero, decided symbolically where sympy can
     and otherwise by evaluating the difference to 15 digits of its own size (sympy's adaptive
-    precision), never by a tolerance: e^{pi sqrt 163} is not an integer, 2^100 + e^{-1000} not 2^100."""
+    precision), never by a tolerance: e^{pi sqrt 163} is not an integer, 2^100 + e^{-1000} not 2^100.
+    Limit: a difference that sympy can only find by cancelling more than EVALF_MAXN digits (a
+    crafted ``sqrt(10^{2000} + 1) - 10^{1000}``) reads as zero."""
     if a == b:
         return True
     d = a - b
@@ -110,14 +113,14 @@ def exact_equal(a, b) -> bool:
     if d.is_Rational or d.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
         return False
     try:
-        value = sp.N(d, 15, strict=True, maxn=4000)
+        value = sp.N(d, 15, strict=True, maxn=EVALF_MAXN)
     except (sp.core.evalf.PrecisionExhausted, ValueError, TypeError):
         value = None
     if value is not None and value.is_number and value != 0:
         return False
     if value is None and sp.expand(d) == 0:  # (\\sqrt2 + 1)^2 - 3 - 2\\sqrt2: zero once expanded
         return True
-    check = sp.N(d, 120, maxn=4000)  # no digit found: zero up to 120 digits, a true identity
+    check = sp.N(d, 120, maxn=EVALF_MAXN)  # no digit found: zero up to 120 digits, a true identity
     return bool(check.is_number and abs(check) < sp.Float(10) ** -100)
 
 
