@@ -3,7 +3,8 @@ layout? Tag names are parameters, so ``<reasoning>`` / ``<solution>`` layouts wo
 
 "Empty" means nothing visible: whitespace, zero-width and other invisible characters (format
 characters such as U+200B, U+200D, U+2060, U+FEFF, control characters, combining marks alone,
-blank look-alikes such as U+3164 and U+2800) make no content. The checks are plain scans of the
+blank look-alikes such as U+3164 and U+2800) make no content, and neither do tags, ``$``, HTML
+comments, ``\phantom{...}``, spacing commands or an empty ``\text{}``. The checks are plain scans of the
 text, linear in its length.
 """
 
@@ -17,7 +18,9 @@ from .text import completion_text
 
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"}
 _BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
-_TAGS = re.compile(r"</?[A-Za-z_][\w-]*>|\$")  # an answer of empty tags or "$$" says nothing
+# what shows nothing: tags, "$", HTML comments, \phantom{...}, spacing commands, an empty \text{}
+_TAGS = re.compile(r"<!--.*?-->|</?[A-Za-z_][\w-]*>|\$|\\[hv]?phantom\{[^{}]*\}|\\[,;:! ]|\\q?quad\b|"
+                   r"\\(?:text|mathrm|mbox)\{\s*\}", re.S)
 
 
 def visible(text: str) -> bool:
@@ -44,7 +47,7 @@ def _block(text: str, tag: str, prefilled: bool = False) -> tuple[str, str] | No
             or closing not in body:
         return None
     inside, _, after = body.partition(closing)
-    return (inside, after) if visible(inside) else None
+    return (inside, after) if visible(_TAGS.sub("", inside)) else None
 
 
 @register("think_format")

@@ -150,3 +150,9 @@ def test_a_missing_row_of_token_ids_never_raises():
                                                       answer=["6"]) == [pytest.approx(0.5)]
     assert rewards.get("soft_overlong", max_length=4, cache_length=2)(completions=["abcdef"], completion_ids=[None]) == [-1.0]
     assert rewards.get("repetition_penalty", ngram_size=1)(completions=["aa"], completion_ids=[None]) == [-0.5]
+
+
+@pytest.mark.parametrize("blank", ["<!-- -->", "\\phantom{5}", "\\,\\;\\quad", "\\text{}", "<answer></answer>", "$$"])
+def test_answers_that_show_nothing_are_empty(blank):
+    assert rewards.get("think_format")(completions=[f"{THINK} {blank}"]) == [0.0]
+    assert rewards.get("answer_format")(completions=[f"{THINK}<answer>{blank}</answer>"]) == [0.0]

@@ -61,7 +61,8 @@ def unescape(text: str) -> str:
 def _strip_think(text: str) -> str | None:
     close = text.rfind("</think>")
     if close >= 0:
-        return text[close + len("</think>") :]
+        after = text[close + len("</think>") :]
+        return None if "<think>" in after else after  # a second <think>, still open: no answer yet
     if "<think>" in text:
         return None  # still thinking: nothing has been committed to
     return text
@@ -101,7 +102,7 @@ def squash(text: str) -> str:
 
 
 # words by which a completion withdraws what it wrote before them
-_RETRACTION = re.compile(r"\b(?:wrong|wr0ng|w-r-o-n-g|incorrect\w*|not correct|not right|a mistake|mistaken|scratch that|"
+_RETRACTION = re.compile(r"\b(?:wrong|disagree\w*|reject\w*|doubt\w*|wr0ng|w-r-o-n-g|incorrect\w*|not correct|not right|a mistake|mistaken|scratch that|"
                          r"disregard|retract|ignore (?:that|this|the above)|actually,?\s+no|no,?\s+wait|wait,?\s+no|"
                          r"never\s*mind|nope|invalid|erroneous|err(?:ed|or)|(?:that|this|it)(?:'s| is) off|doesn'?t work|"
                          r"does not work|just kidding|on second thought|bogus|not (?:the|my) (?:final )?answer|"
@@ -110,7 +111,8 @@ _RETRACTION = re.compile(r"\b(?:wrong|wr0ng|w-r-o-n-g|incorrect\w*|not correct|n
 _REFUSAL = re.compile(r"\b(?:(?:cannot|can't|can not|could not|couldn't|unable to|not able to)\s+(?:solve|determine|"
                       r"find|answer|compute|figure|work|do)|don't know|do not know|not sure|unsure|no idea|give up|"
                       r"gave up|i'm stuck|i am stuck)\b", re.I)  # anywhere: the text refuses
-_GUESS = re.compile(r"\b(?:maybe|perhaps|possibly|i guess|probably|not|never|no|doubt\w*|unlikely|impossible|false)\b"
+_GUESS = re.compile(r"\b(?:maybe|perhaps|possibly|i guess|probably|not|never|no|nobody|none|doubt\w*|unlikely|impossible|"
+                    r"false|reject\w*|disagree\w*|cannot be|can't be|can not be)\b"
                     r"|\bisn't\b|\bwon't\b|\baren't\b|\bwasn't\b|\bdoesn't\b|\?\s*$", re.I)  # in the last sentence: a guess or a denial
 _COMMENT = re.compile(r"(?<![\\\d])%.*$", re.M)  # every unescaped % not right after a digit (50% is a percent)
 _HIDDEN = re.compile(r"\\iffalse\b.*?\\fi\b|\\begin\{comment\}.*?\\end\{comment\}|<!--.*?-->|```.*?```", re.S)
@@ -163,7 +165,22 @@ def _offered_together(gap: str) -> bool:
     """Two boxes are offered together (a hedge) when the text between them is short and says
     nothing that revises: ``\\boxed{5} \\text{ or } \\boxed{6}``, ``(or \\boxed{6})``, ``/``, ``vs``,
     "if n is even ... if n is odd"."""
-    return bool(_HEDGE_GAP.fullmatch(gap)) or (len(gap) <= MAX_HEDGE_GAP and not _REVISION.search(gap))
+    seen = _INVISIBLE_GAP.sub("", gap)  # padding a reader does not see does not make a gap long
+    return bool(_HEDGE_GAP.fullmatch(gap)) or (len(seen) <= MAX_HEDGE_GAP and not _REVISION.search(gap))
+
+
+_INVISIBLE_GAP = re.compile(r"\s|\\[,;:! ]|\\q?quad\b|&nbsp;|[\u200b-\u200f\u2060\ufeff\u00a0\u3164\u2800]")
+# an alternative named after the final answer, in any of these words, with a value beside it
+_ALT_ANYWHERE = re.compile(r"\b(?:or|alternatively|otherwise|unless|also works|also valid|equally valid|both|too|though|"
+                           r"if not|could (?:also )?be|might (?:also )?be|may (?:also )?be|another (?:possibility|option|"
+                           r"answer|solution)|as well)\b", re.I)
+
+
+def _alternative_after(rest: str) -> bool:
+    """The text after the final answer offers another value ("\\boxed{5} (6 also works)", "The answer
+    is 5. Or 6.", "<answer>5</answer> Hmm, could be 6 though.")."""
+    window = rest[:200]
+    return bool(_ALT_AFTER.match(window) or (_ALT_ANYWHERE.search(window) and re.search(r"\d|\\boxed", window)))
 
 
 # an unboxed alternative beside the final box: "5 or \boxed{6}", "\boxed{5}, or 6", "Alternatively, 6."
@@ -184,7 +201,7 @@ def _boxed(text: str, all_boxes: bool = False) -> str | None:
             break
         group.insert(0, box)
     after, before = text[group[-1][1] : group[-1][1] + 200], text[max(0, group[0][0] - 40) : group[0][0]]
-    if _ALT_AFTER.match(after) or _ALT_BEFORE.search(before):
+    if _alternative_after(after) or _ALT_BEFORE.search(before):
         return None  # a box with an alternative beside it commits to neither
     return _one_or_list([b[2] for b in group])
 
@@ -227,7 +244,7 @@ def extract_answer(text: str, all_boxes: bool = False) -> str | None:
     open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
     if open_ >= 0:
         inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
-        if close > open_ and retracted(body[close:]):
+        if close > open_ and (retracted(body[close:]) or _alternative_after(body[close + len("</answer>"):])):
             return None  # "<answer>5</answer> No, that is wrong.": withdrawn
         return (_boxed(inner, all_boxes) or _answer_is(inner) or inner).strip() or None
     return _committed(body, all_boxes)
@@ -244,7 +261,8 @@ def _committed(body: str, all_boxes: bool) -> str | None:
         where, found = max(later)
         rest = body[where:]
         end = rest.find(found)
-        return None if retracted(rest[end + len(found):]) else found.strip()
+        tail = rest[end + len(found):]
+        return None if retracted(tail) or _alternative_after(tail) else found.strip()
     if boxes:
         if re.search(r"(?:\bnot|n't|\bnever)\W{0,3}$", body[max(0, boxes[-1][0] - 12) : boxes[-1][0]], re.I):
             return None  # "the answer is not \boxed{5}"

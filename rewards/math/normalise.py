@@ -53,7 +53,10 @@ REFUSAL_WORDS = frozenset(
     "thousand thousands hundred hundreds million millions billion billions trillion trillions dozen dozens "
     "squared cubed inverse reciprocal negative positive tenth tenths hundredth hundredths "
     "thousandth thousandths half halves third thirds quarter quarters fourth fourths fifth fifths short fewer "
-    "extra plus minus times off ago lakh crore k".split())
+    "extra plus minus times off ago lakh crore k grand score scores gross doubled double twice triple tripled "
+    "thrice unless hardly nah ish nope except".split()) | frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety".split())
 MAX_UNIT_WORDS = 3
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -140,7 +143,7 @@ def units_of(s: str) -> tuple[str, list[str]]:
         if not m or m.group(1).rstrip(".^{}23").lower() in MATH_WORDS or m.start() == 0:
             break
         word = m.group(1).rstrip(".").lower()
-        if word in REFUSAL_WORDS or len(words) == MAX_UNIT_WORDS:
+        if word in REFUSAL_WORDS or len(words) == MAX_UNIT_WORDS or s[: m.start()].rstrip().endswith(","):
             return s, []
         words.insert(0, word)
         s = s[: m.start()].rstrip()
