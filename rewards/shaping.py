@@ -19,8 +19,8 @@ from .text import completion_text
 
 def _lengths(completions, completion_ids) -> list[int]:
     """Token counts; without token ids (e.g. the CLI), characters are counted."""
-    if completion_ids is not None:
-        return [len(ids) for ids in completion_ids]
+    if completion_ids is not None:  # a missing row of ids falls back to the characters of its text
+        return [len(ids) if ids is not None else len(completion_text(c)) for ids, c in zip(completion_ids, completions)]
     return [len(completion_text(c)) for c in completions]
 
 
@@ -50,7 +50,9 @@ def repetition_penalty(completions, completion_ids=None, ngram_size: int = 3, ma
         raise ValueError(f"repetition_penalty's max_penalty must be <= 0, got {max_penalty}")
     if ngram_size < 1:
         raise ValueError(f"repetition_penalty's ngram_size must be >= 1, got {ngram_size}")
-    sequences = completion_ids if completion_ids is not None else [list(completion_text(c)) for c in completions]
+    if completion_ids is None:
+        completion_ids = [None] * len(completions)
+    sequences = [ids if ids is not None else list(completion_text(c)) for ids, c in zip(completion_ids, completions)]
     out = []
     for seq in sequences:
         seq = list(seq)
@@ -66,21 +68,30 @@ class CosineScaled:
 
     def __init__(self, gold_column: str = "answer", max_length: int = 1024, min_value_wrong: float = -1.0,
                  max_value_wrong: float = -0.5, min_value_correct: float = 0.5, max_value_correct: float = 1.0,
-                 timeout: float = math_reward.DEFAULT_TIMEOUT):
+                 timeout: float = math_reward.DEFAULT_TIMEOUT, timeout_score: float | None = None):
+        """``timeout_score``: the score of a check that a busy machine timed out (None: left out of
+        TRL's sum); a check that the input itself ran out of time is a wrong answer, scaled as one."""
         if max_length <= 0:
             raise ValueError(f"cosine_scaled needs max_length > 0, got {max_length}")
         self.gold_column, self.max_length, self.timeout = gold_column, max_length, timeout
+        self.timeout_score = timeout_score
         self.wrong = (max_value_wrong, min_value_wrong)  # (value at max length, value at length 0)
         self.correct = (min_value_correct, max_value_correct)
         self.required_columns = (gold_column,)
 
-    def __call__(self, completions, completion_ids=None, **columns) -> list[float | None]:
+    def __call__(self, completions, completion_ids=None, prompts=None, **columns) -> list[float | None]:
         out = []
-        for c, n, gold in zip(completions, _lengths(completions, completion_ids), columns[self.gold_column], strict=True):
-            ok = math_reward.score(c, gold, self.timeout)
-            if ok is None:
-                out.append(None)
+        problems = prompts if prompts is not None else [None] * len(completions)
+        rows = zip(completions, _lengths(completions, completion_ids), columns[self.gold_column], problems, strict=True)
+        for c, n, gold, problem in rows:
+            check = math_reward.explain(c, gold, self.timeout, math_reward.reward.prompt_text(problem))
+            if check.timeout == "machine":
+                out.append(self.timeout_score)
                 continue
+            if check.correct is None and not check.timeout:
+                out.append(None)  # the gold cannot be parsed: a fault of the row
+                continue
+            ok = bool(check.correct)
             at_max, at_zero = self.correct if ok else self.wrong
             progress = min(n, self.max_length) / self.max_length
             out.append(at_max + 0.5 * (at_zero - at_max) * (1.0 + math.cos(math.pi * progress)))

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 
+def _content(content) -> str:
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content or "")
+
+
 def completion_text(completion) -> str:
-    """A completion's text: a string as is, or the content of the last message of a message list.
+    """A completion's text: a string as is, or the model's own messages of a conversation, joined.
 
     TRL passes conversational completions as ``[{"role": "assistant", "content": "..."}]``;
-    content may itself be a list of parts (``{"type": "text", "text": "..."}``).
+    content may itself be a list of parts (``{"type": "text", "text": "..."}``). Only the model's
+    own messages count, all of them (an answer split across two messages is read as one text): a
+    message with another role (a tool's result, a user turn) is never read as the model's answer;
+    a conversation with no model message has no text.
     """
     if isinstance(completion, str):
         return completion
     if isinstance(completion, dict):
         completion = [completion]
     if isinstance(completion, (list, tuple)) and completion:
-        content = completion[-1].get("content", "") if isinstance(completion[-1], dict) else completion[-1]
-        if isinstance(content, list):
-            return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        return str(content or "")
+        own = [m for m in completion if not isinstance(m, dict) or m.get("role", "assistant") == "assistant"]
+        if not own:
+            return ""
+        return "\n\n".join(_content(m.get("content", "") if isinstance(m, dict) else m) for m in own)
     if completion is None or completion == []:
         return ""
     raise TypeError(f"cannot read the text of a completion of type {type(completion).__name__}")

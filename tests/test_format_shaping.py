@@ -31,7 +31,8 @@ def test_custom_tag_names():
 
 def test_prefilled_think():
     fn = rewards.get("think_format", prefilled=True)
-    assert fn(completions=["step 1</think> 4", "<think>x</think> 4", "no close 4"]) == [1.0, 1.0, 0.0]
+    # the prompt opened the block: a <think> in the completion would be a second one
+    assert fn(completions=["step 1</think> 4", "<think>x</think> 4", "no close 4"]) == [1.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -101,3 +102,57 @@ def test_cosine_scaled_hand_values(length):
 def test_cosine_scaled_none_for_unparseable_gold():
     fn = rewards.get("cosine_scaled")
     assert fn(completions=["\\boxed{1}"], completion_ids=[[1]], answer=["\\frac{"]) == [None]
+
+
+INVISIBLE = ["\u200b", "\u200d\u200c", "\u2060", "\ufeff", "\u3164", "\u2800", "\u00ad", " \u200b\n\u200b "]
+
+
+@pytest.mark.parametrize("blank", INVISIBLE)
+def test_invisible_characters_are_empty(blank):
+    """Zero-width and other invisible characters do not fill a block or an answer."""
+    think, answer = rewards.get("think_format"), rewards.get("answer_format")
+    assert think(completions=[f"<think>{blank}</think> 4"]) == [0.0]
+    assert think(completions=[f"{THINK}{blank}"]) == [0.0]
+    assert answer(completions=[f"<think>{blank}</think><answer>4</answer>"]) == [0.0]
+    assert answer(completions=[f"{THINK}<answer>{blank}</answer>"]) == [0.0]
+    assert rewards.get("think_format", prefilled=True)(completions=[f"{blank}</think> 4"]) == [0.0]
+
+
+def test_prefilled_still_checks_empty_blocks_and_nested_think():
+    fn = rewards.get("think_format", prefilled=True)
+    assert fn(completions=["</think> 4", "  </think> 4", "a<think>b</think> 4", "<think>a<think>b</think> 4",
+                           "<think></think> 4", "x</think>"]) == [0.0] * 6
+    assert fn(completions=["reasoning</think> 4", "a<THINK>b</think> 4"]) == [1.0, 0.0]
+    plain = rewards.get("think_format")
+    assert plain(completions=["<think>a</think><answer></answer>", "<think>a</think>$$", "<think>a</think> 5"]) == [0.0, 0.0, 1.0]
+
+
+def test_tag_count_pays_empty_tags_in_any_order_as_documented():
+    """tag_count is a dense early signal that cannot tell content or order (its docstring says
+    so); the strict format rewards can: the same texts earn them nothing."""
+    texts = ["<think></think><answer></answer>", "<answer></answer><think></think>"]
+    assert rewards.get("tag_count")(completions=texts) == [1.0, 1.0]
+    assert rewards.get("answer_format")(completions=texts) == [0.0, 0.0]
+    from grpo_ext.rewards.format import tag_count
+
+    assert "cannot tell" in tag_count.__doc__
+
+
+def test_cosine_scaled_input_time_out_is_a_wrong_answer():
+    slow = "\\boxed{" + "+".join(f"{n}!" for n in range(4850, 5000)) + "}"
+    fn = rewards.get("cosine_scaled", max_length=10, timeout=0.05, timeout_score=0.25)
+    assert fn(completions=[slow], completion_ids=[[0] * 10], answer=["1"]) == [pytest.approx(-0.5)]
+
+
+def test_a_missing_row_of_token_ids_never_raises():
+    """A row without token ids is measured in characters; no completion makes a reward raise."""
+    assert rewards.get("cosine_scaled", max_length=5)(completions=["\\boxed{6}"], completion_ids=[None],
+                                                      answer=["6"]) == [pytest.approx(0.5)]
+    assert rewards.get("soft_overlong", max_length=4, cache_length=2)(completions=["abcdef"], completion_ids=[None]) == [-1.0]
+    assert rewards.get("repetition_penalty", ngram_size=1)(completions=["aa"], completion_ids=[None]) == [-0.5]
+
+
+@pytest.mark.parametrize("blank", ["<!-- -->", "\\phantom{5}", "\\,\\;\\quad", "\\text{}", "<answer></answer>", "$$"])
+def test_answers_that_show_nothing_are_empty(blank):
+    assert rewards.get("think_format")(completions=[f"{THINK} {blank}"]) == [0.0]
+    assert rewards.get("answer_format")(completions=[f"{THINK}<answer>{blank}</answer>"]) == [0.0]

@@ -101,13 +101,23 @@ def test_waiting_for_a_cpu_is_not_charged_and_a_starved_call_is_a_machine_time_o
         worker.close()
 
 
-def test_math_time_out_is_reported_not_scored_as_wrong():
+def test_input_time_out_is_reported_and_scores_zero_not_none():
+    """A completion that runs the check out of its own time failed: 0.0, never the None that
+    training turns into a zero advantage (a dodge)."""
     check = rm.explain(SLOW, "1", timeout=0.05)
     assert check.correct is None and check.timeout == "input" and check.reason.startswith("timed out")
-    assert rm.score(SLOW, "1", timeout=0.05) is None
-    assert rm.score(SLOW, "1", timeout=0.05, timeout_score=0.0) == 0.0
+    assert rm.score(SLOW, "1", timeout=0.05) == 0.0
+    assert rm.score(SLOW, "1", timeout=0.05, timeout_score=None) == 0.0
     assert rm.verify(SLOW, "1", timeout=0.05) is False
     assert rm.explain("\\boxed{2}", "2").correct is True  # the next check is unaffected
+
+
+def test_machine_time_out_gets_timeout_score():
+    from grpo_ext.rewards.math.reward import _value
+
+    busy = rm.Check(None, "1", correct=None, reason="timed out", timeout="machine")
+    assert _value(busy, None) is None and _value(busy, 0.0) == 0.0
+    assert _value(rm.Check(None, "1", correct=None, timeout="input"), None) == 0.0
 
 
 def test_math_accuracy_logs_the_time_out_share():
@@ -115,11 +125,9 @@ def test_math_accuracy_logs_the_time_out_share():
     reward = rm.MathAccuracy(timeout=0.05)
     out = reward(completions=[SLOW, "\\boxed{3}", "\\boxed{4}", "\\boxed{5}"], answer=["1", "3", "3", "5"],
                  log_metric=lambda name, value: logged.append((name, value)))
-    assert out == [None, 1.0, 0.0, 1.0]
+    assert out == [0.0, 1.0, 0.0, 1.0]
     assert logged == [("math/timeout", 0.25)]
     assert reward.totals == {"checked": 4, "timeout_input": 1}
-    as_wrong = rm.MathAccuracy(timeout=0.05, timeout_score=0.0)
-    assert as_wrong(completions=[SLOW], answer=["1"]) == [0.0]
 
 
 def test_the_runner_preloads_what_math_accuracy_needs():

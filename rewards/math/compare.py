@@ -24,21 +24,21 @@
 
 from __future__ import annotations
 
+import random
+
 import sympy as sp
 
 from .objects import Approx, Equation, Matrix, Percent, Ratio, Relation, Seq
 from .sets import as_set, sets_equal
 
-RTOL = 1e-6
-PRECISION = 30  # digits for evalf
-_POINTS = (  # values given to free symbols, one tuple per probe; generic rationals avoid special values
-    (sp.Rational(7, 11), sp.Rational(13, 17), sp.Rational(-5, 19), sp.Rational(11, 7), sp.Rational(3, 23)),
-    (sp.Rational(29, 13), sp.Rational(-17, 31), sp.Rational(23, 9), sp.Rational(-2, 37), sp.Rational(41, 43)),
-    (sp.Rational(-53, 47), sp.Rational(37, 29), sp.Rational(7, 61), sp.Rational(67, 59), sp.Rational(-19, 13)),
-)
-
-
+PRECISION = 40  # digits for evalf
+EVALF_MAXN = 600  # digits sympy may use to find a non-zero difference (see exact_equal)
+PROBES = 8  # random points per symbolic comparison; every one must agree
+_RANDOM = random.SystemRandom()  # private: the policy cannot know the points in advance
 MIN_DECIMAL_DIGITS = 4  # a decimal this precise may stand for a value it rounds or truncates
+# per check, set by rewards.math.reward: an explicit relative tolerance, and whether the gold's text
+# writes a decimal (a gold "3.1416" is a rounding; a gold "\\pi" or "1/3" is exact)
+_settings = {"rtol": None, "gold_decimal": False, "percent_problem": None, "answer_places": 0}
 
 
 def _decimal_places(x) -> int | None:
@@ -53,18 +53,8 @@ def _decimal_places(x) -> int | None:
     return k if q == 1 else None
 
 
-def _rounds_to(decimal, value) -> bool:
-    """``decimal`` (at least MIN_DECIMAL_DIGITS significant digits) is ``value`` rounded or
-    truncated to its places: 0.3333 and 0.0833333333 stand for 1/3 and 1/12, 0.33 and 0.08 do not."""
-    k = _decimal_places(decimal)
-    if k is None or not value.is_number or (value * 10**k).is_integer:  # value is exact at k places: no rounding
-        return False
-    places = _decimal_places(value) if value.is_Rational else None
-    if places is not None and places < MIN_DECIMAL_DIGITS:  # 1000.99 is an exact amount: 1000.9 drops a cent
-        return False
-    digits = str(abs(int(decimal * 10**k))).lstrip("0")
-    if len(digits) < MIN_DECIMAL_DIGITS:
-        return False
+def _digits_agree(decimal, value, k: int) -> bool:
+    """``decimal`` (k places) is ``value`` rounded or truncated to k places."""
     scaled = sp.N(value * 10**k, PRECISION + k)
     if not scaled.is_real:
         return False
@@ -73,65 +63,227 @@ def _rounds_to(decimal, value) -> bool:
     return target in (truncated, int(sp.floor(scaled + sp.Rational(1, 2))))
 
 
-def _number_close(a, b) -> bool:
+def _rounds_to(decimal, value) -> bool:
+    """An answer ``decimal`` of at least MIN_DECIMAL_DIGITS significant digits is an irrational or
+    non-terminating ``value`` rounded or truncated to its places: 0.3333 stands for 1/3, 0.33 does
+    not; a value that is exact at the decimal's places must equal it."""
+    k = _decimal_places(decimal)
+    if k is not None and _settings["answer_places"] > k:  # 0.33330000: wrong at its written 5th place
+        return _digits_agree(decimal, value, _settings["answer_places"]) if value.is_number else False
+    if k is None or not value.is_number or (value * 10**k).is_integer:
+        return False
+    places = _decimal_places(value) if value.is_Rational else None
+    if places is not None and places < MIN_DECIMAL_DIGITS:  # 1000.99 is an exact amount: 1000.9 drops a cent
+        return False
+    if len(str(abs(int(decimal * 10**k))).lstrip("0")) < MIN_DECIMAL_DIGITS:
+        return False
+    return _digits_agree(decimal, value, k)
+
+
+def _matches_decimal_gold(answer, gold, places: int) -> bool:
+    """A gold written as a decimal of ``places`` places and at least MIN_DECIMAL_DIGITS significant
+    digits is a rounding. An exact answer (not a terminating decimal) matches when it rounds or
+    truncates to the gold; a shorter decimal answer (at least MIN_DECIMAL_DIGITS digits) when it
+    is the gold rounded (``0.6667`` for ``0.6666667``), never truncated (``3.1415`` for ``3.14159``)."""
+    if len(str(abs(int(gold * 10**places))).lstrip("0")) < MIN_DECIMAL_DIGITS:
+        return False
+    own = _decimal_places(answer) if answer.is_Rational else None
+    if own is not None and _settings["answer_places"] > own:
+        own = _settings["answer_places"]  # trailing zeros are written digits: 1.41420 is wrong at its 5th place
+        if own >= places:
+            return _digits_agree(gold, answer, places) and _digits_agree(answer, gold, min(own, places))
+    if own is not None and own < places:
+        if len(str(abs(int(answer * 10**own))).lstrip("0")) < MIN_DECIMAL_DIGITS:
+            return False
+        return int(answer * 10**own) == int(sp.floor(gold * 10**own + sp.Rational(1, 2)))
+    return _digits_agree(gold, answer, places)  # an exact answer, or a longer decimal (3.14159 for 3.1416)
+
+
+def exact_equal(a, b) -> bool:
+    """Exact equality of two numbers: the difference is zero, decided symbolically where sympy can
+    and otherwise by evaluating the difference to 15 digits of its own size (sympy's adaptive
+    precision), never by a tolerance: e^{pi sqrt 163} is not an integer, 2^100 + e^{-1000} not 2^100.
+    Limit: a difference that sympy can only find by cancelling more than EVALF_MAXN digits (a
+    crafted ``sqrt(10^{2000} + 1) - 10^{1000}``) reads as zero."""
     if a == b:
         return True
-    if _rounds_to(a, b) or _rounds_to(b, a):
+    d = a - b
+    if d == 0:
         return True
-    if a.is_Rational and b.is_Rational:
+    if d.is_Rational or d.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
         return False
-    if a.has(sp.oo, -sp.oo, sp.zoo, sp.nan) or b.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+    try:
+        value = sp.N(d, 15, strict=True, maxn=EVALF_MAXN)
+    except (sp.core.evalf.PrecisionExhausted, ValueError, TypeError):
+        value = None
+    if value is not None and value.is_number and value != 0:
         return False
-    va, vb = sp.N(a, PRECISION), sp.N(b, PRECISION)
-    if not (va.is_number and vb.is_number) or va.has(sp.nan, sp.zoo) or vb.has(sp.nan, sp.zoo):
-        return False
-    diff = abs(sp.N(va - vb, PRECISION))
-    scale = max(abs(va), abs(vb))
-    if not (diff.is_real and scale.is_real):
-        return False
-    return bool(diff <= RTOL * scale) if scale != 0 else bool(diff == 0)
+    if value is None and sp.expand(d) == 0:  # (\\sqrt2 + 1)^2 - 3 - 2\\sqrt2: zero once expanded
+        return True
+    check = sp.N(d, 120, maxn=EVALF_MAXN)  # no digit found: zero up to 120 digits, a true identity
+    return bool(check.is_number and abs(check) < sp.Float(10) ** -100)
 
 
-def _probe(expr, symbols, point):
-    value = sp.N(expr.xreplace(dict(zip(symbols, point))), PRECISION)
+def _number_close(answer, gold) -> bool:
+    """Numbers: exactly, unless the gold is a decimal (a rounding the gold itself made), an answer
+    decimal of at least 4 digits rounds an irrational gold, or an explicit tolerance is set."""
+    if answer == gold:
+        return True
+    if any(x.has(sp.oo, -sp.oo, sp.zoo, sp.nan) for x in (answer, gold)):
+        return False
+    places = _decimal_places(gold)
+    if places is not None and _settings["gold_decimal"] and _matches_decimal_gold(answer, gold, places):
+        return True
+    if not _settings["gold_decimal"] and _rounds_to(answer, gold):
+        return True
+    if _settings["rtol"] is not None:
+        va, vb = sp.N(answer, PRECISION), sp.N(gold, PRECISION)
+        if va.is_number and vb.is_number:
+            diff, scale = abs(sp.N(va - vb, PRECISION)), max(abs(va), abs(vb))
+            if diff.is_real and scale.is_real and diff <= _settings["rtol"] * scale:
+                return True
+    return exact_equal(answer, gold)
+
+
+def _point(symbols) -> dict:
+    """A fresh random point: a generic rational for each symbol, from a private generator; its
+    denominator has a random factor between 10^8 and 10^9, so that no expression the parser's size
+    limits allow (``\\sin(\\pi \\cdot 5000! x)``) vanishes at every point drawn."""
+    return {s: sp.Rational(_RANDOM.randint(-400, 400), _RANDOM.choice((7, 11, 13, 17, 19, 23, 29, 31, 37, 41)))
+            + sp.Rational(1, _RANDOM.randint(10**8, 10**9)) for s in symbols}  # no product a parser allows covers it
+
+
+def _probe(expr, point):
+    """The value at ``point``, or None where it is undefined (a pole, log 0)."""
+    value = expr.xreplace(point)
+    if not value.is_number:
+        value = sp.N(value, PRECISION)
     if not value.is_number or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return None
     return value
 
 
+def _probe_close(va, vb) -> bool:
+    """The two sides' values at one point are the same number: exactly (``exact_equal``), so that
+    ``x + \\pi 10^{-40}`` is not ``x`` at any digit count."""
+    if va.is_Rational and vb.is_Rational:
+        return va == vb
+    return exact_equal(va, vb)
+
+
 def expr_equal(a, b) -> bool:
+    """Numbers exactly (see ``_number_close``); expressions at PROBES fresh random points, all of
+    which must agree; a point where only one side is undefined is a disagreement."""
     if a == b:
         return True
     symbols = sorted(a.free_symbols | b.free_symbols, key=str)
     if not symbols:
         return _number_close(a, b)
-    if len(symbols) > len(_POINTS[0]):
-        return sp.expand(a - b) == 0
     agreed = 0
-    for point in _POINTS:
-        va, vb = _probe(a, symbols, point), _probe(b, symbols, point)
-        if va is None or vb is None:
+    for _ in range(3 * PROBES):
+        point = _point(symbols)
+        va, vb = _probe(a, point), _probe(b, point)
+        if va is None and vb is None:
             continue
-        if not _number_close(va, vb):
+        if va is None or vb is None or not _probe_close(va, vb):
             return False
         agreed += 1
-    return agreed >= 2
+        if agreed == PROBES:
+            return True
+    return False
 
 
 def _proportional(d1, d2, positive: bool = False) -> bool:
     """d1 = c * d2 for a non-zero (``positive``: positive) constant c (the same equation or
-    inequality up to rearrangement)."""
+    inequality up to rearrangement), at PROBES fresh random points."""
     symbols = sorted(d1.free_symbols | d2.free_symbols, key=str)
-    if not symbols or len(symbols) > len(_POINTS[0]):
+    if not symbols:
         return expr_equal(d1, d2)
     ratios = []
-    for point in _POINTS:
-        v1, v2 = _probe(d1, symbols, point), _probe(d2, symbols, point)
-        if v1 is None or v2 is None or v2 == 0:
+    for _ in range(3 * PROBES):
+        point = _point(symbols)
+        v1, v2 = _probe(d1, point), _probe(d2, point)
+        if v1 is None and v2 is None:
             continue
-        ratios.append(sp.N(v1 / v2, PRECISION))
-    return (len(ratios) >= 2 and ratios[0] != 0 and (not positive or bool(ratios[0] > 0))
-            and all(_number_close(r, ratios[0]) for r in ratios))
+        if v1 is None or v2 is None or (v1 == 0) != (v2 == 0):
+            return False
+        if v2 != 0:
+            ratios.append(v1 / v2)
+        if len(ratios) == PROBES:
+            break
+    return (len(ratios) == PROBES and ratios[0] != 0 and (not positive or bool(sp.N(ratios[0]) > 0))
+            and all(_probe_close(r, ratios[0]) for r in ratios))
+
+
+def _same_value(x, y) -> bool:
+    """Two parts of one answer that say the same thing (exactly, no rounding)."""
+    return isinstance(x, sp.Expr) and isinstance(y, sp.Expr) and not (x.free_symbols or y.free_symbols) \
+        and exact_equal(x, y) or x == y
+
+
+def _chain_holds(x: Equation) -> bool:
+    """Every side of ``a = b = c`` after a label is the same value (``x = 5 + 5 + 1 = 11``); an
+    equation of two constants is true (``2 + 3 = 5``, never ``5 = 6``)."""
+    sides = list(x.sides) if x.sides else [x.lhs, x.rhs]
+    if _is_label(sides[0]) and len(sides) > 2:
+        sides = sides[1:]
+    values = [s for s in sides if isinstance(s, sp.Expr)]
+    if len(values) != len(sides) or len(values) < 2:
+        return True
+    if len(sides) == 2 and not all(_is_constant(v) for v in values):
+        return True  # an equation in unknowns ("a + 3z = 0") is an answer in itself
+    return all(expr_equal(values[0], v) for v in values[1:])
+
+
+def _approximates(value, approx) -> bool:
+    """``approx`` is ``value`` rounded or truncated to approx's places (an integer: to units)."""
+    if isinstance(value, Equation) and _is_label(value.lhs):
+        value = value.rhs
+    if not (isinstance(value, sp.Expr) and isinstance(approx, sp.Expr)):
+        return False
+    if value.free_symbols or approx.free_symbols or not approx.is_Rational:
+        return expr_equal(approx, value)
+    k = 0 if approx.q == 1 else _decimal_places(approx)
+    if k is None:
+        return exact_equal(approx, value)
+    if value.is_Rational and (value * 10**k).is_integer:
+        return value == approx
+    return _digits_agree(approx, value, k)
+
+
+def _approx_equal(answer: Approx, gold) -> bool:
+    """``v \\approx a`` counts only if every approximation is v rounded or truncated (the parts agree)
+    and then the exact value matches the gold; the approximation is graded only against a gold
+    written as a decimal, and must equal it."""
+    if isinstance(answer.value, sp.Symbol):  # "x \\approx 6": a label and an approximation, no exact part
+        return _settings["gold_decimal"] and any(isinstance(a, sp.Expr) and a == gold for a in answer.approx)
+    if not all(_approximates(answer.value, a) for a in answer.approx):
+        return False
+    if equivalent(answer.value, gold):
+        return True
+    return _settings["gold_decimal"] and any(isinstance(a, sp.Expr) and a == gold for a in answer.approx)
+
+
+def _percent_equal(answer, gold) -> bool:
+    """A gold ``p%`` is one quantity: an answer ``p%``, ``p`` (the sign dropped) or ``p/100``.
+    An answer ``p%`` against a plain gold means one thing, chosen from the problem (it asks for a
+    percent: p) or, without the problem, from the gold (a whole number: p; any other: p/100);
+    never both."""
+    if isinstance(gold, Percent):
+        g = gold.value
+        if isinstance(answer, Percent):
+            return equivalent(answer.value, g)
+        return equivalent(answer, g) or isinstance(answer, sp.Expr) and isinstance(g, sp.Expr) \
+            and expr_equal(answer, g / 100)
+    if not isinstance(gold, sp.Expr):
+        return False
+    p = answer.value
+    if not isinstance(p, sp.Expr):
+        return False
+    asks = _settings.get("percent_problem")
+    if asks is None:
+        asks = bool(gold.is_integer)
+    return expr_equal(p, gold) if asks else expr_equal(p / 100, gold)
 
 
 def _is_label(x) -> bool:
@@ -256,18 +408,20 @@ def _set_equal(answer, gold) -> bool:
 
 def equivalent(answer, gold) -> bool:
     """True when the parsed ``answer`` means the same as the parsed ``gold``."""
-    if isinstance(answer, Approx):  # its exact value, or its approximation of it (pi \approx 3.14 for 3.14)
-        return equivalent(answer.value, gold) or any(equivalent(a, gold) for a in answer.approx)
-    if isinstance(gold, Approx):  # the exact value, or an approximation the gold itself gives
-        return equivalent(answer, gold.value) or any(equivalent(answer, a) for a in gold.approx)
+    if isinstance(answer, Equation) and not _chain_holds(answer):
+        return False  # "x = 5 = 6": a chain whose sides disagree states nothing true
+    if answer == gold and not isinstance(answer, (Approx, Percent)):
+        return True  # the same parsed object (a set-builder both sides write alike)
+    if isinstance(answer, Approx):
+        return _approx_equal(answer, gold)
+    if isinstance(gold, Approx):  # the exact value, or the very approximation the gold gives
+        return equivalent(answer, gold.value) or any(answer == a for a in gold.approx)
     if isinstance(gold, Percent) or isinstance(answer, Percent):
-        a = answer.value if isinstance(answer, Percent) else answer
-        g = gold.value if isinstance(gold, Percent) else gold
-        if equivalent(a, g):
-            return True
-        if isinstance(gold, Percent) and isinstance(a, sp.Expr):
-            return expr_equal(a, g / 100)
-        return isinstance(answer, Percent) and isinstance(g, sp.Expr) and expr_equal(a / 100, g)
+        return _percent_equal(answer, gold)
+    if isinstance(answer, Seq) and answer.kind == "list" and isinstance(gold, sp.Expr) and len(answer.items) > 1 \
+            and all(isinstance(x, sp.Expr) for x in answer.items):
+        first = answer.items[0]  # "\boxed{1/2} or \boxed{0.5}": one value said twice is not a hedge
+        return all(_same_value(first, x) for x in answer.items[1:]) and equivalent(first, gold)
     if isinstance(answer, Equation) and isinstance(gold, sp.Expr) and _is_chain(answer):
         return equivalent(answer.rhs.items[0], gold)  # "x = y = 3" against 3
     if isinstance(answer, Equation) and isinstance(gold, Equation):

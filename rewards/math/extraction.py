@@ -61,39 +61,84 @@ def unescape(text: str) -> str:
 def _strip_think(text: str) -> str | None:
     close = text.rfind("</think>")
     if close >= 0:
-        return text[close + len("</think>") :]
+        after = text[close + len("</think>") :]
+        return None if "<think>" in after else after  # a second <think>, still open: no answer yet
     if "<think>" in text:
         return None  # still thinking: nothing has been committed to
     return text
 
 
+_BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BOX_BRACE = re.compile(r"[ \t]*\{")
+
+
 def _boxes(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, contents) of every ``\\boxed{}`` / ``\\fbox{}`` (and ``\\boxed 5``), in order."""
+    """(start, end, contents) of every ``\\boxed{}`` / ``\\fbox{}`` (and ``\\boxed 5``), in order;
+    one pass over the text (no search restarts from each box)."""
     out, pos = [], 0
-    while True:
-        starts = [i for i in (text.find("\\boxed", pos), text.find("\\fbox", pos)) if i >= 0]
-        if not starts:
-            return out
-        i = min(starts)
-        brace = text.find("{", i)
-        gap = text[i + 5 : brace] if brace >= 0 else ""
-        if brace >= 0 and gap.strip() in ("", "d", "x"):  # \boxed{ and \fbox{ (the "d"/"x" of the names)
-            end = match_brace(text, brace)
+    for m in _BOX_START.finditer(text):
+        i = m.start()
+        if i < pos:
+            continue
+        brace = _BOX_BRACE.match(text, m.end())
+        if brace:
+            end = match_brace(text, brace.end() - 1)
             if end < 0:
                 return out
-            out.append((i, end, text[brace + 1 : end - 1]))
+            out.append((i, end, text[brace.end() : end - 1]))
             pos = end
             continue
-        m = _SHORT_BOXED.match(text, i)
-        if m:
-            out.append((i, m.end(), m.group(1)))
-        pos = i + 5
+        short = _SHORT_BOXED.match(text, i)
+        if short:
+            out.append((i, short.end(), short.group(1)))
+            pos = short.end()
+    return out
 
 
 def squash(text: str) -> str:
-    """Text with spaces, braces and dollars removed, lower case: answers that differ only in these
-    say the same thing."""
-    return re.sub(r"[\s{}$]", "", text).lower()
+    """Text without its spaces: boxes that differ only in spacing are the same box (whether two
+    different texts say the same value is the comparison's business, never the text's)."""
+    return re.sub(r"\s", "", text)
+
+
+# words by which a completion withdraws what it wrote before them
+_RETRACTION = re.compile(r"\b(?:wrong|disagree\w*|reject\w*|doubt\w*|wr0ng|w-r-o-n-g|incorrect\w*|not correct|not right|a mistake|mistaken|scratch that|"
+                         r"disregard|retract|ignore (?:that|this|the above)|actually,?\s+no|no,?\s+wait|wait,?\s+no|"
+                         r"never\s*mind|nope|invalid|erroneous|err(?:ed|or)|(?:that|this|it)(?:'s| is) off|doesn'?t work|"
+                         r"does not work|just kidding|on second thought|bogus|not (?:the|my) (?:final )?answer|"
+                         r"isn'?t (?:the|my) answer|not quite)\b|(?:not|n't)\s+\$?\\boxed", re.I)
+# a last sentence that does not commit: a refusal or a guess
+_REFUSAL = re.compile(r"\b(?:(?:cannot|can't|can not|could not|couldn't|unable to|not able to)\s+(?:solve|determine|"
+                      r"find|answer|compute|figure|work|do)|don't know|do not know|not sure|unsure|no idea|give up|"
+                      r"gave up|i'm stuck|i am stuck)\b", re.I)  # anywhere: the text refuses
+_GUESS = re.compile(r"\b(?:maybe|perhaps|possibly|i guess|probably|not|never|no|nobody|none|doubt\w*|unlikely|impossible|"
+                    r"false|reject\w*|disagree\w*|cannot be|can't be|can not be)\b"
+                    r"|\bisn't\b|\bwon't\b|\baren't\b|\bwasn't\b|\bdoesn't\b|\?\s*$", re.I)  # in the last sentence: a guess or a denial
+_COMMENT = re.compile(r"(?<![\\\d])%.*$", re.M)  # every unescaped % not right after a digit (50% is a percent)
+_HIDDEN = re.compile(r"\\iffalse\b.*?\\fi\b|\\begin\{comment\}.*?\\end\{comment\}|<!--.*?-->|```.*?```", re.S)
+_GSM8K_MARK = re.compile(r"####[ \t]*(?=[-+$\\(\[.\d])")  # "#### 12"; never a heading "#### Final Answer"
+
+
+def _states_value(sentence: str) -> bool:
+    """An "answer is" after a box replaces it only when it states a value (a digit, LaTeX, a
+    number in words): "I checked that the answer is correct" leaves the box standing."""
+    from .normalise import number_words
+
+    words = sentence.strip().rstrip(".!")
+    return bool(re.search(r"\d|\\|\$", sentence)) or (re.fullmatch(r"[A-Za-z -]+", words) is not None
+                                                      and number_words(words) is not None)
+
+
+def retracted(text: str) -> bool:
+    """The completion withdraws something it wrote ("that is wrong", "scratch that")."""
+    return bool(_RETRACTION.search(text))
+
+
+def strip_comments(text: str) -> str:
+    """Text no reader sees as the answer: LaTeX comments (every ``%`` not escaped and not right
+    after a digit, to the end of the line: ``50%`` and ``\\%`` are percents), ``\\iffalse ... \\fi``,
+    ``comment`` environments, HTML comments and fenced code blocks."""
+    return _COMMENT.sub("", _HIDDEN.sub(" ", text))
 
 
 def _one_or_list(answers: list[str]) -> str | None:
@@ -108,6 +153,43 @@ def _one_or_list(answers: list[str]) -> str | None:
     return distinct[0] if len(distinct) == 1 else ", ".join(distinct)
 
 
+# what makes a later box a revision of an earlier one rather than an alternative to it
+_REVISION = re.compile(r"\b(?:wrong|incorrect|mistake|error|actually|instead|correct\w*|fix\w*|revis\w*|recheck\w*|"
+                       r"re-check\w*|wait|oops|but|however|redo|recomput\w*|again|in fact|rather|therefore|thus|hence|"
+                       r"so|final\w*|answer|total|then|next|now|step|part|giv\w*|get|gets|obtain\w*|result\w*|simplif\w*)\b",
+                       re.I)
+MAX_HEDGE_GAP = 80  # characters: a longer stretch of text between two boxes is work, not an "or"
+
+
+def _offered_together(gap: str) -> bool:
+    """Two boxes are offered together (a hedge) when the text between them is short and says
+    nothing that revises: ``\\boxed{5} \\text{ or } \\boxed{6}``, ``(or \\boxed{6})``, ``/``, ``vs``,
+    "if n is even ... if n is odd"."""
+    seen = _INVISIBLE_GAP.sub("", gap)  # padding a reader does not see does not make a gap long
+    return bool(_HEDGE_GAP.fullmatch(gap)) or (len(seen) <= MAX_HEDGE_GAP and not _REVISION.search(gap))
+
+
+_INVISIBLE_GAP = re.compile(r"\s|\\[,;:! ]|\\q?quad\b|&nbsp;|[\u200b-\u200f\u2060\ufeff\u00a0\u3164\u2800]")
+# an alternative named after the final answer, in any of these words, with a value beside it
+_ALT_ANYWHERE = re.compile(r"\b(?:or|alternatively|otherwise|unless|also works|also valid|equally valid|both|too|though|"
+                           r"if not|could (?:also )?be|might (?:also )?be|may (?:also )?be|another (?:possibility|option|"
+                           r"answer|solution)|as well)\b", re.I)
+
+
+def _alternative_after(rest: str) -> bool:
+    """The text after the final answer offers another value ("\\boxed{5} (6 also works)", "The answer
+    is 5. Or 6.", "<answer>5</answer> Hmm, could be 6 though.")."""
+    window = rest[:200]
+    return bool(_ALT_AFTER.match(window) or (_ALT_ANYWHERE.search(window) and re.search(r"\d|\\boxed", window)))
+
+
+# an unboxed alternative beside the final box: "5 or \boxed{6}", "\boxed{5}, or 6", "Alternatively, 6."
+_ALT_AFTER = re.compile(r"^[\s,;.:)$]*(?:\(?\s*(?:or|alternatively|otherwise)\b|(?:it\s+)?(?:could|might|may)\s+(?:also\s+)?be\b|"
+                        r"another\s+(?:possibility|option|answer)|or\s+(?:maybe|possibly|perhaps)|\\text\{\s*\(?\s*or\b)",
+                        re.I)
+_ALT_BEFORE = re.compile(r"(?:[\d$*}]|\\\))\s*(?:\\text\{\s*or\s*\}|\bor\b|/|\\lor|\\vee)\s*\$?\s*$", re.I)
+
+
 def _boxed(text: str, all_boxes: bool = False) -> str | None:
     """The last group of boxes offered together (see the module docstring), or every box."""
     boxes = _boxes(text)
@@ -115,28 +197,40 @@ def _boxed(text: str, all_boxes: bool = False) -> str | None:
         return _one_or_list([b[2] for b in boxes])
     group = [boxes[-1]]
     for box in reversed(boxes[:-1]):
-        if not _HEDGE_GAP.fullmatch(text[box[1] : group[0][0]]):
+        if not _offered_together(text[box[1] : group[0][0]]):
             break
         group.insert(0, box)
+    after, before = text[group[-1][1] : group[-1][1] + 200], text[max(0, group[0][0] - 40) : group[0][0]]
+    if _alternative_after(after) or _ALT_BEFORE.search(before):
+        return None  # a box with an alternative beside it commits to neither
     return _one_or_list([b[2] for b in group])
 
 
 def _answer_is(text: str) -> str | None:
+    found = _answer_is_at(text)
+    return found[1] if found else None
+
+
+def _answer_is_at(text: str) -> tuple[int, str] | None:
+    """(where, the sentence after the last "answer is" / "answer:")."""
     last = None
     for last in _ANSWER_MARK.finditer(text):
         pass
     if last is None:
         return None
     m = _SENTENCE.match(text, last.end())
-    return m.group(0).strip() if m else None
+    return (last.start(), m.group(0).strip()) if m and m.group(0).strip() else None
 
 
-def _after_hashes(text: str) -> str | None:
-    """GSM8K style: the rest of the line after the last ``####``."""
-    if "####" not in text:
+def _after_hashes(text: str) -> tuple[int, str] | None:
+    """GSM8K style: (where, the rest of the line after the last ``####`` that starts an answer)."""
+    last = None
+    for last in _GSM8K_MARK.finditer(text):
+        pass
+    if last is None:
         return None
-    tail = text.rsplit("####", 1)[1].strip()
-    return tail.splitlines()[0] if tail else None
+    tail = text[last.end():].strip()
+    return (last.start(), tail.splitlines()[0]) if tail else None
 
 
 def extract_answer(text: str, all_boxes: bool = False) -> str | None:
@@ -145,13 +239,48 @@ def extract_answer(text: str, all_boxes: bool = False) -> str | None:
     body = _strip_think(unescape(text))
     if body is None:
         return None
+    body = strip_comments(body)
     close = body.rfind("</answer>")
     open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
     if open_ >= 0:
         inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
+        if close > open_ and (retracted(body[close:]) or _alternative_after(body[close + len("</answer>"):])):
+            return None  # "<answer>5</answer> No, that is wrong.": withdrawn
         return (_boxed(inner, all_boxes) or _answer_is(inner) or inner).strip() or None
-    found = _boxed(body, all_boxes) or _after_hashes(body) or _answer_is(body)
-    return found.strip() if found else _last_math(body)
+    return _committed(body, all_boxes)
+
+
+def _committed(body: str, all_boxes: bool) -> str | None:
+    """The last statement of an answer (a box, ``####``, "answer is"), unless the text after it
+    withdraws it; without one, the last sentence's math, unless that sentence is a refusal or a
+    guess."""
+    boxes = _boxes(body)
+    marks = [m for m in (_after_hashes(body), _answer_is_at(body)) if m]
+    later = [m for m in marks if not boxes or m[0] > boxes[-1][1] and _states_value(m[1])]
+    if later:  # "\boxed{5}. Wait, 5 is wrong. The answer is 6.": the later statement counts
+        where, found = max(later)
+        rest = body[where:]
+        end = rest.find(found)
+        tail = rest[end + len(found):]
+        return None if retracted(tail) or _alternative_after(tail) else found.strip()
+    if boxes:
+        if re.search(r"(?:\bnot|n't|\bnever)\W{0,3}$", body[max(0, boxes[-1][0] - 12) : boxes[-1][0]], re.I):
+            return None  # "the answer is not \boxed{5}"
+        if retracted(body[boxes[-1][1]:]):
+            return None  # "\boxed{5}. No, that is wrong.": withdrawn, nothing committed
+        return _boxed(body, all_boxes)
+    last_sentence = re.split(r"(?<=[.!?])\s+", body.strip())[-1]
+    if _REFUSAL.search(body) or _GUESS.search(last_sentence):
+        return None
+    found = _last_math(body)
+    if found:  # "The total is 5 million.": a value-changing word right after the math
+        from .normalise import REFUSAL_WORDS
+
+        tail = body[body.rfind(found) + len(found):].lstrip(" $")
+        word = re.match(r"[A-Za-z']+", tail)
+        if word and word.group(0).lower() in REFUSAL_WORDS:
+            return None
+    return found
 
 
 def _last_math(text: str) -> str | None:

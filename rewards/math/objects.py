@@ -36,8 +36,11 @@ class Seq:
 
 @dataclass(frozen=True)
 class Equation:
+    """``lhs = rhs``; ``sides`` holds every side of a chain ``a = b = c`` (empty for two sides)."""
+
     lhs: object
     rhs: object
+    sides: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -160,16 +163,26 @@ def _matrix_arith(a, b, op: str):
     return Matrix(tuple(tuple(out.row(i)) for i in range(out.rows)))
 
 
+def defined(x):
+    """``x`` unless it is undefined (a division by zero, log 0, 0^-1): then a ParseError, so that
+    ``11/0`` or ``7 / log 0`` is never read as a value (zoo, or 0 after 7/zoo)."""
+    if isinstance(x, sp.Expr) and x.has(sp.zoo, sp.nan):
+        raise ParseError("undefined value (division by zero or a pole)")
+    return x
+
+
 def arith(a, b, op: str):
     if isinstance(a, Matrix) or isinstance(b, Matrix):
         return _matrix_arith(a, b, op)
     a, b = scalar(a), scalar(b)
     if op == "+":
-        return a + b
+        return defined(a + b)
     if op == "-":
-        return a - b
+        return defined(a - b)
     if op == "*":
-        return a * b
+        return defined(a * b)
     if op == "/":
-        return a / b
-    return power(a, b)
+        if b == 0:
+            raise ParseError("division by zero")
+        return defined(a / b)
+    return defined(power(a, b))

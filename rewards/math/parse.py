@@ -33,10 +33,18 @@ _CONSTS = {"pi": sp.pi, "infty": sp.oo, "infinity": sp.oo, "inf": sp.oo, "oo": s
            "varnothing": sp.S.EmptySet, "imath": sp.I}
 _RELATIONS = {"<": "<", ">": ">", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=", "geq": ">=",
               "geqslant": ">=", "lt": "<", "gt": ">", "ne": "!=", "neq": "!="}
+_NAMED_SYMBOLS = frozenset(
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi omicron rho "
+    "varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi "
+    "Psi Omega ell hbar aleph ldots".split())
 _EQUALS = ("=",)  # a chain of these is its first and last side
 _MULS = {"*", "\\cdot", "\\times", "\\ast"}
 _DIVS = {"/", "\\div"}
 _ATOM_START = {"(", "[", "{", "\\{", "|", "°"}
+
+
+def _is_number(tok: str | None) -> bool:
+    return bool(tok) and (tok[0].isdigit() or tok[0] == "." and len(tok) > 1)
 
 
 def tokenize(s: str) -> list[str]:
@@ -58,7 +66,6 @@ class Parser(Forms):
         self.abs_open = 0
         self.in_func = 0
         self.in_integral = 0
-        self.percent = False
 
     # -- token helpers ------------------------------------------------------------------------
     def peek(self, k: int = 0) -> str | None:
@@ -83,11 +90,24 @@ class Parser(Forms):
 
     # -- grammar -------------------------------------------------------------------------------
     def parse(self):
+        whole_percent = self.toks[-1:] == ["%"] and self.toks.count("%") == 1 and self._one_term()
+        if whole_percent:
+            self.toks.pop()  # "28%", "33\\frac13%" as the whole answer: a percent, see compare
         items = self.items(end=None)
         if self.peek() is not None:
             raise ParseError(f"unexpected {self.peek()!r}")
         value = items[0] if len(items) == 1 else Seq(tuple(items), "list")
-        return Percent(value) if self.percent and isinstance(value, sp.Expr) else value
+        return Percent(value) if whole_percent and isinstance(value, sp.Expr) else value
+
+    def _one_term(self) -> bool:
+        """The tokens before the '%' form one term (``28``, ``-12.5``, ``\\frac{1}{4}``, ``(a+b)``):
+        no + or - outside brackets, so ``5 + 0%`` is 5, not a percent."""
+        depth = 0
+        for j, tok in enumerate(self.toks[:-1]):
+            depth += tok in ("(", "[", "{", "\\{") and 1 or tok in (")", "]", "}", "\\}") and -1 or 0
+            if depth == 0 and tok in ("+", "-") and j > 0 or tok in ("=", ",", "<", ">", ":"):
+                return False
+        return True
 
     def items(self, end):
         out = [self.union()]
@@ -135,11 +155,11 @@ class Parser(Forms):
             # "a = b = c = 1": every unknown named is 1, the labelled tuple (a, b, c) = (1, 1, 1)
             value = Equation(Seq(tuple(names), "tuple"), Seq((exact[-1],) * len(names), "tuple"))
         else:
-            value = exact[0] if len(exact) == 1 else Equation(exact[0], exact[-1])
+            value = exact[0] if len(exact) == 1 else Equation(exact[0], exact[-1], tuple(exact) if len(exact) > 2 else ())
         if not approx:
             return value
         if isinstance(value, sp.Symbol):  # "x \\approx 1.41": a label and an approximate value
-            return Equation(value, approx[-1])
+            return Approx(value, tuple(approx))  # no exact part: graded only against a decimal gold
         return Approx(value, tuple(approx))
 
     def ratio(self):
@@ -180,6 +200,8 @@ class Parser(Forms):
                 right, literal = self.power()
                 left = arith(left, right, "/" if tok in _DIVS else "*")
             elif self.starts_atom(tok):
+                if _is_number(self.toks[self.i - 1]) and _is_number(tok):
+                    raise ParseError("two numbers side by side (a list or a typo, not a product)")
                 right, lit = self.power()
                 mixed = literal and tok == "\\frac" and isinstance(right, sp.Rational) and 0 < right < 1
                 left = arith(left, right, "+" if mixed and left >= 0 else "-" if mixed else "*")
@@ -241,9 +263,10 @@ class Parser(Forms):
         tok = self.take()
         if tok == "!":
             return factorial(value)
-        if tok == "%":
-            self.percent = True
-            return value
+        if tok == "%":  # "12.5%": a percent only as the whole answer (see parse); inside a sum, p/100
+            if self.starts_atom(self.peek()) or self.peek() in ("(", "{"):
+                raise ParseError("'%' followed by more (a modulo, not a percent)")
+            return arith(value, sp.Integer(100), "/")
         return value * sp.pi / 180 if self.in_func else value  # degrees
 
     def group(self, open_: str, close: str):
@@ -305,8 +328,8 @@ class Parser(Forms):
             return self.matrix()
         if tok.isalpha() and len(tok) == 1:
             return {"i": sp.I, "e": sp.E}.get(tok, sp.Symbol(tok))
-        if tok.startswith("\\") and name.isalpha():
-            return sp.Symbol(name)  # Greek letters and other named symbols
+        if tok.startswith("\\") and name in _NAMED_SYMBOLS:
+            return sp.Symbol(name)  # Greek letters and a few named symbols; any other command is refused
         raise ParseError(f"unexpected {tok!r}")
 
     def bracket(self, open_: str):

@@ -7,7 +7,7 @@ import re
 
 import sympy as sp
 
-from .objects import Matrix, ParseError, arith, scalar
+from .objects import Matrix, ParseError, arith, defined, scalar
 
 _FUNCS = {
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
@@ -38,7 +38,9 @@ class Forms:
         else:
             arg = self.power()[0]
         self.in_func -= 1
-        value = sp.log(arg, base) if base is not None else fn(arg)
+        if base is not None and base.is_number and (base.is_positive is False or base == 1 or base.is_real is False):
+            raise ParseError(f"a logarithm of base {base}")
+        value = defined(sp.log(arg, base) if base is not None else fn(arg))
         return value if exp is None else arith(value, exp, "^")
 
     def integral(self):
