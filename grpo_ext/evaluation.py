@@ -65,27 +65,36 @@ _SAMPLING_FLAGS = ("top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "et
 
 
 @contextlib.contextmanager
+def without_sampling_flags(gen):
+    """Greedy decoding takes no sampling flags (top_k, top_p, ...; transformers warns that they are
+    ignored): clear the ones set on ``gen`` for the block, and put them back afterwards."""
+    saved = {f: getattr(gen, f) for f in _SAMPLING_FLAGS if getattr(gen, f, None) is not None}
+    for flag in saved:
+        setattr(gen, flag, None)
+    try:
+        yield
+    finally:
+        for flag, value in saved.items():
+            setattr(gen, flag, value)
+
+
+@contextlib.contextmanager
 def _isolated(trainer, seed: int, do_sample: bool, temperature: float):
     """Eval mode, the generation settings asked for, and a forked random state seeded with
     ``seed``; everything restored afterwards."""
     gen = trainer.generation_config
     saved = (gen.do_sample, gen.temperature, trainer.model.training, random.getstate())
-    # greedy decoding takes no sampling flags (transformers warns that they are ignored)
-    samplers = {} if do_sample else {f: getattr(gen, f) for f in _SAMPLING_FLAGS if getattr(gen, f, None) is not None}
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         random.seed(seed)
         gen.do_sample, gen.temperature = do_sample, temperature
-        for flag in samplers:
-            setattr(gen, flag, None)
         trainer.model.eval()
         try:
-            yield
+            with contextlib.nullcontext() if do_sample else without_sampling_flags(gen):
+                yield
         finally:
             gen.do_sample, gen.temperature = saved[0], saved[1]
-            for flag, value in samplers.items():
-                setattr(gen, flag, value)
             trainer.model.train(saved[2])
             random.setstate(saved[3])
             trainer._metrics["eval"].clear()  # noqa: SLF001 - TRL's _generate logged this pass as an eval batch

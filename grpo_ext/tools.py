@@ -184,6 +184,8 @@ def evaluate(trainer, test, metrics: dict[str, Callable], batch_size: int = 64) 
     (completions with a malformed call, see :func:`tool_stats`), ``n`` and a few sample conversations."""
     import torch
 
+    from grpo_ext.evaluation import without_sampling_flags
+
     hits = dict.fromkeys(metrics, 0)
     called = malformed = 0
     samples: list = []
@@ -195,7 +197,7 @@ def evaluate(trainer, test, metrics: dict[str, Callable], batch_size: int = 64) 
         for start in range(0, len(test), batch_size):
             rows = test.select(range(start, min(start + batch_size, len(test))))
             prompts = _bind_tools(trainer, rows)
-            with torch.no_grad():
+            with torch.no_grad(), without_sampling_flags(generation):
                 completions = trainer._generate(prompts)[3]  # noqa: SLF001 - TRL's generation + tool loop
             columns = {c: rows[c] for c in rows.column_names if c != "prompt"}
             for name, reward in metrics.items():

@@ -126,7 +126,8 @@ def test_recipe_under_zero_with_two_processes(tmp_path, stage):
     cmd = [str(ACCELERATE), "launch", "--config_file", f"recipes/accelerate/zero{stage}.yaml", "--num_processes", "2",
            "recipes/grpo_math.py", "--output_dir", str(tmp_path), "--max_steps", "3", "--sft_warmup_steps", "20",
            "--per_device_train_batch_size", "16", "--logging_steps", "1", "--eval_size", "16"]
-    _run(cmd)
+    proc = _run(cmd)
+    assert "all_gather_into_tensor" not in proc.stdout + proc.stderr  # DeepSpeed's fallback notice, filtered
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["steps"] == 3 and len(metrics["reward_curve"]) == 3
     trained = AutoModelForCausalLM.from_pretrained(tmp_path)
