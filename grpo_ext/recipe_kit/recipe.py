@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import sys
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,14 +83,16 @@ def quiet_library_notices() -> None:
     """What a recipe run should not print: transformers' per-file progress bars (``Writing model
     shards``, ``Loading weights``: the tiny model saves and loads several times; downloads keep
     huggingface_hub's bars), TRL's notice that ``environment_factory`` is experimental (the tools
-    recipe uses it, tested against the pinned TRL), and DeepSpeed's note that gloo lacks
-    ``all_gather_into_tensor`` (it falls back by itself)."""
+    recipe uses it, tested against the pinned TRL), and DeepSpeed's notes on
+    ``all_gather_into_tensor``: that gloo lacks it (it falls back by itself) and torch's warning
+    that DeepSpeed still calls it (deprecated in torch 2.13; nothing a user can change)."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     logging.getLogger("DeepSpeed").addFilter(
         lambda record: "all_gather_into_tensor API is not available" not in record.getMessage())
+    warnings.filterwarnings("ignore", message=r".*all_gather_into_tensor` is deprecated", category=FutureWarning)
 
 
 def parse(types: tuple, default_config: str | Path, argv: list[str] | None = None):
