@@ -44,6 +44,12 @@ def test_a_user_module_named_rewards_does_not_shadow_ours(tmp_path):
     assert out.stdout.split("\n")[0] == "[0.5, 0.5] [1.0] True RewardRunner"
 
 
+def _python(code: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter outside the checkout, with the checkout on its path."""
+    return subprocess.run([sys.executable, "-c", code], cwd="/", env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def test_one_registry_whichever_way_the_package_is_reached():
     code = (
         "import grpo_ext.rewards.registry as a\n"
@@ -51,8 +57,7 @@ def test_one_registry_whichever_way_the_package_is_reached():
         "import importlib; b = importlib.import_module('grpo_ext.rewards.registry')\n"
         "print(a is b is rewards.registry, rewards.__name__)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd="/", env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                         capture_output=True, text=True, timeout=120)
+    out = _python(code)
     assert out.stdout.strip() == "True grpo_ext.rewards", out.stderr[-2000:]
 
 
@@ -88,8 +93,7 @@ def test_the_trainers_never_import_the_recipe_kit():
         "grpo_ext.GRPOTrainer, grpo_ext.PPOTrainer, grpo_ext.GRPOConfig\n"
         "print(sorted(m for m in sys.modules if m.startswith('grpo_ext.recipe_kit')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd="/", env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                         capture_output=True, text=True, timeout=300)
+    out = _python(code, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert {"trainer", "config", "kl", "advantages", "ppo"} <= set(trainer_side)
