@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from grpo_ext.recipe_kit.recipe_inputs import InputError
+from grpo_ext.rewards.registry import reward_model_id
 
 UPLOAD_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.model", "*.txt", "README.md", "reward_curve.png", "pass_at_k.png",
                    "critic/*"]
@@ -158,3 +159,51 @@ def check_hub_ids(ids: list[tuple[str, str, str]], token: str | None = None) -> 
             raise _unreachable(what, err) from None
         except Exception as err:  # the network's errors (connection, DNS, time-out): one message
             raise _unreachable(what, err) from None
+
+
+# -- what a recipe fetches, and offline mode when it fetches nothing -----------------------------
+
+
+def _is_local(name: str | None) -> bool:
+    return bool(name) and (name.startswith("builtin:") or os.path.exists(name))
+
+
+def hub_ids(script, model_args) -> list[tuple[str, str, str]]:
+    """What the run fetches from the Hub: ``(option, "model" | "dataset", id)``, reward models included."""
+    ids = []
+    if not _is_local(model_args.model_name_or_path):
+        ids.append(("--model_name_or_path", "model", model_args.model_name_or_path))
+    if not _is_local(script.dataset_name):
+        ids.append(("--dataset_name", "dataset", script.dataset_name))
+    for spec in script.reward_funcs or []:
+        model = reward_model_id(spec)
+        if model is not None and not _is_local(model):
+            ids.append(("--reward_funcs", "model", model))
+    return ids
+
+
+def stay_offline_when_local(script, model_args, training_args) -> bool:
+    """With a local (or built-in) model, dataset and reward models and no push, switch the Hugging
+    Face libraries to offline mode, so the run makes no network request at all (huggingface_hub
+    otherwise asks the Hub for metadata now and then). Returns whether it did."""
+    if training_args.push_to_hub or hub_ids(script, model_args):
+        return False
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import datasets.config
+    import huggingface_hub.constants
+
+    huggingface_hub.constants.HF_HUB_OFFLINE = True
+    datasets.config.HF_HUB_OFFLINE = True
+    return True
+
+
+def check_settings_and_hub(script, model_args, training_args) -> None:
+    """The training settings, then the Hub (push, ids) or the switch to offline mode: before any
+    model work (see :mod:`grpo_ext.recipe_kit.recipe_inputs`, :func:`check_push`, :func:`check_hub_ids`)."""
+    from grpo_ext.recipe_kit import recipe_inputs
+
+    recipe_inputs.check_training(training_args)
+    if training_args.push_to_hub:
+        check_push(training_args.hub_model_id, training_args.hub_token)
+    if not stay_offline_when_local(script, model_args, training_args):
+        check_hub_ids(hub_ids(script, model_args), training_args.hub_token)

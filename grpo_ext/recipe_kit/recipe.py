@@ -10,7 +10,6 @@ import gc
 import json
 import logging
 import os
-import random
 import shutil
 import sys
 import warnings
@@ -23,14 +22,15 @@ from accelerate import PartialState
 from tqdm.auto import tqdm
 
 from grpo_ext.recipe_kit import arithmetic, data
-from grpo_ext.rewards import registry as rewards_registry
 from grpo_ext.recipe_kit import recipe_inputs as inputs
+from grpo_ext.recipe_kit.hub import check_settings_and_hub, hub_ids, stay_offline_when_local  # noqa: F401 - also recipe.*
 from grpo_ext.recipe_kit.recipe_inputs import InputError, user_errors  # noqa: F401 - the recipes' entry points
 from grpo_ext.recipe_kit.report import Timer, print_table, reward_curve, write_report  # noqa: F401 - also recipe.*
 from grpo_ext.recipe_kit.tiny import FORMAT_TOKENS, build_tiny_model
 
 BUILTIN_DATASET = "builtin:arithmetic"
 BUILTIN_MODEL = "builtin:tiny"
+_load_splits = data.load_splits  # the name tests and older callers use
 
 
 @dataclass
@@ -121,51 +121,6 @@ def parse(types: tuple, default_config: str | Path, argv: list[str] | None = Non
     return parsed
 
 
-def _is_local(name: str | None) -> bool:
-    return bool(name) and (name.startswith("builtin:") or os.path.exists(name))
-
-
-def hub_ids(script: RecipeArguments, model_args) -> list[tuple[str, str, str]]:
-    """What the run fetches from the Hub: ``(option, "model" | "dataset", id)``, reward models included."""
-    ids = []
-    if not _is_local(model_args.model_name_or_path):
-        ids.append(("--model_name_or_path", "model", model_args.model_name_or_path))
-    if not _is_local(script.dataset_name):
-        ids.append(("--dataset_name", "dataset", script.dataset_name))
-    for spec in script.reward_funcs or []:
-        model = rewards_registry.reward_model_id(spec)
-        if model is not None and not _is_local(model):
-            ids.append(("--reward_funcs", "model", model))
-    return ids
-
-
-def stay_offline_when_local(script: RecipeArguments, model_args, training_args) -> bool:
-    """With a local (or built-in) model, dataset and reward models and no push, switch the Hugging
-    Face libraries to offline mode, so the run makes no network request at all (huggingface_hub
-    otherwise asks the Hub for metadata now and then). Returns whether it did."""
-    if training_args.push_to_hub or hub_ids(script, model_args):
-        return False
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    import datasets.config
-    import huggingface_hub.constants
-
-    huggingface_hub.constants.HF_HUB_OFFLINE = True
-    datasets.config.HF_HUB_OFFLINE = True
-    return True
-
-
-def check_settings_and_hub(script, model_args, training_args) -> None:
-    """The training settings, then the Hub (push, ids) or the switch to offline mode: before any
-    model work (see :mod:`grpo_ext.recipe_kit.recipe_inputs` and :mod:`grpo_ext.recipe_kit.hub`)."""
-    from grpo_ext.recipe_kit import hub
-
-    inputs.check_training(training_args)
-    if training_args.push_to_hub:
-        hub.check_push(training_args.hub_model_id, training_args.hub_token)
-    if not stay_offline_when_local(script, model_args, training_args):
-        hub.check_hub_ids(hub_ids(script, model_args), training_args.hub_token)
-
-
 def prepare(script: RecipeArguments, model_args, training_args, task: str = "math") -> tuple[str, object, object]:
     """(model path, train dataset, test dataset): rewards, weights, training settings, the Hub and
     the data checked before any model work (see :mod:`grpo_ext.recipe_kit.recipe_inputs`).
@@ -186,7 +141,7 @@ def prepare(script: RecipeArguments, model_args, training_args, task: str = "mat
         script.eval_rows = list(range(len(test)))
         script.eval_source = f"{len(test)} held-out problems of {BUILTIN_DATASET} (never trained on)"
     else:
-        train, test = _load_splits(script, training_args.seed, task)
+        train, test = data.load_splits(script, training_args.seed, task)
     inputs.check_columns(needed, train)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"evaluating on {script.eval_source}; training on {len(train)} rows", flush=True)
@@ -194,87 +149,6 @@ def prepare(script: RecipeArguments, model_args, training_args, task: str = "mat
     if path == BUILTIN_MODEL:
         path = _builtin_model(script, training_args, train)
     return path, train, test
-
-
-def _load_splits(script: RecipeArguments, seed: int, task: str):
-    """(train, test), normalised; the test rows held out of training when there is no separate
-    test split (one local file, or the test split is the training split)."""
-    name = script.dataset_name
-    inputs.check_local_file(name)
-    test_file = os.path.isfile(script.dataset_test_split)
-    if test_file:
-        inputs.check_local_file(script.dataset_test_split)
-    train = _normalised(name, script.dataset_config, script.dataset_train_split, script, task)
-    if not test_file and (os.path.isfile(name) or script.dataset_test_split == script.dataset_train_split):
-        return _hold_out(train, script, seed)
-    source = script.dataset_test_split if test_file else name
-    test = _normalised(source, script.dataset_config, "test" if test_file else script.dataset_test_split, script, task)
-    if script.eval_size and len(test) > script.eval_size:
-        test = test.select(range(script.eval_size))
-    script.eval_rows = list(range(len(test)))
-    script.eval_source = f"the first {len(test)} rows of {source} (split {script.dataset_test_split})"
-    return train, test
-
-
-def _normalised(name: str, config: str | None, split: str, script: RecipeArguments, task: str):
-    raw = data.load(name, config, split)
-    if len(raw) == 0:
-        raise InputError(f"--dataset_name {name} (split {split}) has no rows: give a dataset with problems in it")
-    raw = _map_columns(raw, script, task)
-    if task == "math":
-        return data.normalise(raw, script.system_prompt, script.instruction)
-    return data.normalise_code(raw, script.system_prompt, script.instruction, script.code_language)
-
-
-def _map_columns(raw, script: RecipeArguments, task: str):
-    """Rename the user's ``--prompt_column``/``--answer_column``/``--tests_column`` to the names the
-    layouts read (a column already holding that name is dropped for it)."""
-    wanted = {"--prompt_column": (script.prompt_column, "prompt")}
-    if task == "math":
-        wanted["--answer_column"] = (script.answer_column, "answer")
-    else:
-        wanted["--tests_column"] = (script.tests_column, script.tests_layout)
-    if script.tests_layout not in _layouts():
-        raise InputError(f"--tests_layout {script.tests_layout}: not a layout; use one of {', '.join(_layouts())}")
-    for option, (column, target) in wanted.items():
-        if column is None or column == target:
-            continue
-        if column not in raw.column_names:
-            raise InputError(f"{option} {column}: the dataset has no such column; it has {raw.column_names}")
-        taken = [c for c in raw.column_names if c == target or (target == "prompt" and c in data.PROMPT_COLUMNS)]
-        raw = raw.remove_columns([c for c in taken if c != column]).rename_column(column, target)
-        if target == "answer" and "solution" in raw.column_names:
-            raw = raw.remove_columns("solution")  # the named column is the gold answer, whatever the layout
-    return raw
-
-
-def _layouts() -> tuple[str, ...]:
-    from grpo_ext.rewards.code.judge_datasets import LAYOUTS
-
-    return LAYOUTS
-
-
-def _hold_out(train, script: RecipeArguments, seed: int):
-    """Hold ``eval_size`` rows (at most a fifth, at least one) out of training, chosen by ``seed``."""
-    if len(train) < 2:
-        raise InputError(f"--dataset_name {script.dataset_name} has {len(train)} row: evaluation needs rows held out "
-                         "of training; give more rows or a separate --dataset_test_split (a split or a file)")
-    if not script.eval_size:
-        raise InputError("--eval_size 0 (every test row) needs a separate test split; this run holds test rows out "
-                         "of the training data: set --eval_size N or --dataset_test_split (a split or a file)")
-    n = max(1, min(script.eval_size, len(train) // 5))
-    rows = sorted(random.Random(seed).sample(range(len(train)), n))
-    held = set(rows)
-    script.eval_rows = rows
-    capped = f", --eval_size {script.eval_size} capped at a fifth" if n < script.eval_size else ""
-    script.eval_source = (f"{n} rows of {script.dataset_name} held out of training{capped} "
-                          f"(rows {_ranges(rows)}, counted from 0; metrics.json lists them)")
-    return train.select([i for i in range(len(train)) if i not in held]), train.select(rows)
-
-
-def _ranges(rows: list[int], shown: int = 8) -> str:
-    text = ", ".join(map(str, rows[:shown]))
-    return text + (f", ... ({len(rows)} in all)" if len(rows) > shown else "")
 
 
 def _builtin_model(script: RecipeArguments, training_args, train) -> str:
