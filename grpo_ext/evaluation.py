@@ -6,8 +6,9 @@ Generation goes through the trainer's own ``_generate`` (TRL's generation and to
 tool recipe's rollouts call tools as in training and ZeRO-3 gathers as in training; all k samples
 of a batch of prompts are one call. Registry rewards are scored through the trainer's bounded
 :class:`~grpo_ext.rewards.runner.RewardRunner`. The sampling runs under a forked, seeded random
-state, so evaluating leaves the training's random streams (and so its trajectory) untouched,
-and every process (each one evaluates every problem) gets the same samples and numbers.
+state, so evaluating leaves the training's random streams (and so its trajectory) untouched.
+With several processes (DDP, DeepSpeed) each one evaluates its share of the batches and the
+records are gathered: each problem is evaluated once and every process gets the same numbers.
 
 A sample is correct when its metric scores 1.0; a ``None`` score (a fault of the row or the
 checker) counts as not correct and is counted in ``unscored``.
@@ -120,24 +121,56 @@ def _score(metrics: dict, prompts, completions, ids, rows: list[dict], k: int) -
             for name, fn in metrics.items()}
 
 
+def _shard(n: int, batch_size: int, world: int, rank: int) -> tuple[list[int], int]:
+    """(the batch starts this process evaluates, rounds every process runs): batch ``b`` of
+    ``range(0, n, batch_size)`` goes to process ``b % world``, so a batch is the same rows, with the
+    same seed, whatever the number of processes."""
+    starts = list(range(0, n, batch_size))
+    return starts[rank::world], -(-len(starts) // world)
+
+
 def generate_and_score(trainer, dataset, metrics: dict, k: int, temperature: float, batch_size: int = 64,
                        seed: int = 0, same: Callable[[str, str], bool] = math_same) -> list[dict]:
-    """One record per problem (see :func:`problem_record`), greedy and ``k`` samples each."""
+    """One record per problem (see :func:`problem_record`), greedy and ``k`` samples each.
+
+    With several processes each one evaluates its own batches (:func:`_shard`) and the records are
+    gathered, so every process gets all of them and each problem is evaluated once. Every process
+    makes the same number of generation calls of the same size (TRL's ``_generate`` gathers, and
+    ZeRO-3 gathers parameters): a short last batch is padded with copies of its first row, and a
+    process without a batch in a round generates a padding batch; padding is neither scored nor kept."""
+    acc = trainer.accelerator
+    world = acc.num_processes
+    mine, rounds = _shard(len(dataset), batch_size, world, acc.process_index)
     records = []
-    for start in range(0, len(dataset), batch_size):
-        rows = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
-        with _isolated(trainer, seed + start, do_sample=False, temperature=1.0):
-            g_prompts, g_completions, g_ids = _rollouts(trainer, rows, 1)
-        with _isolated(trainer, seed + start, do_sample=True, temperature=temperature):
-            prompts, completions, ids = _rollouts(trainer, rows, k)
-        greedy = _score(metrics, g_prompts, g_completions, g_ids, rows, 1)
-        sampled = _score(metrics, prompts, completions, ids, rows, k)
-        for j, row in enumerate(rows):
-            samples = completions[j * k:(j + 1) * k]
-            records.append(problem_record(
-                start + j, row, g_completions[j], {n: s[j] for n, s in greedy.items()}, samples,
-                {n: s[j * k:(j + 1) * k] for n, s in sampled.items()}, same))
+    for r in range(rounds):
+        start = mine[r] if r < len(mine) else 0
+        real = len(range(start, min(start + batch_size, len(dataset)))) if r < len(mine) else 0
+        rows = [dataset[i] for i in range(start, start + max(real, 1))]
+        if world > 1:
+            rows += [rows[0]] * (min(batch_size, len(dataset)) - len(rows))
+        records += _batch_records(trainer, rows, real, start, metrics, k, temperature, seed, same)
+    if world > 1:
+        from accelerate.utils import gather_object
+
+        records = sorted(gather_object(records), key=lambda rec: rec["index"])
     return records
+
+
+def _batch_records(trainer, rows, real, start, metrics, k, temperature, seed, same) -> list[dict]:
+    """Greedy and ``k`` sampled rollouts of ``rows`` (one call each); records of the first ``real``."""
+    with _isolated(trainer, seed + start, do_sample=False, temperature=1.0):
+        g_prompts, g_completions, g_ids = _rollouts(trainer, rows, 1)
+    with _isolated(trainer, seed + start, do_sample=True, temperature=temperature):
+        prompts, completions, ids = _rollouts(trainer, rows, k)
+    rows, n = rows[:real], real * k
+    greedy = _score(metrics, g_prompts[:real], g_completions[:real], g_ids[:real], rows, 1) if real else {}
+    sampled = _score(metrics, prompts[:n], completions[:n], ids[:n], rows, k) if real else {}
+    out = []
+    for j, row in enumerate(rows):
+        samples = completions[j * k:(j + 1) * k]
+        out.append(problem_record(start + j, row, g_completions[j], {name: s[j] for name, s in greedy.items()},
+                                  samples, {name: s[j * k:(j + 1) * k] for name, s in sampled.items()}, same))
+    return out
 
 
 def _hit(score) -> int:
@@ -147,7 +180,8 @@ def _hit(score) -> int:
 def problem_record(index: int, row: dict, greedy_completion, greedy: dict, samples: Sequence,
                    scores: dict[str, list], same: Callable[[str, str], bool]) -> dict:
     """What is kept of one problem: everything the figures are computed from (so a reader can
-    recompute them), and the vote groups of maj@k (by the first metric's verdicts)."""
+    recompute them), the vote groups of maj@k (by the first metric's verdicts), the end of each
+    sample's final text and, for tool rollouts, each sample's number of tool calls."""
     answers = [extract(s) for s in samples]
     groups = m.vote_groups(answers, same)
     first = next(iter(scores))
@@ -160,7 +194,18 @@ def problem_record(index: int, row: dict, greedy_completion, greedy: dict, sampl
         "answers": answers, "vote_groups": groups, "vote_metric": first,
         "maj": m.maj_at_k(answers, verdicts[first], lambda a, b: _in_group(groups, answers, a, b)),
         "sample": completion_text(samples[0]) if samples else "",
+        "finals": [completion_text(c)[-FINAL_CHARS:] for c in samples], **_tool_calls(samples),
     }
+
+
+FINAL_CHARS = 200  # of each sample's final text kept in the record (where the answer is)
+
+
+def _tool_calls(samples: Sequence) -> dict:
+    """Conversational samples (tool rollouts): the number of tool results in each."""
+    if not samples or isinstance(samples[0], str):
+        return {}
+    return {"tool_calls": [sum(msg.get("role") == "tool" for msg in c) for c in samples]}
 
 
 def _in_group(groups, answers, a, b) -> bool:
