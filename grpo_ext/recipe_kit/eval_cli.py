@@ -8,11 +8,21 @@ JSON, CSV or Parquet files, or a Hub id with ``--split``, in the GSM8K (``questi
 with ``#### 72``), MATH (``problem`` / ``solution`` with ``\\boxed{}``), MATH-500 and AIME
 (``problem`` / ``answer``) layouts. It writes ``eval.json`` (per-problem correct counts, verdicts
 and answers, so anyone can recompute the figures), ``eval.md`` (the table) and ``pass_at_k.png``.
+
+Tool models are evaluated through TRL's tool loop, as in training: ``--environment`` (an
+``environment_factory``: ``builtin:lookup`` or ``module:callable``) and / or ``--tools`` (names
+from :mod:`grpo_ext.tools`). A tools-recipe output folder needs neither: the recipe saves its
+environment, tools, held-out data and task metric in ``eval_setup.json``, which is read when the
+flags are not given::
+
+    grpo-ext eval outputs/grpo-tools-offline --k 1,2,4,8
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -22,13 +32,19 @@ def add_parser(sub) -> None:
     """Register the ``eval`` subcommand on the ``grpo-ext`` parser's subparsers."""
     p = sub.add_parser("eval", help="greedy / avg@k / pass@k / maj@k with intervals of a saved model on a dataset")
     p.add_argument("model", help="model folder (e.g. a recipe's output_dir) or Hub id")
-    p.add_argument("--dataset", required=True, help="local file (jsonl, json, csv, parquet) or Hub dataset id")
+    p.add_argument("--dataset", default=None, help="local file (jsonl, json, csv, parquet), Hub dataset id or "
+                   "builtin:lookup (default: the run's, from MODEL/eval_setup.json)")
     p.add_argument("--split", default="test", help="split of a Hub dataset (default: test)")
     p.add_argument("--config", default=None, help="configuration of a Hub dataset")
-    p.add_argument("--metrics", default="math_accuracy", help="registry rewards or module:function, comma-separated")
+    p.add_argument("--metrics", default=None, help="registry rewards or module:function, comma-separated "
+                   "(default: the run's task metric from eval_setup.json, else math_accuracy)")
+    p.add_argument("--environment", default=None, help="tool environment factory: builtin:lookup or module:callable")
+    p.add_argument("--tools", default=None, help="tools by name from grpo_ext.tools (e.g. python), comma-separated")
+    p.add_argument("--max-tool-calling-iterations", type=int, default=None, help="tool calls per rollout")
     p.add_argument("--k", default="1,4,16", help="k values of pass@k, comma-separated; max(k) samples are drawn")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the k samples")
-    p.add_argument("--max-completion-length", type=int, default=256, help="tokens per completion")
+    p.add_argument("--max-completion-length", type=int, default=None, help="tokens per completion (default: the "
+                   "run's, from eval_setup.json, else 256)")
     p.add_argument("--limit", type=int, default=0, help="first N problems only (0: all)")
     p.add_argument("--batch", type=int, default=16, help="problems per generation call")
     p.add_argument("--system-prompt", default=None, help="system prompt (makes prompts conversational)")
@@ -51,20 +67,78 @@ def _ks(text: str) -> list[int]:
 def _output(args) -> Path:
     if args.output:
         return Path(args.output)
-    stem = Path(args.dataset).stem if os.path.exists(args.dataset) else args.dataset.replace("/", "_")
+    stem = Path(args.dataset).stem if os.path.exists(args.dataset) else args.dataset.replace("/", "_").replace(":", "_")
     base = Path(args.model) if os.path.isdir(args.model) else Path(".")
     return base / f"eval-{stem}"
 
 
 def _trainer(args, dataset, metrics: dict, k: int, scratch: str):
-    """A GRPOTrainer around the model, used only for its generation (never trained)."""
+    """A GRPOTrainer around the model (with the run's tools), used only for its generation (never trained)."""
     from grpo_ext import GRPOConfig, GRPOTrainer
 
     config = GRPOConfig(output_dir=scratch, report_to="none", beta=0.0,
                         max_completion_length=args.max_completion_length, temperature=args.temperature,
                         per_device_train_batch_size=2, num_generations=2, seed=args.seed,
-                        eval_num_samples=k, use_cpu=not _has_gpu(), save_strategy="no")
-    return GRPOTrainer(args.model, reward_funcs=list(metrics.values()), args=config, train_dataset=dataset)
+                        eval_num_samples=k, use_cpu=not _has_gpu(), save_strategy="no",
+                        max_tool_calling_iterations=args.max_tool_calling_iterations)
+    return GRPOTrainer(args.model, reward_funcs=list(metrics.values()), args=config, train_dataset=dataset,
+                       **_tool_kwargs(args))
+
+
+SETUP_FILE = "eval_setup.json"
+
+
+def read_setup(args) -> dict:
+    """Fill the flags not given from ``MODEL/eval_setup.json`` (a recipe's output folder); returns the file's content."""
+    path = Path(args.model) / SETUP_FILE
+    setup = json.loads(path.read_text()) if os.path.isdir(args.model) and path.exists() else {}
+    for flag, key, fallback in (("dataset", "dataset", None), ("metrics", "metrics", "math_accuracy"),
+                                ("environment", "environment", None), ("tools", "tools", None),
+                                ("max_completion_length", "max_completion_length", 256),
+                                ("max_tool_calling_iterations", "max_tool_calling_iterations", None)):
+        if getattr(args, flag) is None:
+            value = setup.get(key, fallback)
+            setattr(args, flag, ",".join(value) if isinstance(value, list) else value)
+    args.task_seed = setup.get("seed", args.seed)  # the seed that made the run's task (builtin:lookup's table)
+    if args.dataset is None:
+        raise SystemExit(f"--dataset is needed: {args.model} has no {SETUP_FILE} naming the run's data")
+    return setup
+
+
+def _tool_kwargs(args) -> dict:
+    """The trainer's ``environment_factory`` and ``tools`` from ``--environment`` / ``--tools``."""
+    from grpo_ext import tools
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # environment_factory: tested against the pinned TRL
+    out = {}
+    if args.environment == "builtin:lookup":
+        from grpo_ext.recipe_kit import lookup
+
+        out["environment_factory"] = lookup.env_factory(getattr(args, "task_seed", args.seed))
+    elif args.environment:
+        module, sep, attr = args.environment.partition(":")
+        if not sep:
+            raise SystemExit(f"--environment {args.environment}: use builtin:lookup or module:callable")
+        out["environment_factory"] = getattr(importlib.import_module(module), attr)
+    if args.tools:
+        out["tools"] = tools.resolve([t.strip() for t in args.tools.split(",") if t.strip()])
+    return out
+
+
+def _dataset(args, setup: dict):
+    """The rows to evaluate: builtin:lookup's held-out keys (the run's seed and eval_size), or a file / Hub dataset."""
+    from grpo_ext.recipe_kit import data
+
+    if args.dataset == "builtin:lookup":
+        from grpo_ext.recipe_kit import lookup
+
+        test = lookup.problems(getattr(args, "task_seed", args.seed))[1]
+        size = setup.get("eval_size") or len(test)
+        return test.select(range(min(size, len(test))))
+    try:
+        return data.normalise(data.load(args.dataset, args.config, args.split), args.system_prompt, args.instruction)
+    except (data.DatasetFormatError, FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"--dataset {args.dataset}: {err}") from None
 
 
 def _has_gpu() -> bool:
@@ -75,19 +149,16 @@ def _has_gpu() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from grpo_ext import evaluation, rewards
-    from grpo_ext.recipe_kit import data
     from grpo_ext.recipe_kit import evaluation_report as report
 
     ks = _ks(args.k)
+    setup = read_setup(args)
     names = [n.strip() for n in args.metrics.split(",") if n.strip()]
     try:
         metrics = {name: rewards.resolve(name) for name in names}
     except rewards.RewardError as err:
         raise SystemExit(f"--metrics: {err}") from None
-    try:
-        dataset = data.normalise(data.load(args.dataset, args.config, args.split), args.system_prompt, args.instruction)
-    except (data.DatasetFormatError, FileNotFoundError, ValueError) as err:
-        raise SystemExit(f"--dataset {args.dataset}: {err}") from None
+    dataset = _dataset(args, setup)
     if args.limit:
         dataset = dataset.select(range(min(args.limit, len(dataset))))
     with tempfile.TemporaryDirectory(prefix="grpo-ext-eval-") as scratch:
@@ -100,8 +171,8 @@ def run(args: argparse.Namespace) -> int:
                 trainer.reward_runner.close()
     out = _output(args)
     out.mkdir(parents=True, exist_ok=True)
-    about = {"model": args.model, "dataset": args.dataset, "metrics": names,
-             "max_completion_length": args.max_completion_length, "seed": args.seed}
+    about = {"model": args.model, "dataset": args.dataset, "metrics": names, "environment": args.environment,
+             "tools": args.tools, "max_completion_length": args.max_completion_length, "seed": args.seed}
     (out / "eval.json").write_text(report.records_json(result, **about))
     text = f"# {args.model} on {args.dataset}\n\n" + report.table(result) + "\n"
     (out / "eval.md").write_text(text)

@@ -93,6 +93,7 @@ def train_and_report(trainer, script: ToolRecipeArguments, model_args, test, met
         import json
 
         Path(args.output_dir, "metrics.json").write_text(json.dumps(report, indent=2, default=str))
+        Path(args.output_dir, "eval_setup.json").write_text(json.dumps(eval_setup(script, args), indent=1))
         recipe.print_table(before, after, clock.seconds, trainer.state.global_step)
         card = hub.model_card(args, model_args.model_name_or_path, script.dataset_name, report, script.reward_funcs)
         Path(args.output_dir, "README.md").write_text(card)
@@ -100,6 +101,19 @@ def train_and_report(trainer, script: ToolRecipeArguments, model_args, test, met
             print("pushed:", hub.push(args.output_dir, args.hub_model_id, args.hub_token, args.hub_private_repo))
     recipe.shut_down(trainer)
     return report
+
+
+def eval_setup(script: ToolRecipeArguments, args) -> dict:
+    """What ``grpo-ext eval OUTPUT_DIR`` needs to evaluate the saved model as the recipe did: its
+    environment, tools, held-out data and task metric (see :mod:`grpo_ext.recipe_kit.eval_cli`)."""
+    builtin = script.dataset_name == BUILTIN_DATASET
+    setup = {"environment": BUILTIN_DATASET if builtin else None, "tools": list(script.tools),
+             "metrics": ["grpo_ext.recipe_kit.lookup:exact_answer"] if builtin else ["math_accuracy"],
+             "seed": args.seed, "eval_size": script.eval_size, "max_completion_length": args.max_completion_length,
+             "max_tool_calling_iterations": args.max_tool_calling_iterations}
+    if builtin:  # other data: the held-out rows may be a hold-out of one file; --dataset names them
+        setup["dataset"] = BUILTIN_DATASET
+    return setup
 
 
 def reward_funcs(script: ToolRecipeArguments, metrics: dict) -> list:
