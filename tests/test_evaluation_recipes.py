@@ -68,3 +68,33 @@ def test_eval_strategy_steps_in_every_recipe(recipe, tmp_path):
     assert f"| {metric} | before RL | after RL | p |" in proc.stdout
     assert f"| {metric} | before RL | after RL | p |" in (out / "README.md").read_text()  # the model card
     assert (out / "pass_at_k.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(("argv", "k"), [
+    ([], 1),  # the default run: greedy and one sample before / after, not eight
+    (["--eval_num_samples", "8"], 8),
+    (["--eval_num_samples=4"], 4),
+    (["--eval_strategy", "steps", "--eval_steps", "5"], 8),  # compared with the evaluations during training: their k
+])
+def test_before_after_draws_k_samples_only_when_asked(argv, k):
+    from trl import ModelConfig
+
+    from grpo_ext import GRPOConfig
+    from grpo_ext.recipe_kit import recipe
+
+    default = ROOT / "recipes/configs/grpo_math_offline.yaml"
+    _, args, _ = recipe.parse((recipe.RecipeArguments, GRPOConfig, ModelConfig), default, ["--output_dir", "x", *argv])
+    assert args.eval_num_samples == k
+
+
+def test_a_config_naming_eval_num_samples_asks_for_them(tmp_path):
+    from trl import ModelConfig
+
+    from grpo_ext import GRPOConfig
+    from grpo_ext.recipe_kit import recipe
+
+    config = tmp_path / "c.yaml"
+    config.write_text((ROOT / "recipes/configs/grpo_math_offline.yaml").read_text() + "eval_num_samples: 6\n")
+    _, args, _ = recipe.parse((recipe.RecipeArguments, GRPOConfig, ModelConfig), ROOT / "recipes/configs/grpo_math_offline.yaml",
+                              ["--config", str(config)])
+    assert args.eval_num_samples == 6

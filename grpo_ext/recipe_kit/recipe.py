@@ -114,11 +114,30 @@ def parse(types: tuple, default_config: str | Path, argv: list[str] | None = Non
             if cpu_ddp:  # accelerate's multi-GPU launch on CPU: without use_cpu each process thinks it is alone
                 parser.set_defaults(use_cpu=True)
     parsed = parse_argv(parser, argv, Path(default_config))
+    _before_after_samples(parsed, argv, Path(default_config))
     quiet_library_notices()
     inputs.check_launch()
     if cpu_ddp:
         PartialState(cpu=True, backend="gloo")  # first, so every later PartialState() sees all processes
     return parsed
+
+
+BEFORE_AFTER_SAMPLES = 1  # k of the before / after table when neither --eval_num_samples nor --eval_strategy asks
+
+
+def _before_after_samples(parsed, argv: list[str], default_config: Path) -> None:
+    """The before / after evaluation draws ``eval_num_samples`` (default 8) samples per problem only
+    when asked: ``--eval_num_samples`` on the command line or in the config, or an ``eval_strategy``
+    (whose evaluations during training it is compared with). Otherwise it is greedy and
+    :data:`BEFORE_AFTER_SAMPLES` sample(s), about a fifth of the cost of 8 (see docs/evaluation.md)."""
+    from grpo_ext.recipe_kit.parsing import _split_config, read_config
+
+    rest, config_path, _ = _split_config(argv, default_config)
+    asked = any(a.split("=", 1)[0] == "--eval_num_samples" for a in rest) or "eval_num_samples" in read_config(config_path)
+    for args in parsed:
+        strategy = getattr(getattr(args, "eval_strategy", None), "value", getattr(args, "eval_strategy", "no"))
+        if hasattr(args, "eval_num_samples") and not asked and strategy == "no":
+            args.eval_num_samples = BEFORE_AFTER_SAMPLES
 
 
 def prepare(script: RecipeArguments, model_args, training_args, task: str = "math") -> tuple[str, object, object]:
