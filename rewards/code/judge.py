@@ -44,16 +44,16 @@ subtask's points times the lowest score among its tests) over all points.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from . import sandbox
+from . import graders, sandbox
 from .outcomes import charge
 from .checkers import Verdict, builtin_verdict, cms_verdict, testlib_verdict
 from .backends import LocalBackend, Prepared, Run
+from .interactors import run_connected
 from .judge_rows import Problem, Program, parse_problem
 from .languages import get_language
 
@@ -62,10 +62,6 @@ logger = logging.getLogger(__name__)
 JURY_SECONDS = 10.0  # wall clock of one checker run, and the interactor's margin over the contestant's
 JURY_CACHE = 256  # compiled jury programs kept (the least recently used beyond it are dropped)
 SELF_CHECKS = 4096  # the checker's verdicts on the jury's own answers kept, per (checker, test)
-SIGPIPE_EXIT = 128 + 13  # bash's status for a program killed by SIGPIPE
-GRADER_UNSAFE = ("graders are not run: the contestant's code would share the grader's interpreter (Python) or "
-                 "binary (C++) and could read its secrets or reset its counters; such rows score None until the "
-                 "grader runs apart from the contestant (docs/judges.md, Graders)")
 _BASH = "/bin/bash"
 # runs the jury program given as arguments, then hands its result file to the parent over the side channel
 _WITH_RESULT = '"$@"; status=$?; cat result.txt >&"$SANDBOX_CHANNEL_FD" 2>/dev/null; exit $status'
@@ -114,16 +110,10 @@ class Judge:
         language = get_language(problem.language)
         if problem.grader is None:
             return self.local.prepare(language, code)
-        files, source = dict(problem.grader.files), problem.grader.source
-        if language.name == "cpp":
-            units = sorted({source, *(n for n in files if n.endswith(".cpp"))})
-            flags = language.compile[:language.compile.index("-o")]  # the compiler and its flags
-            language = replace(language, source=source, compile=(*flags, "-o", "main", *units))
-        else:
-            entry = next(n for n, _ in problem.grader.files if n.endswith(".py"))
-            language = replace(language, source=source, compile=("python", "-I", "-m", "py_compile", source),
-                               run=("python", "-E", "-s", entry))  # not -I: the grader imports the contestant from its folder
-        return self.local.prepare(language, problem.grader.prelude + code, files=files)
+        source = problem.grader.source  # a Python grader: the contestant's module, checked here, run by graders
+        language = replace(language, source=source, compile=("python", "-I", "-m", "py_compile", source),
+                           run=("python", "-I", source))
+        return self.local.prepare(language, problem.grader.prelude + code)
 
     def jury(self, program: Program) -> Prepared | str:
         """The compiled jury program, or why it could not be compiled (compiled once while cached)."""
@@ -151,7 +141,11 @@ class Judge:
         if problem.interactor is not None:
             return self._interactive(problem, prepared, index)
         stdin, answer = problem.tests[index]
-        if problem.input_file or problem.output_file:
+        if problem.grader is not None:
+            run = self._graded(problem, prepared, stdin)
+            if run.status == "judge_error":
+                return TestScore(None, "judge_error", run.detail)
+        elif problem.input_file or problem.output_file:
             run = self._file_mode(problem, prepared, stdin)
         else:
             run = self.backend(problem).execute(prepared, stdin)
@@ -161,6 +155,12 @@ class Judge:
             name, options = problem.builtin
             return _from_verdict(builtin_verdict(name, dict(options), run.stdout, answer, stdin))
         return _from_verdict(self.check(problem.checker, stdin, run.stdout, answer))
+
+    def _graded(self, problem: Problem, prepared: Prepared, stdin: str) -> Run:
+        backend = self.backend(problem)
+        tools = backend.toolchain(prepared.language)
+        return graders.run_python(problem.grader, prepared, stdin, backend.run_limits(prepared.language),
+                                  self.jury_seconds, self.local.isolation, tools.read_only, tools.run[0])
 
     def _file_mode(self, problem: Problem, prepared: Prepared, stdin: str) -> Run:
         """Run the contestant with the input also in ``input_file``; its output is ``output_file``'s."""
@@ -254,8 +254,6 @@ class Judge:
         if contestant.timed_out:
             return TestScore(0.0, "timeout")
         result, _, transcript = interactor.channel.decode(errors="replace").partition("\0")
-        if not interactor.timed_out and interactor.returncode in (SIGPIPE_EXIT, -13):
-            return TestScore(0.0, "wrong_answer", "the contestant closed its input before the interactor was done")
         verdict = testlib_verdict(None if interactor.timed_out else interactor.returncode, "", interactor.stderr,
                                   result, program.points_max)
         if not contestant.ok:
@@ -283,10 +281,11 @@ class Judge:
     # -- a batch ----------------------------------------------------------------------------
     def score(self, problems: list[Problem], codes: list[str | None], concurrency: int) -> list[tuple[float | None, str]]:
         """(score, outcome) per completion; ``codes[i]`` is None when the completion has no code."""
-        graded = [i for i, problem in enumerate(problems) if problem.grader is not None]
-        if graded:
-            logger.warning("code judge: %d completion(s) on rows with a grader score None: %s", len(graded), GRADER_UNSAFE)
-        todo = [i for i, code in enumerate(codes) if code is not None and problems[i].grader is None]
+        refused = [i for i, problem in enumerate(problems) if _cpp_grader(problem)]
+        if refused:
+            logger.warning("code judge: %d completion(s) on rows with a C++ grader score None: %s", len(refused),
+                           graders.CPP_NOT_RUN)
+        todo = [i for i, code in enumerate(codes) if code is not None and not _cpp_grader(problems[i])]
         with ThreadPoolExecutor(concurrency) as pool:
             prepared = dict(zip(todo, pool.map(lambda i: self._prepare_safely(problems[i], codes[i]), todo)))
             jobs = [(i, t) for i, ready in prepared.items() if not isinstance(ready, Run)
@@ -298,7 +297,7 @@ class Judge:
         out = []
         for i, problem in enumerate(problems):
             ready = prepared.get(i)
-            if problem.grader is not None:
+            if _cpp_grader(problem):
                 out.append((None, "judge_error"))
             elif codes[i] is None:
                 out.append((0.0, "no_code"))
@@ -315,6 +314,10 @@ class Judge:
             raise
         except OSError as err:
             return Run("runtime_error", detail=str(err))
+
+
+def _cpp_grader(problem: Problem) -> bool:
+    return problem.grader is not None and problem.language != "python"
 
 
 def _from_verdict(verdict: Verdict) -> TestScore:
@@ -336,27 +339,6 @@ def aggregate(problem: Problem, tests: list[TestScore]) -> tuple[float | None, s
         return 1.0, "passed"
     seen = {"wrong_answer" if t.outcome == "partial" else t.outcome for t in tests}
     return score, next((o for o in _SEVERITY if o in seen), "wrong_answer")
-
-
-def run_connected(contestant: dict, interactor: dict, isolation: str) -> tuple[sandbox.Result, sandbox.Result]:
-    """Run two sandboxed programs at once, each one's stdout piped into the other's stdin.
-
-    Each side is ``sandbox.run``'s keyword arguments. A side inherits its two pipe ends (``fds``)
-    and bash makes them its stdin and stdout before it becomes the program; each run closes our
-    copies, so when one side ends the other reads end of input or gets SIGPIPE.
-    """
-    to_contestant_r, to_contestant_w = os.pipe()
-    to_interactor_r, to_interactor_w = os.pipe()
-    with ThreadPoolExecutor(2) as pool:
-        a = pool.submit(sandbox.run, **_piped(contestant, to_contestant_r, to_interactor_w), isolation=isolation)
-        b = pool.submit(sandbox.run, **_piped(interactor, to_interactor_r, to_contestant_w), isolation=isolation)
-        return a.result(), b.result()
-
-
-def _piped(side: dict, read_fd: int, write_fd: int) -> dict:
-    """``side`` with its argv run with ``read_fd`` as stdin and ``write_fd`` as stdout."""
-    redirect = f'exec "$@" <&{read_fd} >&{write_fd} {read_fd}<&- {write_fd}>&-'
-    return dict(side, argv=[_BASH, "-c", redirect, "piped", *side["argv"]], fds=(read_fd, write_fd))
 
 
 def score_batch(reward, completions, verification_info) -> tuple[list[float | None], list[str]]:

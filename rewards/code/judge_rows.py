@@ -59,6 +59,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .checkers import BUILTIN, OPTIONS, PROTOCOLS
+from .graders import RESERVED
 from .rows import RowFormatError
 from .languages import UnknownLanguageError, get_language
 
@@ -228,6 +229,11 @@ def _grader(spec, language: str, where: str) -> Grader:
     ext = ".cpp" if language == "cpp" else ".py"
     if not source.endswith(ext) or not any(n.endswith(ext) for n, _ in files):
         raise RowFormatError(f"{where}: a {language} grader needs 'source' ending {ext} and a {ext} file among its files")
+    reserved = sorted(RESERVED & {source, *(n for n, _ in files)}) if language == "python" else []
+    if reserved:
+        raise RowFormatError(f"{where}: the grader's file names {reserved} are the judge's own; rename them")
+    if language == "python" and source[:-3] in {n[:-3] for n, _ in files if n.endswith(".py")}:
+        raise RowFormatError(f"{where}: the contestant's module {source!r} has the name of one of the grader's")
     prelude = spec.get("prelude") or ""
     if not isinstance(prelude, str):
         raise RowFormatError(f"{where}: the grader's 'prelude' must be text, got {prelude!r}")

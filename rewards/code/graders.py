@@ -1,0 +1,125 @@
+"""Graders run apart from the contestant (IOI style: the grader owns ``main``, the contestant writes
+functions). Python graders only; C++ grader rows score ``None`` (see ``CPP_NOT_RUN``).
+
+::
+
+    contestant's sandbox                            grader's sandbox (test input on stdin)
+    graders_contestant.py: loads guess.py,  <-- call guess.find(<ask>) --    graders_grader.py: runs grader.py
+    answers the grader's calls              -- call ask(50) (a lent fn) -->  as __main__; its stdout is
+                                            <-- 1 ----------------------     judged, its report goes to
+                                            -- 37 (find's value) ------->    the channel  -- report -->  us
+
+Two interpreters, each in its own sandbox (own namespaces, /proc, files and bounds), joined by
+two pipes that carry calls and plain values as lines of JSON (:mod:`rewards.code.graders_peer`,
+values in :mod:`rewards.code._wire` form). The contestant's interpreter holds none of the
+grader's state and none of the test's files: it cannot read the grader's secret, reset its
+counters or touch its output. It may call only the functions the grader's modules define and
+the functions the grader passes it. The grader's stdout is the output the row's checker (or
+comparison) judges, and its report reaches us over the sandbox's channel, which the
+contestant's sandbox is never given; what the contestant prints is not read.
+
+Whose fault: the contestant's side ending, closing its pipe, breaking the protocol, raising in a
+call, timing out, or the grader failing after the contestant answered: a 0 for the test. The
+grader failing before it ever called the contestant (or not finishing, without having called
+it): ``None`` (the jury's fault).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from . import sandbox
+from .backends import Prepared, Run
+
+_HERE = Path(__file__).parent
+SIDES = {name: (_HERE / name).read_text()
+         for name in ("graders_peer.py", "graders_grader.py", "graders_contestant.py", "_wire.py")}
+for _name, _text in SIDES.items():
+    compile(_text, _name, "exec")  # a broken side fails here, not as a runtime error on every row
+RESERVED = frozenset(SIDES)  # file names a Python grader's row may not use
+CPP_NOT_RUN = ("C++ graders are not run: compiled the way IOI's compile.sh builds them, the contestant's code "
+               "would share the grader's binary and could read its secrets or reset its counters, and the stub "
+               "that would run them apart over pipes is not built; such rows score None (docs/judges.md, Graders)")
+
+
+def modules(files) -> list[str]:
+    """The grader's Python module names, its entry (the first ``.py`` file) first."""
+    return [name[:-3] for name, _ in files if name.endswith(".py")]
+
+
+def run_python(grader, prepared: Prepared, stdin: str, limits: sandbox.Limits, jury_seconds: float,
+               isolation: str, read_only: tuple[str, ...], python: str) -> Run:
+    """One test: the grader (input on stdin) and the contestant's module, each in its own sandbox.
+
+    ``limits`` bound the contestant's interpreter; the grader's wall clock is ``jury_seconds``
+    longer, so a contestant that stalls is killed first and the grader sees it gone. The
+    :class:`Run` is ``ok`` with the grader's stdout, a contestant's fault (``timeout``,
+    ``runtime_error``), or ``judge_error``."""
+    names = modules(grader.files)
+    contestant = grader.source[:-3]
+    to_grader_r, to_grader_w = os.pipe()
+    to_contestant_r, to_contestant_w = os.pipe()
+    side: dict = {}
+
+    def contestant_side():
+        try:
+            side["result"] = sandbox.run(
+                {**{n: SIDES[n] for n in ("graders_peer.py", "graders_contestant.py", "_wire.py")},
+                 grader.source: prepared.files[grader.source]},
+                [python, "-I", "graders_contestant.py", str(to_contestant_r), str(to_grader_w), contestant, *names],
+                limits=limits, isolation=isolation, read_only=read_only, fds=(to_contestant_r, to_grader_w))
+        except BaseException as err:  # noqa: BLE001 - re-raised below, in the caller's thread
+            side["error"] = err
+
+    thread = threading.Thread(target=contestant_side, daemon=True)
+    thread.start()
+    try:
+        jury = sandbox.run(
+            {**dict(grader.files), **{n: SIDES[n] for n in ("graders_peer.py", "graders_grader.py", "_wire.py")}},
+            [python, "-I", "graders_grader.py", str(to_grader_r), str(to_contestant_w), contestant, *names],
+            stdin=stdin, limits=replace(limits, wall_seconds=limits.wall_seconds + jury_seconds,
+                                        cpu_seconds=limits.cpu_seconds + int(jury_seconds)),
+            isolation=isolation, read_only=read_only, channel=True, channel_bytes=64 << 10,
+            fds=(to_grader_r, to_contestant_w))
+    finally:
+        thread.join()
+    if "error" in side:
+        raise side["error"]
+    return verdict(side["result"], jury)
+
+
+def _events(channel: bytes) -> list[dict]:
+    events = []
+    for line in channel.decode(errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def verdict(contestant: sandbox.Result, jury: sandbox.Result) -> Run:
+    """The test's :class:`Run` from both sides' results (see the module's docstring)."""
+    events = _events(jury.channel)
+    called = any(e.get("called") is True for e in events)
+    final = next((e for e in reversed(events) if e.get("status") in ("ok", "contestant", "grader")), None)
+    detail = str(final.get("detail", ""))[:500] if final else ""
+    if contestant.timed_out:
+        return Run("timeout", "", "the contestant's side ran past its time limit")
+    if final is None:
+        why = (f"the grader did not finish ({'timed out' if jury.timed_out else f'exit {jury.returncode}'}"
+               f"{', ' + jury.exceeded if jury.exceeded else ''}): {jury.stderr[-300:]}")
+        return Run("runtime_error", "", why) if called else Run("judge_error", "", why)
+    if final["status"] == "grader":
+        return Run("judge_error", "", f"{detail}: {jury.stderr[-300:]}")
+    if final["status"] == "contestant":
+        return Run("runtime_error", "", f"{detail}; the contestant's side: {contestant.stderr[-300:]}")
+    if not contestant.ok:
+        return Run("runtime_error", "", f"the contestant's side exit {contestant.returncode} {contestant.exceeded or ''}")
+    return Run("ok", jury.stdout)
