@@ -10,6 +10,7 @@ grader's ``ask``, which may call back). Values are ``_wire`` forms: only the gra
 functions (``lend``); anything that is not plain data from the contestant is refused.
 """
 
+import builtins
 import os
 
 import _wire
@@ -25,6 +26,18 @@ class Violation(Exception):
 
 class Raised(Exception):
     """The function called on the other side raised: ``args`` = (type name, message)."""
+
+
+def _exception(name, text):
+    """The other side's exception: a built-in exception type as itself (a grader may catch the
+    contestant's ``ValueError``), any other as :class:`Raised`."""
+    kind = getattr(builtins, name, None)
+    if isinstance(kind, type) and issubclass(kind, Exception) and not issubclass(kind, Warning):
+        try:
+            return kind(text)
+        except Exception:  # noqa: BLE001 - a type that needs other arguments
+            pass
+    return Raised(name, text)
 
 
 class RemoteFunction:
@@ -117,7 +130,7 @@ class Peer:
                 except _wire.WireError as err:
                     raise self._fail(Violation(str(err))) from None
             elif message["op"] == "err":
-                raise Raised(str(message.get("e"))[:100], str(message.get("msg"))[:300])
+                raise _exception(str(message.get("e"))[:100], str(message.get("msg"))[:300])
             else:
                 raise self._fail(Violation("%s in the middle of a call" % message["op"]))
 
