@@ -20,10 +20,16 @@ test's input on stdin. Then, depending on the problem:
   token by token, so an interactor that only relays answers (testlib's interactor-a-plus-b)
   cannot pay a wrong program. The interactor's wall clock is ``jury_seconds`` past the
   contestant's, so a contestant that stalls, floods or exits early is killed (or gone) first and
-  the interactor reads end of input; an interactor killed by SIGPIPE (the contestant closed its
-  input) is the contestant's 0.
+  the interactor reads end of input; the interactor's stdout goes through a relay
+  (:mod:`rewards.code.interactors`), so a last line it writes after the contestant exited
+  meets no broken pipe.
 - **file mode** (``input_file`` / ``output_file``): the input is also written as that file and the
-  contestant's output is read back from its file, by a wrapper in the contestant's own sandbox.
+  contestant's output is read back from its file, by a wrapper in the contestant's own sandbox;
+- **grader** (Python): the grader and the contestant's module run in two sandboxed interpreters
+  joined by pipes that carry calls and plain values (:mod:`rewards.code.graders`); the grader's
+  stdout is the output judged. Rows with a C++ grader score ``None`` (outcome ``judge_error``,
+  logged with the reason): compiled into one binary, the contestant could read the grader's
+  secrets or reset its counters (docs/judges.md, "Graders").
 
 A contestant that times out, crashes or exits non-zero scores 0 for that test whatever the judge
 says. ``None`` (outcome ``judge_error``, counted) is for faults of the row or the jury only: a
@@ -32,10 +38,6 @@ the contestant behaved, a checker that fails on the jury's *own* answer. When a 
 (a crash, a time-out, a malformed score) on the contestant's output, the same checker is run
 once on the jury's answer for that test (kept while the judge lives): if it accepts it, the
 failure was caused by the contestant's output and the test scores 0.
-
-Rows with a grader score ``None`` (outcome ``judge_error``, logged once with the reason): the
-grader and the contestant would share one interpreter (Python) or one binary (C++), so the
-contestant could read the grader's secrets or reset its counters (docs/judges.md, "Graders").
 
 A problem's score is the mean of its tests' scores, or with subtasks the points earned (each
 subtask's points times the lowest score among its tests) over all points.
