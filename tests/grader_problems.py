@@ -97,3 +97,49 @@ SHARED_PAYS = ("grader globals", "every object in memory", "stdin and files via 
 def shared_interpreter_files(contestant: str) -> dict:
     """The problem laid out as IOI runs a Python grader: one folder, one interpreter."""
     return {"grader.py": GRADER, "guess.py": contestant}
+
+
+# the same task with a C++ grader (IOI's usual layout: guess.h declares both sides' functions)
+CPP_HEADER = "#pragma once\nint ask(int x);\nint find(int n);\n"
+CPP_GRADER = """#include <cstdio>
+#include <cstdlib>
+#include "guess.h"
+int N, SECRET, questions = 0;  // globals: a contestant linked into this binary could name them
+int ask(int x) {
+    if (++questions > %d) { std::puts("too many questions"); std::exit(0); }
+    return (x > SECRET) - (x < SECRET);
+}
+int main() {
+    if (std::scanf("%%d %%d", &N, &SECRET) != 2) return 1;
+    int answer = find(N);
+    std::printf(answer == SECRET ? "OK\\n" : "WRONG %%d\\n", answer);
+}
+""" % LIMIT
+
+
+def cpp_info(tests=SMALL + LARGE, subtasks=True) -> dict:
+    row = info(tests, subtasks)
+    row.update(language="cpp", grader={"files": {"grader.cpp": CPP_GRADER, "guess.h": CPP_HEADER}, "source": "guess.cpp"})
+    return row
+
+
+CPP_PROGRAMS = {
+    "right": "#include \"guess.h\"\nint find(int n) { int lo = 1, hi = n;\n  while (true) { int m = (lo + hi) / 2, r = ask(m);\n"
+             "    if (r == 0) return m; if (r > 0) hi = m - 1; else lo = m + 1; } }",
+    "wrong": "#include \"guess.h\"\nint find(int n) { ask(1); return n / 2; }",
+    "partial": "#include \"guess.h\"\nint find(int n) { for (int x = 1; x <= n; ++x) if (ask(x) == 0) return x; return 0; }",
+}
+CPP_ATTACKS = {
+    "grader globals": "#include \"guess.h\"\nextern int SECRET, questions;\nint find(int n) { questions = 0; return SECRET; }",
+    "forged verdict, exit early": "#include <cstdio>\n#include <cstdlib>\n#include \"guess.h\"\n"
+                                  "int find(int n) { ask(1); std::puts(\"OK\"); std::fflush(stdout); std::exit(0); }",
+    "close the pipes": "#include <unistd.h>\n#include \"guess.h\"\nint find(int n) { for (int fd = 3; fd < 64; ++fd) close(fd); return 1; }",
+    "forged answer before the call": "#include <unistd.h>\n#include \"guess.h\"\n"
+                                     "static int forged = write(41, \"R 5\\n\", 4);  // before main: an answer nobody asked\n"
+                                     "int find(int n) { return n / 2; }",
+    "another process's memory": "#include <cstdio>\n#include <cstring>\n#include \"guess.h\"\n"
+                                "int find(int n) { char path[64]; for (int pid = 1; pid < 4096; ++pid) {\n"
+                                "  std::snprintf(path, sizeof path, \"/proc/%d/fd/0\", pid); FILE* f = std::fopen(path, \"r\");\n"
+                                "  int a, b; if (f && std::fscanf(f, \"%d %d\", &a, &b) == 2 && a == n) return b; if (f) std::fclose(f); }\n"
+                                "  return n / 2; }",
+}

@@ -129,6 +129,9 @@ def _cases() -> dict:
         "Python grader, large tests only (resets the counter)": (gp.info(gp.LARGE, subtasks=False),
                                                                  {**gp.PROGRAMS, "attack": gp.ATTACKS["reset the counter"]}, {},
                                                                  {"right": 1.0, "wrong": 0.0, "partial": 0.0, "attack": 0.0}),
+        "C++ grader (stubs from guess.h), subtasks 30/70": (gp.cpp_info(), {**gp.CPP_PROGRAMS,
+                                                                              "attack": gp.CPP_ATTACKS["grader globals"]},
+                                                             {}, {"right": 1.0, "wrong": 0.0, "partial": 0.3, "attack": 0.0}),
         "Python grader lending ask (reads __main__)": (jp.secret_grader_info(), jp.SECRET_PROGRAMS, {},
                                                       {"right": 1.0, "wrong": 0.0, "partial": 0.0, "attack": 0.0}),
     }
@@ -141,7 +144,8 @@ CASES = _cases()
 def test_case_by_program(box, case):
     """The closing table: each case's right, wrong, partial and attack programs, root and rootless."""
     info, programs, params, expected = CASES[case]
-    scores = box.score([completion(code) for code in programs.values()], [info] * len(programs), wall_seconds=3,
+    language = info.get("language", "python")
+    scores = box.score([completion(code, language) for code in programs.values()], [info] * len(programs), wall_seconds=3,
                        **params)
     got = dict(zip(programs, scores))
     print(f"\n{box.mode:8s} {case:52s}" + "".join(f" {p}={s}" for p, s in got.items()))

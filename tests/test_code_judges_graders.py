@@ -3,6 +3,7 @@ contestant run in two sandboxed interpreters joined by pipes that carry calls an
 as root and rootless; the attacks a shared interpreter would pay; whose fault a failure is."""
 
 import logging
+import re
 
 import pytest
 
@@ -100,13 +101,54 @@ def test_grader_rows_name_their_faults():
             parse_problem(dict(info, grader={"files": files, "source": source}), 2)
 
 
-def test_cpp_grader_rows_score_none_with_the_reason(caplog):
-    """C++ graders are not run apart yet: every program, right or not, scores None, logged with why."""
+def test_the_maxof_graders_in_both_languages():
+    """IOI's "maxof" (tests/data/judges/): the contestant's max_of called by a C++ and a Python grader;
+    a program that brings its own main clashes with the stub's (C++: does not link) or has no
+    max_of (Python): 0."""
     reward = CodeExecution(wall_seconds=3)
-    programs = [completion(GRADED["cpp"][k], "cpp") for k in ("right", "partial", "main")]
+    for language in ("cpp", "python"):
+        programs = [completion(GRADED[language][k], language) for k in ("right", "partial", "main")]
+        assert reward(completions=programs, verification_info=[grader_info(language)] * 3) == [1.0, 0.5, 0.0]
+
+
+def test_a_cpp_grader_scores_by_program(box):
+    """The same task with a C++ grader, run apart through the stubs generated from guess.h:
+    binary search 1.0, wrong 0, linear search 0.3 (small subtask), 0 on the large tests alone."""
+    programs = [gp.CPP_PROGRAMS[p] for p in ("right", "wrong", "partial")]
+    large = gp.cpp_info(gp.LARGE, subtasks=False)
+    scores = box.score([completion(c, "cpp") for c in programs + programs[::2]], [gp.cpp_info()] * 3 + [large] * 2,
+                       wall_seconds=5)
+    assert scores == [1.0, 0.0, 0.3, 1.0, 0.0]
+
+
+def test_the_cpp_grader_attacks_score_zero(box):
+    programs = {"right": gp.CPP_PROGRAMS["right"], **gp.CPP_ATTACKS}
+    scores = box.score([completion(c, "cpp") for c in programs.values()],
+                       [gp.cpp_info(gp.LARGE, subtasks=False)] * len(programs), wall_seconds=5)
+    assert dict(zip(programs, scores)) == {"right": 1.0} | dict.fromkeys(gp.CPP_ATTACKS, 0.0)
+
+
+def test_the_cpp_attack_would_score_linked_into_the_graders_binary():
+    """Control: compiled the way IOI's compile.sh builds a task (one binary), the attack that
+    names the grader's globals reads the secret and resets the counter."""
+    files = {"grader.cpp": gp.CPP_GRADER, "guess.h": gp.CPP_HEADER, "guess.cpp": gp.CPP_ATTACKS["grader globals"],
+             "input.txt": "1000 777\n"}
+    result = sandbox.run(files, ["/bin/bash", "-c", "g++ -O2 -o main grader.cpp guess.cpp && ./main < input.txt"],
+                         limits=sandbox.Limits(wall_seconds=60, processes=64, memory_bytes=8 << 30),
+                         read_only=("/usr",))
+    assert result.stdout == "OK\n", result.stderr[-500:]
+
+
+@pytest.mark.parametrize("header, message", [
+    ("int ask(int x);\nint find(int n);\n", "the grader defines every function"),
+    ("struct Point { int x; };\nPoint find(int n);\n", "the type 'Point' cannot cross"),
+    ("int find(int* n);\n", r"the type 'int\*' cannot cross"),
+])
+def test_a_cpp_grader_the_stub_cannot_serve_scores_none_with_the_reason(header, message, caplog):
+    grader = gp.CPP_GRADER if "defines" not in message else gp.CPP_GRADER + "int find(int n) { return 1; }\n"
+    info = dict(gp.cpp_info(gp.SMALL[:1], subtasks=False), grader={"files": {"grader.cpp": grader, "guess.h": header},
+                                                                    "source": "guess.cpp"})
+    reward = CodeExecution(wall_seconds=3)
     with caplog.at_level(logging.WARNING):
-        assert reward(completions=programs, verification_info=[grader_info("cpp")] * 3) == [None, None, None]
-    assert reward.last_outcomes == ["judge_error"] * 3
-    assert "C++ graders are not run" in caplog.text
-    python = [completion(GRADED["python"][k]) for k in ("right", "partial", "main")]
-    assert reward(completions=python, verification_info=[grader_info("python")] * 3) == [1.0, 0.5, 0.0]
+        assert reward(completions=[completion(gp.CPP_PROGRAMS["right"], "cpp")], verification_info=[info]) == [None]
+    assert reward.last_outcomes == ["judge_error"] and re.search(message, caplog.text)

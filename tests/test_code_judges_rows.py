@@ -103,7 +103,7 @@ def test_ioi_rows():
     assert problem.grader.source == "maxof.cpp" and dict(problem.grader.files).keys() == {"grader.cpp", "maxof.h"}
     reward = CodeExecution(wall_seconds=3)
     programs = [completion(GRADED["cpp"][k], "cpp") for k in ("right", "partial")]
-    assert reward(completions=programs, verification_info=[info] * 2) == [None, None]  # graders: see above
+    assert reward(completions=programs, verification_info=[info] * 2) == [1.0, 0.5]  # the C++ grader, run apart
     with pytest.raises(RowFormatError, match=r"ioi row 1 \(maxof, subtask 01-single\): test '1-01' is not among"):
         from_ioi(subtask_rows, {k: v for k, v in tests.items() if k[1] != "1-01"})
     with pytest.raises(RowFormatError, match=r"ioi row 0 .*task_type 'Communication'"):

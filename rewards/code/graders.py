@@ -1,5 +1,6 @@
 """Graders run apart from the contestant (IOI style: the grader owns ``main``, the contestant writes
-functions). Python graders only; C++ grader rows score ``None`` (see ``CPP_NOT_RUN``).
+functions): Python graders here, C++ graders through stubs generated from the task header
+(:mod:`rewards.code.graders_cpp`, run by :func:`run_cpp`).
 
 ::
 
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from . import sandbox
 from .backends import Prepared, Run
+from .graders_cpp import IN_FD, OUT_FD, STUB_CONTESTANT, STUB_GRADER, Unsupported, stubs
 
 _HERE = Path(__file__).parent
 SIDES = {name: (_HERE / name).read_text()
@@ -41,9 +43,6 @@ SIDES = {name: (_HERE / name).read_text()
 for _name, _text in SIDES.items():
     compile(_text, _name, "exec")  # a broken side fails here, not as a runtime error on every row
 RESERVED = frozenset(SIDES)  # file names a Python grader's row may not use
-CPP_NOT_RUN = ("C++ graders are not run: compiled the way IOI's compile.sh builds them, the contestant's code "
-               "would share the grader's binary and could read its secrets or reset its counters, and the stub "
-               "that would run them apart over pipes is not built; such rows score None (docs/judges.md, Graders)")
 
 
 def modules(files) -> list[str]:
@@ -123,3 +122,73 @@ def verdict(contestant: sandbox.Result, jury: sandbox.Result) -> Run:
     if not contestant.ok:
         return Run("runtime_error", "", f"the contestant's side exit {contestant.returncode} {contestant.exceeded or ''}")
     return Run("ok", jury.stdout)
+
+
+# -- C++ graders --------------------------------------------------------------------------------
+def cpp_stubs(grader) -> tuple[str, str]:
+    """(the grader's stub, the contestant's) for a C++ grader row; :class:`Unsupported` says why not."""
+    files = dict(grader.files)
+    headers = [text for name, text in files.items() if name.endswith((".h", ".hpp"))]
+    if not headers:
+        raise Unsupported("a C++ grader needs the task header (a .h file among its files) to run apart")
+    return stubs("\n".join(headers), [text for name, text in files.items() if name.endswith(".cpp")])
+
+
+def cpp_programs(language, grader) -> tuple[tuple, dict, tuple, dict]:
+    """(the grader's compile command, its files, the contestant's compile command, its extra files)."""
+    grader_stub, contestant_stub = cpp_stubs(grader)
+    files = dict(grader.files)
+    flags = language.compile[:language.compile.index("-o")]
+    units = sorted(n for n in files if n.endswith(".cpp"))
+    headers = {n: t for n, t in files.items() if not n.endswith(".cpp")}  # the contestant never sees the grader's code
+    return ((*flags, "-o", "main", *units, STUB_GRADER), {**files, STUB_GRADER: grader_stub},
+            (*flags, "-o", "main", language.source, STUB_CONTESTANT), {**headers, STUB_CONTESTANT: contestant_stub})
+
+
+def _on_fds(argv: list[str], read_fd: int, write_fd: int) -> list[str]:
+    """``argv`` run with the pipe ends as descriptors IN_FD and OUT_FD, through copies first, since
+    the ends we were given may themselves be numbered IN_FD or OUT_FD."""
+    redirect = (f'exec {{a}}<&{read_fd} {{b}}>&{write_fd} {read_fd}<&- {write_fd}>&- && '
+                f'exec {IN_FD}<&"$a" {OUT_FD}>&"$b" && exec {{a}}<&- {{b}}>&- && exec "$@"')
+    return ["/bin/bash", "-c", redirect, "grader-side", *argv]
+
+
+def run_cpp(grader_program: Prepared, prepared: Prepared, stdin: str, limits: sandbox.Limits,
+            jury_seconds: float, isolation: str, read_only: tuple[str, ...]) -> Run:
+    """One test: the grader's program (input on stdin) and the contestant's, each in its own sandbox."""
+    to_grader_r, to_grader_w = os.pipe()
+    to_contestant_r, to_contestant_w = os.pipe()
+    side: dict = {}
+
+    def contestant_side():
+        try:
+            side["result"] = sandbox.run(prepared.files, _on_fds(["./main"], to_contestant_r, to_grader_w), limits=limits,
+                                         isolation=isolation, executables=prepared.executables, read_only=read_only,
+                                         fds=(to_contestant_r, to_grader_w))
+        except BaseException as err:  # noqa: BLE001 - re-raised below, in the caller's thread
+            side["error"] = err
+
+    thread = threading.Thread(target=contestant_side, daemon=True)
+    thread.start()
+    try:
+        jury = sandbox.run(grader_program.files, _on_fds(["./main"], to_grader_r, to_contestant_w), stdin=stdin,
+                           limits=replace(limits, wall_seconds=limits.wall_seconds + jury_seconds,
+                                          cpu_seconds=limits.cpu_seconds + int(jury_seconds)),
+                           isolation=isolation, executables=grader_program.executables, read_only=read_only, channel=True,
+                           channel_bytes=1 << 10, fds=(to_grader_r, to_contestant_w))
+    finally:
+        thread.join()
+    if "error" in side:
+        raise side["error"]
+    contestant, notes = side["result"], jury.channel.decode(errors="replace").split()
+    if contestant.timed_out:
+        return Run("timeout", "", "the contestant's side ran past its time limit")
+    if "gone" in notes:
+        return Run("runtime_error", "", f"the contestant's side ended or sent what does not parse: {contestant.stderr[-300:]}")
+    if jury.ok:
+        if not contestant.ok:
+            return Run("runtime_error", "", f"the contestant's side exit {contestant.returncode}")
+        return Run("ok", jury.stdout)
+    why = (f"the grader {'timed out' if jury.timed_out else f'exited {jury.returncode}'}"
+           f"{', ' + jury.exceeded if jury.exceeded else ''}: {jury.stderr[-300:]}")
+    return Run("runtime_error", "", why) if "called" in notes else Run("judge_error", "", why)

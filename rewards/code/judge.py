@@ -112,12 +112,26 @@ class Judge:
         language = get_language(problem.language)
         if problem.grader is None:
             return self.local.prepare(language, code)
-        source = problem.grader.source  # a Python grader: the contestant's module, checked here, run by graders
+        source = problem.grader.source
+        if language.name == "cpp":  # compiled with the stub generated from the task header (graders_cpp)
+            language = replace(language, source=source)
+            _, _, compile_command, files = graders.cpp_programs(language, problem.grader)
+            return self.local.prepare(replace(language, compile=compile_command), problem.grader.prelude + code,
+                                      files=files)
         language = replace(language, source=source, compile=("python", "-I", "-m", "py_compile", source),
-                           run=("python", "-I", source))
+                           run=("python", "-I", source))  # the contestant's module, checked here, run by graders
         return self.local.prepare(language, problem.grader.prelude + code)
 
-    def jury(self, program: Program) -> Prepared | str:
+    def grader_program(self, problem: Problem) -> Prepared | str:
+        """A C++ grader compiled with its stub (once while cached), or why it could not be."""
+        language = get_language("cpp")
+        compile_command, files, _, _ = graders.cpp_programs(replace(language, source=problem.grader.source),
+                                                            problem.grader)
+        stub = files.pop(graders.STUB_GRADER)
+        program = Program("cpp", stub, tuple(sorted(files.items())), protocol=" ".join(compile_command))
+        return self.jury(program, replace(language, source=graders.STUB_GRADER, compile=compile_command))
+
+    def jury(self, program: Program, language=None) -> Prepared | str:
         """The compiled jury program, or why it could not be compiled (compiled once while cached)."""
         with self._lock:
             compiling = self._compiling.setdefault(program, threading.Lock())
@@ -126,7 +140,7 @@ class Judge:
                 if program in self._jury:
                     self._jury.move_to_end(program)
                     return self._jury[program]
-            ready = self.jury_backend.prepare(get_language(program.language), program.source,
+            ready = self.jury_backend.prepare(language or get_language(program.language), program.source,
                                               files=dict(program.files))
             if isinstance(ready, Run):
                 ready = f"the {program.language} jury program does not compile: {ready.detail[-500:]}"
@@ -161,8 +175,15 @@ class Judge:
     def _graded(self, problem: Problem, prepared: Prepared, stdin: str) -> Run:
         backend = self.backend(problem)
         tools = backend.toolchain(prepared.language)
-        return graders.run_python(problem.grader, prepared, stdin, backend.run_limits(prepared.language),
-                                  self.jury_seconds, self.local.isolation, tools.read_only, tools.run[0])
+        limits = backend.run_limits(prepared.language)
+        if prepared.language.name == "cpp":
+            ready = self.grader_program(problem)
+            if isinstance(ready, str):
+                return Run("judge_error", detail=ready)
+            return graders.run_cpp(ready, prepared, stdin, limits, self.jury_seconds, self.local.isolation,
+                                   tools.read_only)
+        return graders.run_python(problem.grader, prepared, stdin, limits, self.jury_seconds, self.local.isolation,
+                                  tools.read_only, tools.run[0])
 
     def _file_mode(self, problem: Problem, prepared: Prepared, stdin: str) -> Run:
         """Run the contestant with the input also in ``input_file``; its output is ``output_file``'s."""
@@ -283,11 +304,10 @@ class Judge:
     # -- a batch ----------------------------------------------------------------------------
     def score(self, problems: list[Problem], codes: list[str | None], concurrency: int) -> list[tuple[float | None, str]]:
         """(score, outcome) per completion; ``codes[i]`` is None when the completion has no code."""
-        refused = [i for i, problem in enumerate(problems) if _cpp_grader(problem)]
-        if refused:
-            logger.warning("code judge: %d completion(s) on rows with a C++ grader score None: %s", len(refused),
-                           graders.CPP_NOT_RUN)
-        todo = [i for i, code in enumerate(codes) if code is not None and not _cpp_grader(problems[i])]
+        refused = {i: why for i, problem in enumerate(problems) if (why := _refused(problem))}
+        for why in sorted(set(refused.values())):
+            logger.warning("code judge: completions on a row with a C++ grader score None: %s", why)
+        todo = [i for i, code in enumerate(codes) if code is not None and i not in refused]
         with ThreadPoolExecutor(concurrency) as pool:
             prepared = dict(zip(todo, pool.map(lambda i: self._prepare_safely(problems[i], codes[i]), todo)))
             jobs = [(i, t) for i, ready in prepared.items() if not isinstance(ready, Run)
@@ -299,7 +319,7 @@ class Judge:
         out = []
         for i, problem in enumerate(problems):
             ready = prepared.get(i)
-            if _cpp_grader(problem):
+            if i in refused:
                 out.append((None, "judge_error"))
             elif codes[i] is None:
                 out.append((0.0, "no_code"))
@@ -318,8 +338,15 @@ class Judge:
             return Run("runtime_error", detail=str(err))
 
 
-def _cpp_grader(problem: Problem) -> bool:
-    return problem.grader is not None and problem.language != "python"
+def _refused(problem: Problem) -> str | None:
+    """Why a row's C++ grader cannot run apart from the contestant (its header), or None."""
+    if problem.grader is None or problem.language != "cpp":
+        return None
+    try:
+        graders.cpp_stubs(problem.grader)
+    except graders.Unsupported as err:
+        return f"{err}; the grader cannot run apart from the contestant (docs/judges.md, Graders)"
+    return None
 
 
 def _from_verdict(verdict: Verdict) -> TestScore:
