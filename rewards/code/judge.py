@@ -63,6 +63,7 @@ logger = logging.getLogger(__name__)
 
 JURY_SECONDS = 10.0  # wall clock of one checker run, and the interactor's margin over the contestant's
 JURY_CACHE = 256  # compiled jury programs kept (the least recently used beyond it are dropped)
+GRADER_START = 2.0  # seconds added to a graded contestant's wall clock: the grader's sandbox starts meanwhile
 SELF_CHECKS = 4096  # the checker's verdicts on the jury's own answers kept, per (checker, test)
 _BASH = "/bin/bash"
 # runs the jury program given as arguments, then hands its result file to the parent over the side channel
@@ -175,7 +176,8 @@ class Judge:
     def _graded(self, problem: Problem, prepared: Prepared, stdin: str) -> Run:
         backend = self.backend(problem)
         tools = backend.toolchain(prepared.language)
-        limits = backend.run_limits(prepared.language)
+        limits = backend.run_limits(prepared.language)  # the contestant's wall clock waits for the grader too:
+        limits = replace(limits, wall_seconds=limits.wall_seconds + GRADER_START)  # its CPU time stays the row's
         if prepared.language.name == "cpp":
             ready = self.grader_program(problem)
             if isinstance(ready, str):
