@@ -25,11 +25,11 @@ test's input on stdin. Then, depending on the problem:
   meets no broken pipe.
 - **file mode** (``input_file`` / ``output_file``): the input is also written as that file and the
   contestant's output is read back from its file, by a wrapper in the contestant's own sandbox;
-- **grader** (Python): the grader and the contestant's module run in two sandboxed interpreters
-  joined by pipes that carry calls and plain values (:mod:`rewards.code.graders`); the grader's
-  stdout is the output judged. Rows with a C++ grader score ``None`` (outcome ``judge_error``,
-  logged with the reason): compiled into one binary, the contestant could read the grader's
-  secrets or reset its counters (docs/judges.md, "Graders").
+- **grader**: the grader and the contestant run apart, each in its own sandbox, joined by pipes
+  that carry calls and values: two interpreters (Python, :mod:`rewards.code.graders`) or two
+  programs linked with stubs generated from the task header (C++, :mod:`rewards.code.graders_cpp`);
+  the grader's stdout is the output judged. A C++ header the stubs cannot serve: ``None``
+  (outcome ``judge_error``, logged with the reason).
 
 A contestant that times out, crashes or exits non-zero scores 0 for that test whatever the judge
 says. ``None`` (outcome ``judge_error``, counted) is for faults of the row or the jury only: a

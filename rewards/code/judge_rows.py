@@ -31,10 +31,10 @@ A row is judged when its ``verification_info`` has any of ``checker``, ``interac
                     every test must belong to a subtask;
 ``grader``          ``{"files": {"grader.cpp": str, "task.h": str, ...}, "source": "task.cpp",
                     "prelude": "#include ..."}`` (``prelude`` optional, written before the code):
-                    the contestant's code is written as ``source``; a Python grader (the first
-                    ``.py`` file of ``files``, owning main) runs in a sandbox of its own and calls
-                    the contestant's functions across pipes (:mod:`rewards.code.graders`); rows
-                    with a C++ grader score None;
+                    the contestant's code is written as ``source``; the grader (Python: the first
+                    ``.py`` file of ``files``; C++: its ``.cpp`` files, with the task header among
+                    the ``.h`` files) owns main and runs in a sandbox of its own, calling the
+                    contestant's functions across pipes (:mod:`rewards.code.graders`);
 ``time_limit``      seconds per run (default: the reward's ``wall_seconds``);
 ``memory_limit``    per run, in megabytes, or in bytes when the value is at least 2**20 (no
                     judge gives a million megabytes; open-r1's IOI rows give bytes), default: the
