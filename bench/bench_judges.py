@@ -32,7 +32,8 @@ def _grader_problems():
 JUDGE_NOTE = """With ``--judges``: the cost of one test under each kind of judge (tests/judge_problems.py:
 "proper divisor" with a C++ or Python testlib-style checker, "guess the number" with a Python or C++
 interactor, seven questions; an a-plus-b interactor whose output file a checker judges; a Python
-grader in its own interpreter calling the contestant's across pipes, tests/grader_problems.py), the contestant
+grader in its own interpreter, a C++ grader as its own program, calling the contestant's across
+pipes, tests/grader_problems.py), the contestant
 compiled once, one test at a time (the first call also compiles the jury's program); then reward batches
 of ``--programs`` completions x 4 tests, ``concurrency`` = cores, through ``code_execution``."""
 
@@ -64,7 +65,9 @@ def _judge_cases() -> list:
              ("interactor, C++ <-> C++, 7 questions", dict(interactive_info("cpp"), language="cpp"), "cpp", cpp_search, 2),
              ("interactor + checker (Python, tout judged), 2 questions", sum_info(), "python", SUMS["right"], 3),
              ("Python grader, two interpreters (find the secret, 10 questions)", gp.info(gp.LARGE, subtasks=False),
-              "python", gp.PROGRAMS["right"], 2)]
+              "python", gp.PROGRAMS["right"], 2),
+             ("C++ grader, two programs via stubs (find the secret, 10 questions)", gp.cpp_info(gp.LARGE, subtasks=False),
+              "cpp", gp.CPP_PROGRAMS["right"], 2)]
     assert source  # the problems' files are read from tests/data/judges
     return [(label, parse_problem(info, 0), info, language, code, runs) for label, info, language, code, runs in cases]
 

@@ -42,6 +42,7 @@ SIDES = {name: (_HERE / name).read_text()
          for name in ("graders_peer.py", "graders_grader.py", "graders_contestant.py", "_wire.py")}
 for _name, _text in SIDES.items():
     compile(_text, _name, "exec")  # a broken side fails here, not as a runtime error on every row
+GRADER_START = 2.0  # seconds added to a graded contestant's wall clock: the grader's sandbox starts meanwhile
 RESERVED = frozenset(SIDES)  # file names a Python grader's row may not use
 
 
@@ -192,3 +193,30 @@ def run_cpp(grader_program: Prepared, prepared: Prepared, stdin: str, limits: sa
     why = (f"the grader {'timed out' if jury.timed_out else f'exited {jury.returncode}'}"
            f"{', ' + jury.exceeded if jury.exceeded else ''}: {jury.stderr[-300:]}")
     return Run("runtime_error", "", why) if "called" in notes else Run("judge_error", "", why)
+
+
+# -- from the judge -----------------------------------------------------------------------------
+def run_graded(judge, problem, prepared: Prepared, stdin: str) -> Run:
+    """One test of a grader row for :class:`rewards.code.judge.Judge`."""
+    backend = judge.backend(problem)
+    tools = backend.toolchain(prepared.language)
+    limits = backend.run_limits(prepared.language)  # the contestant's wall clock waits for the grader too:
+    limits = replace(limits, wall_seconds=limits.wall_seconds + GRADER_START)  # its CPU time stays the row's
+    if prepared.language.name == "cpp":
+        ready = judge.grader_program(problem)
+        if isinstance(ready, str):
+            return Run("judge_error", detail=ready)
+        return run_cpp(ready, prepared, stdin, limits, judge.jury_seconds, judge.local.isolation, tools.read_only)
+    return run_python(problem.grader, prepared, stdin, limits, judge.jury_seconds, judge.local.isolation,
+                      tools.read_only, tools.run[0])
+
+
+def refusal(problem) -> str | None:
+    """Why a row's C++ grader cannot run apart from the contestant (its header), or None."""
+    if problem.grader is None or problem.language != "cpp":
+        return None
+    try:
+        cpp_stubs(problem.grader)
+    except Unsupported as err:
+        return f"{err}; the grader cannot run apart from the contestant (docs/judges.md, Graders)"
+    return None

@@ -63,7 +63,6 @@ logger = logging.getLogger(__name__)
 
 JURY_SECONDS = 10.0  # wall clock of one checker run, and the interactor's margin over the contestant's
 JURY_CACHE = 256  # compiled jury programs kept (the least recently used beyond it are dropped)
-GRADER_START = 2.0  # seconds added to a graded contestant's wall clock: the grader's sandbox starts meanwhile
 SELF_CHECKS = 4096  # the checker's verdicts on the jury's own answers kept, per (checker, test)
 _BASH = "/bin/bash"
 # runs the jury program given as arguments, then hands its result file to the parent over the side channel
@@ -159,7 +158,7 @@ class Judge:
             return self._interactive(problem, prepared, index)
         stdin, answer = problem.tests[index]
         if problem.grader is not None:
-            run = self._graded(problem, prepared, stdin)
+            run = graders.run_graded(self, problem, prepared, stdin)
             if run.status == "judge_error":
                 return TestScore(None, "judge_error", run.detail)
         elif problem.input_file or problem.output_file:
@@ -172,20 +171,6 @@ class Judge:
             name, options = problem.builtin
             return _from_verdict(builtin_verdict(name, dict(options), run.stdout, answer, stdin))
         return _from_verdict(self.check(problem.checker, stdin, run.stdout, answer))
-
-    def _graded(self, problem: Problem, prepared: Prepared, stdin: str) -> Run:
-        backend = self.backend(problem)
-        tools = backend.toolchain(prepared.language)
-        limits = backend.run_limits(prepared.language)  # the contestant's wall clock waits for the grader too:
-        limits = replace(limits, wall_seconds=limits.wall_seconds + GRADER_START)  # its CPU time stays the row's
-        if prepared.language.name == "cpp":
-            ready = self.grader_program(problem)
-            if isinstance(ready, str):
-                return Run("judge_error", detail=ready)
-            return graders.run_cpp(ready, prepared, stdin, limits, self.jury_seconds, self.local.isolation,
-                                   tools.read_only)
-        return graders.run_python(problem.grader, prepared, stdin, limits, self.jury_seconds, self.local.isolation,
-                                  tools.read_only, tools.run[0])
 
     def _file_mode(self, problem: Problem, prepared: Prepared, stdin: str) -> Run:
         """Run the contestant with the input also in ``input_file``; its output is ``output_file``'s."""
@@ -306,7 +291,7 @@ class Judge:
     # -- a batch ----------------------------------------------------------------------------
     def score(self, problems: list[Problem], codes: list[str | None], concurrency: int) -> list[tuple[float | None, str]]:
         """(score, outcome) per completion; ``codes[i]`` is None when the completion has no code."""
-        refused = {i: why for i, problem in enumerate(problems) if (why := _refused(problem))}
+        refused = {i: why for i, problem in enumerate(problems) if (why := graders.refusal(problem))}
         for why in sorted(set(refused.values())):
             logger.warning("code judge: completions on a row with a C++ grader score None: %s", why)
         todo = [i for i, code in enumerate(codes) if code is not None and i not in refused]
@@ -338,17 +323,6 @@ class Judge:
             raise
         except OSError as err:
             return Run("runtime_error", detail=str(err))
-
-
-def _refused(problem: Problem) -> str | None:
-    """Why a row's C++ grader cannot run apart from the contestant (its header), or None."""
-    if problem.grader is None or problem.language != "cpp":
-        return None
-    try:
-        graders.cpp_stubs(problem.grader)
-    except graders.Unsupported as err:
-        return f"{err}; the grader cannot run apart from the contestant (docs/judges.md, Graders)"
-    return None
 
 
 def _from_verdict(verdict: Verdict) -> TestScore:
