@@ -5,7 +5,7 @@ as root and rootless (an unprivileged user; started as root, the script re-runs 
     python bench/bench_code.py [--runs 100]
     python bench/bench_code.py --language cpp [--programs 40 --cases 4]
     python bench/bench_code.py --language python
-    python bench/bench_code.py --judges [--runs 20 --programs 16]
+    python bench/bench_code.py --judges [--runs 20 --programs 16] [--tree DIR]   (bench/bench_judges.py)
     python bench/bench_code.py --rows --before-tree /tmp/grpo-ext-before [--runs 30 --programs 16]
 
 With ``--language``: one program (read two numbers, print their sum) in that language, measured
@@ -186,103 +186,6 @@ def measure_language(name: str, runs: int, programs: int, cases: int) -> None:
               f"| {programs * cases / seconds:.1f} |")
 
 
-JUDGE_NOTE = """With ``--judges``: the cost of one test under each kind of judge (tests/judge_problems.py:
-"proper divisor" with a C++ or Python testlib-style checker, "guess the number" with a Python or C++
-interactor, seven questions; an a-plus-b interactor whose output file a checker judges), the contestant
-compiled once, one test at a time (the first call also compiles the jury's program); then reward batches
-of ``--programs`` completions x 4 tests, ``concurrency`` = cores, through ``code_execution``."""
-
-
-def _judge_cases() -> list:
-    from grpo_ext.rewards.code.judge_rows import parse_problem
-    from tests.judge_problems import SOLUTIONS, checker_info, interactive_info, source, sum_info
-    from tests.judge_problems import SUM_PROGRAMS as SUMS
-
-    cpp_search = ("#include <cstdio>\n#include <cstring>\nint main() { int lo = 1, hi = 100; char r[4];\n"
-                  "  while (true) { int m = (lo + hi) / 2; std::printf(\"? %d\\n\", m); std::fflush(stdout);\n"
-                  "    if (std::scanf(\"%3s\", r) != 1) return 1;\n"
-                  "    if (!std::strcmp(r, \"=\")) { std::printf(\"! %d\\n\", m); return 0; }\n"
-                  "    if (!std::strcmp(r, \"<\")) hi = m - 1; else lo = m + 1; } }")
-    plain = {k: v for k, v in checker_info().items() if k != "checker"}
-    python_checker = dict(checker_info(), checker={"language": "python", "source": (
-        "import sys\nn = int(open(sys.argv[1]).read())\nd = int(open(sys.argv[2]).read())\n"
-        "sys.exit(0 if 1 < d < n and n % d == 0 else 1)")})
-    right = SOLUTIONS["checker"]["right"]
-    smallest = "n = int(input())\nprint(next(k for k in range(2, n) if n % k == 0))"  # the jury's own answers
-    cases = [("plain output comparison (lines, no checker)", plain, "python", smallest, 1),
-             ("built-in checker (float)", dict(plain, checker={"builtin": "float"}), "python", smallest, 1),
-             ("checker program, Python (testlib exit codes)", python_checker, "python", right, 2),
-             ("checker program, C++ (testlib-style header)", checker_info(), "python", right, 2),
-             ("interactor, Python <-> Python, 7 questions", interactive_info("python"), "python",
-              SOLUTIONS["interactive"]["right"], 2),
-             ("interactor, C++ <-> C++, 7 questions", dict(interactive_info("cpp"), language="cpp"), "cpp", cpp_search, 2),
-             ("interactor + checker (Python, tout judged), 2 questions", sum_info(), "python", SUMS["right"], 3)]
-    assert source  # the problems' files are read from tests/data/judges
-    return [(label, parse_problem(info, 0), info, language, code, runs) for label, info, language, code, runs in cases]
-
-
-def measure_judges(runs: int, programs: int) -> dict:
-    from grpo_ext.rewards.code.judge import Judge
-    from grpo_ext.rewards.code.reward import CodeExecution
-
-    judge = Judge(CodeExecution(wall_seconds=5).local)
-    tests, batches = [], []
-    cases = _judge_cases()
-    for label, problem, _, _, code, per_test in cases:
-        prepared = judge.prepare(problem, code)
-        start = time.perf_counter()
-        first = judge.test(problem, prepared, 0)  # compiles the jury's program once
-        first_seconds = time.perf_counter() - start
-        assert first.score == 1.0, (label, first)
-        times = []
-        for k in range(runs):
-            start = time.perf_counter()
-            result = judge.test(problem, prepared, k % problem.count)
-            times.append(time.perf_counter() - start)
-            assert result.score == 1.0, (label, result)
-        times.sort()
-        tests.append((label, per_test, statistics.median(times), times[int(0.95 * (len(times) - 1))], first_seconds))
-    for label, problem, info, language, code, _ in cases:
-        batch = CodeExecution(wall_seconds=5, concurrency=os.cpu_count() or 1)
-        completions = [f"```{language}\n{_commented(language, code, k)}\n```" for k in range(programs)]
-        start = time.perf_counter()
-        scores = batch(completions=completions, verification_info=[info] * programs)
-        seconds = time.perf_counter() - start
-        assert scores == [1.0] * programs, (label, scores, batch.last_outcomes)
-        batches.append((label, seconds, programs * problem.count))
-    info = sandbox.support()
-    return {"as": info["as"], "bounds": info["bounds"], "tests": tests, "batches": batches}
-
-
-def judges_rootless(runs: int, programs: int) -> dict | None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        return None
-    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
-                           str(Path(__file__).resolve()), "--judges", "--runs", str(runs), "--programs", str(programs),
-                           "--json"], capture_output=True, text=True, cwd="/", env={"PATH": "/usr/bin:/bin"})
-    if proc.returncode != 0:
-        print(f"rootless run failed: {proc.stderr.strip()[-500:]}", file=sys.stderr)
-        return None
-    return json.loads(proc.stdout)
-
-
-def print_judges(results: list[dict], runs: int, programs: int) -> None:
-    print(f"\n{JUDGE_NOTE}\n\n{runs} tests per judge, one at a time\n")
-    print("| sandbox runs as | run bounds | judge | sandboxed runs per test | median (ms) | p95 (ms) "
-          "| first call, jury compile included (ms) |")
-    print("|---|---|---|---|---|---|---|")
-    for result in results:
-        for label, per_test, median, p95, first in result["tests"]:
-            print(f"| {result['as']} | {result['bounds']} | {label} | {per_test} | {median * 1e3:.0f} | {p95 * 1e3:.0f} "
-                  f"| {first * 1e3:.0f} |")
-    print(f"\nreward batches: {programs} distinct completions x 4 tests, concurrency {os.cpu_count()}\n")
-    print("| sandbox runs as | judge | batch (s) | completions/s | tests/s |")
-    print("|---|---|---|---|---|")
-    for result in results:
-        for label, seconds, tests in result["batches"]:
-            print(f"| {result['as']} | {label} | {seconds:.1f} | {programs / seconds:.1f} | {tests / seconds:.1f} |")
-
-
 ADD = "def add(a, b):\n    return a + b\n"
 ROWS = {  # kind: (row, the same checks as one plain Python file)
     "test_code": ({"language": "python", "test_code": "assert add(1, 2) == 3\nassert add(-1, 1) == 0\nassert add(2, 2) == 4"},
@@ -371,17 +274,14 @@ def main() -> None:
     parser.add_argument("--rows", action="store_true", help="measure the reward on a test_code and a call-based row")
     parser.add_argument("--before-tree", help="--rows: also measure the checkout in this folder (an earlier version)")
     parser.add_argument("--rows-json", action="store_true", help="--rows for this tree only, as JSON (internal)")
-    parser.add_argument("--tree", help="import rewards from this checkout (internal)")
+    parser.add_argument("--tree", help="import rewards from this checkout (--judges: measure an earlier version)")
     args = parser.parse_args()
     if not sandbox.namespaces_available():
         raise SystemExit(f"the sandbox is unavailable here: {sandbox.support()['error']}")
     if args.judges:
-        runs = min(args.runs, 40)
-        here = measure_judges(runs, args.programs)
-        if args.json:
-            print(json.dumps(here))
-            return
-        print_judges([here] + [r for r in [judges_rootless(runs, args.programs)] if r], runs, args.programs)
+        from bench_judges import run_judges
+
+        run_judges(min(args.runs, 40), args.programs, args.json, args.tree)
         return
     if args.rows_json:
         print(json.dumps(reward_rows(args.runs, args.programs)))

@@ -20,10 +20,16 @@ test's input on stdin. Then, depending on the problem:
   token by token, so an interactor that only relays answers (testlib's interactor-a-plus-b)
   cannot pay a wrong program. The interactor's wall clock is ``jury_seconds`` past the
   contestant's, so a contestant that stalls, floods or exits early is killed (or gone) first and
-  the interactor reads end of input; an interactor killed by SIGPIPE (the contestant closed its
-  input) is the contestant's 0.
+  the interactor reads end of input; the interactor's stdout goes through a relay
+  (:mod:`rewards.code.interactors`), so a last line it writes after the contestant exited
+  meets no broken pipe.
 - **file mode** (``input_file`` / ``output_file``): the input is also written as that file and the
-  contestant's output is read back from its file, by a wrapper in the contestant's own sandbox.
+  contestant's output is read back from its file, by a wrapper in the contestant's own sandbox;
+- **grader**: the grader and the contestant run apart, each in its own sandbox, joined by pipes
+  that carry calls and values: two interpreters (Python, :mod:`rewards.code.graders`) or two
+  programs linked with stubs generated from the task header (C++, :mod:`rewards.code.graders_cpp`);
+  the grader's stdout is the output judged. A C++ header the stubs cannot serve: ``None``
+  (outcome ``judge_error``, logged with the reason).
 
 A contestant that times out, crashes or exits non-zero scores 0 for that test whatever the judge
 says. ``None`` (outcome ``judge_error``, counted) is for faults of the row or the jury only: a
@@ -33,10 +39,6 @@ the contestant behaved, a checker that fails on the jury's *own* answer. When a 
 once on the jury's answer for that test (kept while the judge lives): if it accepts it, the
 failure was caused by the contestant's output and the test scores 0.
 
-Rows with a grader score ``None`` (outcome ``judge_error``, logged once with the reason): the
-grader and the contestant would share one interpreter (Python) or one binary (C++), so the
-contestant could read the grader's secrets or reset its counters (docs/judges.md, "Graders").
-
 A problem's score is the mean of its tests' scores, or with subtasks the points earned (each
 subtask's points times the lowest score among its tests) over all points.
 """
@@ -44,16 +46,16 @@ subtask's points times the lowest score among its tests) over all points.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from . import sandbox
+from . import graders, sandbox
 from .outcomes import charge
 from .checkers import Verdict, builtin_verdict, cms_verdict, testlib_verdict
 from .backends import LocalBackend, Prepared, Run
+from .interactors import run_connected
 from .judge_rows import Problem, Program, parse_problem
 from .languages import get_language
 
@@ -62,10 +64,6 @@ logger = logging.getLogger(__name__)
 JURY_SECONDS = 10.0  # wall clock of one checker run, and the interactor's margin over the contestant's
 JURY_CACHE = 256  # compiled jury programs kept (the least recently used beyond it are dropped)
 SELF_CHECKS = 4096  # the checker's verdicts on the jury's own answers kept, per (checker, test)
-SIGPIPE_EXIT = 128 + 13  # bash's status for a program killed by SIGPIPE
-GRADER_UNSAFE = ("graders are not run: the contestant's code would share the grader's interpreter (Python) or "
-                 "binary (C++) and could read its secrets or reset its counters; such rows score None until the "
-                 "grader runs apart from the contestant (docs/judges.md, Graders)")
 _BASH = "/bin/bash"
 # runs the jury program given as arguments, then hands its result file to the parent over the side channel
 _WITH_RESULT = '"$@"; status=$?; cat result.txt >&"$SANDBOX_CHANNEL_FD" 2>/dev/null; exit $status'
@@ -114,18 +112,26 @@ class Judge:
         language = get_language(problem.language)
         if problem.grader is None:
             return self.local.prepare(language, code)
-        files, source = dict(problem.grader.files), problem.grader.source
-        if language.name == "cpp":
-            units = sorted({source, *(n for n in files if n.endswith(".cpp"))})
-            flags = language.compile[:language.compile.index("-o")]  # the compiler and its flags
-            language = replace(language, source=source, compile=(*flags, "-o", "main", *units))
-        else:
-            entry = next(n for n, _ in problem.grader.files if n.endswith(".py"))
-            language = replace(language, source=source, compile=("python", "-I", "-m", "py_compile", source),
-                               run=("python", "-E", "-s", entry))  # not -I: the grader imports the contestant from its folder
-        return self.local.prepare(language, problem.grader.prelude + code, files=files)
+        source = problem.grader.source
+        if language.name == "cpp":  # compiled with the stub generated from the task header (graders_cpp)
+            language = replace(language, source=source)
+            _, _, compile_command, files = graders.cpp_programs(language, problem.grader)
+            return self.local.prepare(replace(language, compile=compile_command), problem.grader.prelude + code,
+                                      files=files)
+        language = replace(language, source=source, compile=("python", "-I", "-m", "py_compile", source),
+                           run=("python", "-I", source))  # the contestant's module, checked here, run by graders
+        return self.local.prepare(language, problem.grader.prelude + code)
 
-    def jury(self, program: Program) -> Prepared | str:
+    def grader_program(self, problem: Problem) -> Prepared | str:
+        """A C++ grader compiled with its stub (once while cached), or why it could not be."""
+        language = get_language("cpp")
+        compile_command, files, _, _ = graders.cpp_programs(replace(language, source=problem.grader.source),
+                                                            problem.grader)
+        stub = files.pop(graders.STUB_GRADER)
+        program = Program("cpp", stub, tuple(sorted(files.items())), protocol=" ".join(compile_command))
+        return self.jury(program, replace(language, source=graders.STUB_GRADER, compile=compile_command))
+
+    def jury(self, program: Program, language=None) -> Prepared | str:
         """The compiled jury program, or why it could not be compiled (compiled once while cached)."""
         with self._lock:
             compiling = self._compiling.setdefault(program, threading.Lock())
@@ -134,7 +140,7 @@ class Judge:
                 if program in self._jury:
                     self._jury.move_to_end(program)
                     return self._jury[program]
-            ready = self.jury_backend.prepare(get_language(program.language), program.source,
+            ready = self.jury_backend.prepare(language or get_language(program.language), program.source,
                                               files=dict(program.files))
             if isinstance(ready, Run):
                 ready = f"the {program.language} jury program does not compile: {ready.detail[-500:]}"
@@ -151,7 +157,11 @@ class Judge:
         if problem.interactor is not None:
             return self._interactive(problem, prepared, index)
         stdin, answer = problem.tests[index]
-        if problem.input_file or problem.output_file:
+        if problem.grader is not None:
+            run = graders.run_graded(self, problem, prepared, stdin)
+            if run.status == "judge_error":
+                return TestScore(None, "judge_error", run.detail)
+        elif problem.input_file or problem.output_file:
             run = self._file_mode(problem, prepared, stdin)
         else:
             run = self.backend(problem).execute(prepared, stdin)
@@ -254,8 +264,6 @@ class Judge:
         if contestant.timed_out:
             return TestScore(0.0, "timeout")
         result, _, transcript = interactor.channel.decode(errors="replace").partition("\0")
-        if not interactor.timed_out and interactor.returncode in (SIGPIPE_EXIT, -13):
-            return TestScore(0.0, "wrong_answer", "the contestant closed its input before the interactor was done")
         verdict = testlib_verdict(None if interactor.timed_out else interactor.returncode, "", interactor.stderr,
                                   result, program.points_max)
         if not contestant.ok:
@@ -283,10 +291,10 @@ class Judge:
     # -- a batch ----------------------------------------------------------------------------
     def score(self, problems: list[Problem], codes: list[str | None], concurrency: int) -> list[tuple[float | None, str]]:
         """(score, outcome) per completion; ``codes[i]`` is None when the completion has no code."""
-        graded = [i for i, problem in enumerate(problems) if problem.grader is not None]
-        if graded:
-            logger.warning("code judge: %d completion(s) on rows with a grader score None: %s", len(graded), GRADER_UNSAFE)
-        todo = [i for i, code in enumerate(codes) if code is not None and problems[i].grader is None]
+        refused = {i: why for i, problem in enumerate(problems) if (why := graders.refusal(problem))}
+        for why in sorted(set(refused.values())):
+            logger.warning("code judge: completions on a row with a C++ grader score None: %s", why)
+        todo = [i for i, code in enumerate(codes) if code is not None and i not in refused]
         with ThreadPoolExecutor(concurrency) as pool:
             prepared = dict(zip(todo, pool.map(lambda i: self._prepare_safely(problems[i], codes[i]), todo)))
             jobs = [(i, t) for i, ready in prepared.items() if not isinstance(ready, Run)
@@ -298,7 +306,7 @@ class Judge:
         out = []
         for i, problem in enumerate(problems):
             ready = prepared.get(i)
-            if problem.grader is not None:
+            if i in refused:
                 out.append((None, "judge_error"))
             elif codes[i] is None:
                 out.append((0.0, "no_code"))
@@ -336,27 +344,6 @@ def aggregate(problem: Problem, tests: list[TestScore]) -> tuple[float | None, s
         return 1.0, "passed"
     seen = {"wrong_answer" if t.outcome == "partial" else t.outcome for t in tests}
     return score, next((o for o in _SEVERITY if o in seen), "wrong_answer")
-
-
-def run_connected(contestant: dict, interactor: dict, isolation: str) -> tuple[sandbox.Result, sandbox.Result]:
-    """Run two sandboxed programs at once, each one's stdout piped into the other's stdin.
-
-    Each side is ``sandbox.run``'s keyword arguments. A side inherits its two pipe ends (``fds``)
-    and bash makes them its stdin and stdout before it becomes the program; each run closes our
-    copies, so when one side ends the other reads end of input or gets SIGPIPE.
-    """
-    to_contestant_r, to_contestant_w = os.pipe()
-    to_interactor_r, to_interactor_w = os.pipe()
-    with ThreadPoolExecutor(2) as pool:
-        a = pool.submit(sandbox.run, **_piped(contestant, to_contestant_r, to_interactor_w), isolation=isolation)
-        b = pool.submit(sandbox.run, **_piped(interactor, to_interactor_r, to_contestant_w), isolation=isolation)
-        return a.result(), b.result()
-
-
-def _piped(side: dict, read_fd: int, write_fd: int) -> dict:
-    """``side`` with its argv run with ``read_fd`` as stdin and ``write_fd`` as stdout."""
-    redirect = f'exec "$@" <&{read_fd} >&{write_fd} {read_fd}<&- {write_fd}>&-'
-    return dict(side, argv=[_BASH, "-c", redirect, "piped", *side["argv"]], fds=(read_fd, write_fd))
 
 
 def score_batch(reward, completions, verification_info) -> tuple[list[float | None], list[str]]:

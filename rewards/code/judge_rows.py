@@ -31,9 +31,10 @@ A row is judged when its ``verification_info`` has any of ``checker``, ``interac
                     every test must belong to a subtask;
 ``grader``          ``{"files": {"grader.cpp": str, "task.h": str, ...}, "source": "task.cpp",
                     "prelude": "#include ..."}`` (``prelude`` optional, written before the code):
-                    the contestant's code is written as ``source`` and compiled (C++: every ``.cpp``
-                    file together) or run (Python: the first ``.py`` file of ``files``, importing it)
-                    with the grader's files, which own ``main``;
+                    the contestant's code is written as ``source``; the grader (Python: the first
+                    ``.py`` file of ``files``; C++: its ``.cpp`` files, with the task header among
+                    the ``.h`` files) owns main and runs in a sandbox of its own, calling the
+                    contestant's functions across pipes (:mod:`rewards.code.graders`);
 ``time_limit``      seconds per run (default: the reward's ``wall_seconds``);
 ``memory_limit``    per run, in megabytes, or in bytes when the value is at least 2**20 (no
                     judge gives a million megabytes; open-r1's IOI rows give bytes), default: the
@@ -59,6 +60,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .checkers import BUILTIN, OPTIONS, PROTOCOLS
+from .graders import RESERVED
 from .rows import RowFormatError
 from .languages import UnknownLanguageError, get_language
 
@@ -228,6 +230,11 @@ def _grader(spec, language: str, where: str) -> Grader:
     ext = ".cpp" if language == "cpp" else ".py"
     if not source.endswith(ext) or not any(n.endswith(ext) for n, _ in files):
         raise RowFormatError(f"{where}: a {language} grader needs 'source' ending {ext} and a {ext} file among its files")
+    reserved = sorted(RESERVED & {source, *(n for n, _ in files)}) if language == "python" else []
+    if reserved:
+        raise RowFormatError(f"{where}: the grader's file names {reserved} are the judge's own; rename them")
+    if language == "python" and source[:-3] in {n[:-3] for n, _ in files if n.endswith(".py")}:
+        raise RowFormatError(f"{where}: the contestant's module {source!r} has the name of one of the grader's")
     prelude = spec.get("prelude") or ""
     if not isinstance(prelude, str):
         raise RowFormatError(f"{where}: the grader's 'prelude' must be text, got {prelude!r}")
