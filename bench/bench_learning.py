@@ -55,6 +55,24 @@ def settings() -> dict[str, dict]:
     return rows
 
 
+def overrides(pairs: list[str] | None) -> dict:
+    """``--set KEY=VALUE`` pairs (VALUE read as YAML: 1e-3, true, 300) as config overrides."""
+    import yaml
+
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set {pair!r}: write KEY=VALUE, e.g. --set learning_rate=1e-3")
+        out[key] = yaml.safe_load(value)
+        if isinstance(out[key], str):  # YAML reads 2e-3 (no dot) as text
+            try:
+                out[key] = float(value)
+            except ValueError:
+                pass
+    return out
+
+
 # -- one run (a worker process) ------------------------------------------------------------------
 def worker(args) -> None:
     import warnings
@@ -74,7 +92,7 @@ def worker(args) -> None:
     reward_names = base.pop("reward_funcs")
     for key in ("model_name_or_path", "dataset_name", "sft_warmup_steps"):
         base.pop(key)
-    over = settings()[args.setting]
+    over = {**settings()[args.setting], **overrides(args.set)}
     config = GRPOConfig(**{**base, **over, "output_dir": args.out, "max_steps": args.steps, "seed": args.seed,
                            "disable_tqdm": True, "use_cpu": True, "logging_steps": 10})
     train, test = arithmetic.problems(args.seed)
@@ -104,7 +122,7 @@ def worker(args) -> None:
     logs = [h for h in trainer.state.log_history if "reward" in h]
     tail = logs[-max(1, len(logs) // 10):]
     result = {
-        "setting": args.setting, "seed": args.seed, "steps": args.steps, "seconds": seconds, "curve": curve,
+        "setting": args.setting, "overrides": overrides(args.set), "seed": args.seed, "steps": args.steps, "seconds": seconds, "curve": curve,
         "accuracy": curve[-1][1], "reward": statistics.mean(h["reward"] for h in tail),
         "kl_k1": statistics.mean(h.get("kl/k1", 0.0) for h in tail),
         "kl_k3": statistics.mean(h.get("kl/k3", 0.0) for h in tail),
@@ -123,10 +141,14 @@ def warmed_model(seed: int, cache: Path) -> str:
     from grpo_ext import GRPOConfig
     from grpo_ext.recipe_kit import recipe
 
+    import yaml
+
     out = cache / f"seed{seed}"
-    script = recipe.RecipeArguments()
+    config = yaml.safe_load((ROOT / "recipes/configs/grpo_math_offline.yaml").read_text())
+    script = recipe.RecipeArguments(sft_warmup_steps=config["sft_warmup_steps"], reward_funcs=config["reward_funcs"])
     model_args = ModelConfig(model_name_or_path=recipe.BUILTIN_MODEL)
-    args = GRPOConfig(output_dir=str(out), seed=seed, use_cpu=True, report_to="none")
+    args = GRPOConfig(output_dir=str(out), seed=seed, use_cpu=True, report_to="none",
+                      reward_weights=config["reward_weights"])
     path, _, _ = recipe.prepare(script, model_args, args)
     return path
 
@@ -136,6 +158,7 @@ def run_one(name: str, seed: int, model: str, args) -> dict:
     cmd = [sys.executable, __file__, "--worker", "--setting", name, "--seed", str(seed), "--model", model,
            "--out", str(out), "--steps", str(args.steps), "--eval-every", str(args.eval_every),
            "--target", str(args.target)] + (["--stop-at-target"] if args.stop_at_target else [])
+    cmd += [f"--set={pair}" for pair in args.set or []]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -209,6 +232,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="folder for the figure and the JSON")
     parser.add_argument("--name", default="learning", help="file name stem of the figure and the JSON")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="a config override applied to every row (repeatable): --set learning_rate=1e-3")
+    parser.add_argument("--models", help="folder of the warmed-up models, one per seed (reused when their settings "
+                        "match; default: a fresh temporary folder)")
     parser.add_argument("--replot", help="print the table and draw the figure from a saved results JSON")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--setting", help=argparse.SUPPRESS)
@@ -227,7 +254,10 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown settings {unknown}; choose from: {', '.join(rows)}")
     seeds = [int(s) for s in args.seeds.split(",")]
-    cache = Path(tempfile.mkdtemp(prefix="learn-models-"))
+    # one thread for the warm-ups too, as in the runs (set before torch loads: torch.set_num_threads(1)
+    # afterwards left a warm-up step 20 times slower on a busy machine)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    cache = Path(args.models) if args.models else Path(tempfile.mkdtemp(prefix="learn-models-"))
     models = {seed: warmed_model(seed, cache) for seed in seeds}
     jobs = [(name, seed) for name in names for seed in seeds]
     print(f"{len(jobs)} runs of {args.steps} steps, {args.jobs} at a time", flush=True)

@@ -92,14 +92,17 @@ def _run(cmd, timeout=900, cwd=ROOT):
 
 def _offline_default_learns(script: str, out: Path):
     """A recipe's offline default, as is (output folder aside), with no network at all when the
-    machine allows a network namespace: held-out accuracy from <= 0.3 to >= 0.7 in 1000 steps."""
+    machine allows a network namespace: held-out accuracy from <= 0.3 to >= 0.7 in the default
+    config's steps (``recipes/configs/<recipe>_offline.yaml``)."""
+    config = yaml.safe_load((ROOT / "recipes/configs" / f"{Path(script).stem}_offline.yaml").read_text())
     cmd = [str(ACCELERATE), "launch", script, "--output_dir", str(out)]
     if os.geteuid() == 0 and shutil.which("unshare"):
         cmd = ["unshare", "--net", *cmd]
     proc = _run(cmd, timeout=1200)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["before"]["accuracy"] <= 0.3 and metrics["after"]["accuracy"] >= 0.7, metrics
-    assert metrics["steps"] == 1000 and len(metrics["reward_curve"]) == 100
+    assert metrics["steps"] == config["max_steps"]
+    assert len(metrics["reward_curve"]) == config["max_steps"] // config["logging_steps"]
     assert (out / "reward_curve.png").read_bytes().startswith(b"\x89PNG")
     assert "before RL" in proc.stdout and "| accuracy |" in proc.stdout
     return proc
