@@ -3,12 +3,14 @@ sampling, on the offline arithmetic task (recipes/configs/grpo_math_offline.yaml
 
     python bench/bench_learning.py                                   # the study: every setting, 2 seeds
     python bench/bench_learning.py --steps 1000 --settings default,default+ds --stop-at-target --eval-every 25 --name reach
+    python bench/bench_learning.py --steps 400 --settings default,default+ds --set learning_rate=1e-3 --target 0.8 --name speed
 
 Each run starts from the recipe's warmed-up model for its seed (built once per seed), trains
 ``--steps`` GRPO steps with the recipe's settings plus the row's, and measures greedy accuracy on
 the 50 held-out problems every ``--eval-every`` steps. Runs go ``--jobs`` at a time, one thread
 each. It prints a table (mean over seeds, and each seed) and writes a figure of held-out accuracy
-against steps, one line per setting (mean over seeds), and the raw results as JSON.
+against steps, one line per setting (mean over seeds), and the raw results as JSON. ``--set KEY=VALUE``
+(repeatable) overrides a config field in every row, e.g. a learning rate for a shorter default.
 
 What it shows and what it does not: one tiny model (64 wide, 2 layers), one easy task, short
 runs, two seeds. It shows how each setting moves this model on this task in this budget; it does
