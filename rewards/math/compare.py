@@ -152,11 +152,14 @@ def _group_solutions(s: Seq) -> Seq:
 
 
 def _ratio_equal(a, b) -> bool:
-    """Ratios with proportional parts (``2:4`` is ``1:2``); a two-part ratio is also its quotient."""
+    """Ratios with proportional parts (``2:4`` is ``1:2``); a two-part ratio is also its quotient; a
+    gold clock time only the same time."""
     pa = a.parts if isinstance(a, Ratio) else (a, sp.Integer(1)) if isinstance(a, sp.Expr) else None
     pb = b.parts if isinstance(b, Ratio) else (b, sp.Integer(1)) if isinstance(b, sp.Expr) else None
     if pa is None or pb is None or len(pa) != len(pb) or not all(isinstance(x, sp.Expr) for x in pa + pb):
         return False
+    if _settings["clock"]:  # a gold clock time (10:30) is matched by the same time only, never by 1:3
+        return isinstance(a, Ratio) and isinstance(b, Ratio) and all(x == y for x, y in zip(pa, pb))
     if all(x == 0 for x in pa) or all(x == 0 for x in pb):
         return False
     return all(expr_equal(pa[i] * pb[0], pb[i] * pa[0]) for i in range(len(pa)))

@@ -54,7 +54,10 @@ REFUSAL_WORDS = frozenset(
     "squared cubed inverse reciprocal negative positive tenth tenths hundredth hundredths "
     "thousandth thousandths half halves third thirds quarter quarters fourth fourths fifth fifths short fewer "
     "extra plus minus times off ago lakh crore k grand score scores gross doubled double twice triple tripled "
-    "thrice unless hardly nah ish nope except".split()) | frozenset(
+    "thrice unless hardly nah ish nope except "
+    # operations and counts written as words: "5 factorial" is 120, "5 pairs" 10 things
+    "factorial factorials pair pairs couple couples fold times cube cubes root roots power powers percent "
+    "percentage pct".split()) | frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety".split())
 MAX_UNIT_WORDS = 3
@@ -204,6 +207,7 @@ def normalize_with_units(s: str) -> tuple[str, list[str]]:
     s = _CONNECTIVES.sub(",", s).replace(";", ",")  # "(1, 2); (3, 4)": a semicolon separates answers too
     s = _BRACKETED_MATRIX.sub(r"\1", s)  # \left[ \begin{array} ... \right] is one matrix
     s = _NOT_EQUAL.sub(r"\\ne ", s)
+    s = re.sub(r"(?<=[\d}])\s*(?:per ?cent|percent)\b", "%", s, flags=re.I)  # "25 percent" is 25%
     s = _NOT_RELATION.sub(r"\\ne ", s)
     s = _OVERLINE.sub(_repeating, s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
@@ -219,6 +223,9 @@ def normalize_with_units(s: str) -> tuple[str, list[str]]:
     if spelled is not None:
         s = str(spelled)  # "five": a number written in words
     s, units = units_of(s)
+    m = _NUMBER_THEN_WORDS.fullmatch(s)
+    if units and m and _spelled(s, m.group(1)):  # "5 (five) apples": the words spell it, then its unit
+        s = m.group(1).strip()
     s = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", s)  # "x \in [2, 5]" -> "[2, 5]"
     if s.startswith(("€", "£", "¥")):
         s = s[1:].strip()

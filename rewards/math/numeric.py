@@ -27,7 +27,7 @@ _RANDOM = random.SystemRandom()  # private: the policy cannot know the points in
 MIN_DECIMAL_DIGITS = 4  # a decimal this precise may stand for a value it rounds or truncates
 # per check, set by rewards.math.reward: an explicit relative tolerance, and whether the gold's text
 # writes a decimal (a gold "3.1416" is a rounding; a gold "\\pi" or "1/3" is exact)
-_settings = {"rtol": None, "gold_decimal": False, "percent_problem": None, "answer_places": 0}
+_settings = {"rtol": None, "gold_decimal": False, "percent_problem": None, "answer_places": 0, "clock": False}
 
 
 def _decimal_places(x) -> int | None:
