@@ -191,6 +191,9 @@ def normalize_with_units(s: str) -> tuple[str, list[str]]:
     s = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", s)  # 1{,}000: a thousands separator
     s = re.sub(r"(?<=\d)\{,\}(?=\d)", ".", s)  # 1{,}2: a decimal comma as LaTeX typesets it
     s = s.replace("{,}", "")
+    s = re.sub(r"[\ufe00-\ufe0f\u200b-\u200d\u2060\ufeff]", "", s)  # variation selectors, zero-width: no meaning
+    s = re.sub(r"(?<=\d)\\[,;:!]\s*(?=\d{3}(?!\d))", "", s)  # 1\,000: a thousands space
+    s = re.sub(r"(?<=\d)\\[,;:!]\s*(?=\d)", " ", s)  # 6\,1: two numbers side by side, never 61
     for old in _REMOVE:
         s = s.replace(old, "")
     for old, new in _REPLACE.items():
@@ -212,6 +215,10 @@ def normalize_with_units(s: str) -> tuple[str, list[str]]:
     s = _OVERLINE.sub(_repeating, s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
     s = re.sub(r"(?<!\\)\\+$", "", s).strip()  # a stray trailing backslash ("5\\" in a dataset)
+    s = re.sub(r"^(?:\\\\\s*)+|(?:\s*\\\\)+$", "", s).strip()  # a row break before or after the answer
+    m = re.fullmatch(r"(-?\d*\.\d*[1-9]\d*)\s*\\ldots", s)
+    if m and len(m.group(1).replace("-", "").replace(".", "").lstrip("0")) >= 4:
+        s = m.group(1)  # "0.3333...": a decimal that goes on, read as the decimal it writes (see compare)
     s = _BOLD.sub("", s).strip()
     m = _BRACKETED.fullmatch(s)
     if m:
