@@ -1,15 +1,17 @@
-"""Format rewards: does the completion follow the ``<think>...</think>`` (``<answer>...</answer>``)
+r"""Format rewards: does the completion follow the ``<think>...</think>`` (``<answer>...</answer>``)
 layout? Tag names are parameters, so ``<reasoning>`` / ``<solution>`` layouts work too.
 
 "Empty" means nothing visible: whitespace, zero-width and other invisible characters (format
 characters such as U+200B, U+200D, U+2060, U+FEFF, control characters, combining marks alone,
 blank look-alikes such as U+3164 and U+2800) make no content, and neither do tags, ``$``, HTML
-comments, ``\phantom{...}``, spacing commands or an empty ``\text{}``. The checks are plain scans of the
-text, linear in its length.
+comments, ``\phantom{...}``, spacing commands, empty groups (``{}``, ``\boxed{}``, an empty ``\text{}``)
+or row breaks (``\\``); HTML entities (``&nbsp;``, ``&#8203;``) are decoded first. The checks are
+plain scans of the text.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -21,6 +23,22 @@ _BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
 # what shows nothing: tags, "$", HTML comments, \phantom{...}, spacing commands, an empty \text{}
 _TAGS = re.compile(r"<!--.*?-->|</?[A-Za-z_][\w-]*>|\$|\\[hv]?phantom\{[^{}]*\}|\\[,;:! ]|\\q?quad\b|"
                    r"\\(?:text|mathrm|mbox)\{\s*\}", re.S)
+
+
+_EMPTY_GROUPS = re.compile(r"\\[A-Za-z]+\*?(?:\[[^\]]*\])?\s*\{\s*\}|\{\s*\}|\\\\|\\(?:newline|hfill|noindent|relax)\b")
+
+
+def content(text: str) -> str:
+    """What a block shows: HTML entities decoded (``&nbsp;``, ``&#8203;``), then tags, ``$``,
+    comments, phantoms, spacing, empty groups (``{}``, ``\\boxed{}``, ``\\text{}``) and row
+    breaks (``\\\\``) removed until nothing more goes."""
+    text = html.unescape(text)
+    for _ in range(20):
+        shorter = _EMPTY_GROUPS.sub("", _TAGS.sub("", text))
+        if shorter == text:
+            break
+        text = shorter
+    return text
 
 
 def visible(text: str) -> bool:
@@ -47,7 +65,7 @@ def _block(text: str, tag: str, prefilled: bool = False) -> tuple[str, str] | No
             or closing not in body:
         return None
     inside, _, after = body.partition(closing)
-    return (inside, after) if visible(_TAGS.sub("", inside)) else None
+    return (inside, after) if visible(content(inside)) else None
 
 
 @register("think_format")
@@ -63,7 +81,7 @@ def think_format(completions, think_tag: str = "think", prefilled: bool = False)
     out = []
     for c in completions:
         block = _block(completion_text(c), think_tag, prefilled)
-        out.append(1.0 if block is not None and visible(_TAGS.sub("", block[1])) else 0.0)
+        out.append(1.0 if block is not None and visible(content(block[1])) else 0.0)
     return out
 
 

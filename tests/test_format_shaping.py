@@ -156,3 +156,16 @@ def test_a_missing_row_of_token_ids_never_raises():
 def test_answers_that_show_nothing_are_empty(blank):
     assert rewards.get("think_format")(completions=[f"{THINK} {blank}"]) == [0.0]
     assert rewards.get("answer_format")(completions=[f"{THINK}<answer>{blank}</answer>"]) == [0.0]
+
+
+@pytest.mark.parametrize("blank", ["{}", "\\boxed{}", "&nbsp;", "&#8203;", "\\\\", "{ {} }", "\\boxed{\\phantom{5}}",
+                                   "\\text{ }\\\\\\quad", "&#x200B;&nbsp;"])
+def test_empty_groups_entities_and_row_breaks_are_not_content(blank):
+    """Blind round 3: ``{}``, ``\\boxed{}``, ``&nbsp;``, ``&#8203;`` and ``\\\\`` were paid as content."""
+    think_format, answer_format = rewards.get("think_format"), rewards.get("answer_format")
+    text = f"<think>{blank}</think><answer>{blank}</answer>"
+    assert think_format(completions=[text]) == [0.0]
+    assert answer_format(completions=[text]) == [0.0]
+    real = f"<think>{blank} 2 + 3</think><answer>{blank} 5</answer>"
+    assert think_format(completions=[real]) == [1.0]
+    assert answer_format(completions=[real]) == [1.0]

@@ -31,7 +31,10 @@ all of it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from .commitment import (box_reading, denied_before, stands_alone, strip_hidden, values_after, withdrawn_after,
+                         word_after)
 from .normalise import match_brace
 
 _ANSWER_MARK = re.compile(r"answer\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*:?\s*(?:\*\*|__)?\s*", re.I)  # **Answer:** 5
@@ -190,11 +193,8 @@ _ALT_AFTER = re.compile(r"^[\s,;.:)$]*(?:\(?\s*(?:or|alternatively|otherwise)\b|
 _ALT_BEFORE = re.compile(r"(?:[\d$*}]|\\\))\s*(?:\\text\{\s*or\s*\}|\bor\b|/|\\lor|\\vee)\s*\$?\s*$", re.I)
 
 
-def _boxed(text: str, all_boxes: bool = False) -> str | None:
-    """The last group of boxes offered together (see the module docstring), or every box."""
-    boxes = _boxes(text)
-    if all_boxes or not boxes:
-        return _one_or_list([b[2] for b in boxes])
+def _group(text: str, boxes: list[tuple[int, int, str]]) -> list[tuple[int, int, str]] | None:
+    """The last group of boxes offered together, or None when an alternative stands beside it."""
     group = [boxes[-1]]
     for box in reversed(boxes[:-1]):
         if not _offered_together(text[box[1] : group[0][0]]):
@@ -203,7 +203,16 @@ def _boxed(text: str, all_boxes: bool = False) -> str | None:
     after, before = text[group[-1][1] : group[-1][1] + 200], text[max(0, group[0][0] - 40) : group[0][0]]
     if _alternative_after(after) or _ALT_BEFORE.search(before):
         return None  # a box with an alternative beside it commits to neither
-    return _one_or_list([b[2] for b in group])
+    return group
+
+
+def _boxed(text: str, all_boxes: bool = False) -> str | None:
+    """The last group of boxes offered together (see the module docstring), or every box."""
+    boxes = _boxes(text)
+    if all_boxes or not boxes:
+        return _one_or_list([b[2] for b in boxes])
+    group = _group(text, boxes)
+    return None if group is None else _one_or_list([b[2] for b in group])
 
 
 def _answer_is(text: str) -> str | None:
@@ -233,27 +242,60 @@ def _after_hashes(text: str) -> tuple[int, str] | None:
     return (last.start(), tail.splitlines()[0]) if tail else None
 
 
+@dataclass(frozen=True)
+class Extracted:
+    """The answer a completion commits to (raw text, or None), and every value it states after
+    that answer (each must be the answer's own value: docs/math.md, "What commits")."""
+
+    answer: str | None
+    after: tuple[str, ...] = ()
+
+
+_NONE = Extracted(None)
+_ANSWER_BLOCK = re.compile(r"<answer>(.*?)</answer>", re.S)
+_GLUED_BEFORE = re.compile(r"(?:[-+*/^_{(|\\\d]|\\[A-Za-z]+)\s*$")  # "-<answer>5</answer>": math glued to the tag
+_GLUED_AFTER = re.compile(r"\s*[\^_!{(\d]")
+
+
 def extract_answer(text: str, all_boxes: bool = False) -> str | None:
     """The answer a completion commits to, as raw text, or None. ``all_boxes``: every distinct
     box as a list, not only the last group."""
+    return extract(text, all_boxes).answer
+
+
+def extract(text: str, all_boxes: bool = False) -> Extracted:
+    """``extract_answer`` with the values stated after the answer (see ``Extracted``)."""
     body = _strip_think(unescape(text))
     if body is None:
-        return None
-    body = strip_comments(body)
+        return _NONE
+    body = strip_hidden(strip_comments(body))
     close = body.rfind("</answer>")
     open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
     if open_ >= 0:
-        inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
-        if close > open_ and (retracted(body[close:]) or _alternative_after(body[close + len("</answer>"):])):
-            return None  # "<answer>5</answer> No, that is wrong.": withdrawn
-        return (_boxed(inner, all_boxes) or _answer_is(inner) or inner).strip() or None
+        return _tagged(body, open_, close, all_boxes)
     return _committed(body, all_boxes)
 
 
-def _committed(body: str, all_boxes: bool) -> str | None:
+def _tagged(body: str, open_: int, close: int, all_boxes: bool) -> Extracted:
+    """The last ``<answer>`` block: withdrawn, glued to math or denied -> nothing; every other
+    ``<answer>`` block and every value after it must say the same."""
+    inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
+    tail = body[close + len("</answer>"):] if close > open_ else ""
+    if retracted(tail) or withdrawn_after(tail) or _alternative_after(tail) or denied_before(body, open_) \
+            or _GLUED_BEFORE.search(body[max(0, open_ - 40):open_]) or _GLUED_AFTER.match(tail):
+        return _NONE  # "<answer>5</answer> No, that is wrong.", "-<answer>5</answer>"
+    others = [m.group(1) for m in _ANSWER_BLOCK.finditer(body[:open_])]
+    after = values_after(tail)
+    answer = (_boxed(inner, all_boxes) or _answer_is(inner) or inner).strip() or None
+    if after is None or answer is None:
+        return _NONE
+    return Extracted(answer, tuple(others + after))
+
+
+def _committed(body: str, all_boxes: bool) -> Extracted:
     """The last statement of an answer (a box, ``####``, "answer is"), unless the text after it
-    withdraws it; without one, the last sentence's math, unless that sentence is a refusal or a
-    guess."""
+    withdraws it or states another value, or the clause before it denies it; without one, the
+    last sentence's math, unless that sentence is a refusal or a guess."""
     boxes = _boxes(body)
     marks = [m for m in (_after_hashes(body), _answer_is_at(body)) if m]
     later = [m for m in marks if not boxes or m[0] > boxes[-1][1] and _states_value(m[1])]
@@ -262,25 +304,59 @@ def _committed(body: str, all_boxes: bool) -> str | None:
         rest = body[where:]
         end = rest.find(found)
         tail = rest[end + len(found):]
-        return None if retracted(tail) or _alternative_after(tail) else found.strip()
+        after = values_after(tail)
+        if retracted(tail) or withdrawn_after(tail) or _alternative_after(tail) or denied_before(body, where) \
+                or after is None:
+            return _NONE
+        return Extracted(found.strip(), tuple(after))
     if boxes:
-        if re.search(r"(?:\bnot|n't|\bnever)\W{0,3}$", body[max(0, boxes[-1][0] - 12) : boxes[-1][0]], re.I):
-            return None  # "the answer is not \boxed{5}"
-        if retracted(body[boxes[-1][1]:]):
-            return None  # "\boxed{5}. No, that is wrong.": withdrawn, nothing committed
-        return _boxed(body, all_boxes)
+        return _box_answer(body, boxes, all_boxes)
     last_sentence = re.split(r"(?<=[.!?])\s+", body.strip())[-1]
     if _REFUSAL.search(body) or _GUESS.search(last_sentence):
-        return None
+        return _NONE
     found = _last_math(body)
     if found:  # "The total is 5 million.": a value-changing word right after the math
         from .normalise import REFUSAL_WORDS
 
         tail = body[body.rfind(found) + len(found):].lstrip(" $")
         word = re.match(r"[A-Za-z']+", tail)
+        if word and word.group(0).lower() in ("percent", "pct"):
+            return Extracted(found + "\\%")  # "The increase is 40 percent."
         if word and word.group(0).lower() in REFUSAL_WORDS:
-            return None
-    return found
+            return _NONE
+    return Extracted(found)
+
+
+def _box_answer(body: str, boxes: list[tuple[int, int, str]], all_boxes: bool) -> Extracted:
+    """The final box group, read by its structure: each box must stand alone in its math span (a
+    single box that does not is read with its span: ``x = -\\boxed{5}`` is ``x = -5``); no denial
+    before it, no withdrawal, value-changing word or other value after it."""
+    if all_boxes:
+        if not all(stands_alone(body, s, e) for s, e, _ in boxes):
+            return _NONE
+        group = boxes
+    else:
+        group = _group(body, boxes)
+        if group is None:
+            return _NONE
+    start, end = group[0][0], group[-1][1]
+    if denied_before(body, start) or retracted(body[end:]) or withdrawn_after(body[end:]):
+        return _NONE  # "the answer cannot be \boxed{5}", "\boxed{5}. No, that is wrong."
+    if len(group) == 1:
+        answer, stop, alone = box_reading(body, start, end, group[0][2])
+    elif stands_alone(body, start, group[0][1]) and stands_alone(body, group[-1][0], end):
+        answer, stop, alone = _one_or_list([b[2] for b in group]), end, True
+    else:
+        return _NONE  # a hedge of boxes glued to math
+    word = word_after(body, end) if alone else ""
+    if answer is None or word == "value":
+        return _NONE  # "\boxed{5} million", "\boxed{5} factorial"
+    if word == "percent" and len(group) == 1:
+        answer = answer + "\\%"  # "$\boxed{25}$ percent" is 25%
+        mark = re.match(r"[ \t$]*(?:\\%|%|per ?cent|pct)", body[end:], re.I)
+        stop = max(stop, end + mark.end())
+    after = values_after(body[stop:])
+    return _NONE if after is None else Extracted(answer, tuple(after))
 
 
 def _last_math(text: str) -> str | None:

@@ -54,7 +54,10 @@ REFUSAL_WORDS = frozenset(
     "squared cubed inverse reciprocal negative positive tenth tenths hundredth hundredths "
     "thousandth thousandths half halves third thirds quarter quarters fourth fourths fifth fifths short fewer "
     "extra plus minus times off ago lakh crore k grand score scores gross doubled double twice triple tripled "
-    "thrice unless hardly nah ish nope except".split()) | frozenset(
+    "thrice unless hardly nah ish nope except "
+    # operations and counts written as words: "5 factorial" is 120, "5 pairs" 10 things
+    "factorial factorials pair pairs couple couples fold times cube cubes root roots power powers percent "
+    "percentage pct".split()) | frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety".split())
 MAX_UNIT_WORDS = 3
@@ -188,6 +191,9 @@ def normalize_with_units(s: str) -> tuple[str, list[str]]:
     s = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", s)  # 1{,}000: a thousands separator
     s = re.sub(r"(?<=\d)\{,\}(?=\d)", ".", s)  # 1{,}2: a decimal comma as LaTeX typesets it
     s = s.replace("{,}", "")
+    s = re.sub(r"[\ufe00-\ufe0f\u200b-\u200d\u2060\ufeff]", "", s)  # variation selectors, zero-width: no meaning
+    s = re.sub(r"(?<=\d)\\[,;:!]\s*(?=\d{3}(?!\d))", "", s)  # 1\,000: a thousands space
+    s = re.sub(r"(?<=\d)\\[,;:!]\s*(?=\d)", " ", s)  # 6\,1: two numbers side by side, never 61
     for old in _REMOVE:
         s = s.replace(old, "")
     for old, new in _REPLACE.items():
@@ -204,10 +210,15 @@ def normalize_with_units(s: str) -> tuple[str, list[str]]:
     s = _CONNECTIVES.sub(",", s).replace(";", ",")  # "(1, 2); (3, 4)": a semicolon separates answers too
     s = _BRACKETED_MATRIX.sub(r"\1", s)  # \left[ \begin{array} ... \right] is one matrix
     s = _NOT_EQUAL.sub(r"\\ne ", s)
+    s = re.sub(r"(?<=[\d}])\s*(?:per ?cent|percent)\b", "%", s, flags=re.I)  # "25 percent" is 25%
     s = _NOT_RELATION.sub(r"\\ne ", s)
     s = _OVERLINE.sub(_repeating, s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
     s = re.sub(r"(?<!\\)\\+$", "", s).strip()  # a stray trailing backslash ("5\\" in a dataset)
+    s = re.sub(r"^(?:\\\\\s*)+|(?:\s*\\\\)+$", "", s).strip()  # a row break before or after the answer
+    m = re.fullmatch(r"(-?\d*\.\d*[1-9]\d*)\s*\\ldots", s)
+    if m and len(m.group(1).replace("-", "").replace(".", "").lstrip("0")) >= 4:
+        s = m.group(1)  # "0.3333...": a decimal that goes on, read as the decimal it writes (see compare)
     s = _BOLD.sub("", s).strip()
     m = _BRACKETED.fullmatch(s)
     if m:
@@ -219,6 +230,9 @@ def normalize_with_units(s: str) -> tuple[str, list[str]]:
     if spelled is not None:
         s = str(spelled)  # "five": a number written in words
     s, units = units_of(s)
+    m = _NUMBER_THEN_WORDS.fullmatch(s)
+    if units and m and _spelled(s, m.group(1)):  # "5 (five) apples": the words spell it, then its unit
+        s = m.group(1).strip()
     s = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", s)  # "x \in [2, 5]" -> "[2, 5]"
     if s.startswith(("€", "£", "¥")):
         s = s[1:].strip()

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .._bounded import BoundedCrash, BoundedTimeout, run_bounded
-from .extraction import extract_answer, gold_answer, retracted
+from .extraction import extract, gold_answer, retracted
 from .normalise import REFUSAL_WORDS, normalize, normalize_with_units
 from ..registry import register
 from ..text import completion_text
@@ -95,34 +95,57 @@ def _check(completion: str, gold: str, problem: str | None = None, rtol: float |
 
     gold_text = gold_answer(gold)
     compare._settings.update(rtol=rtol, gold_decimal=bool(re.search(r"\d\.\d|(?<!\d)\.\d", gold_text)),
-                             percent_problem=None if problem is None else bool(_PERCENT_PROBLEM.search(problem)))
+                             percent_problem=None if problem is None else bool(_PERCENT_PROBLEM.search(problem)),
+                             clock=_clock_gold(gold_text, problem))
     try:
         return _check_parts(completion, gold_text)
     finally:
-        compare._settings.update(rtol=None, gold_decimal=False, percent_problem=None, answer_places=0)
+        compare._settings.update(rtol=None, gold_decimal=False, percent_problem=None, answer_places=0, clock=False)
 
 
 def _check_parts(completion: str, gold_text: str) -> Check:
     from .objects import Seq
 
-    answer = extract_answer(completion)
+    found = extract(completion)
+    answer = found.answer
     letter = _choice(gold_text, strict=True)
     if letter is not None:
         result = Check(answer, gold_text)
         got = _choice(answer, strict=False) if answer else None
-        result.correct, result.reason = got == letter, f"multiple choice: gold {letter}, answer {got}"
+        other = [v for v in found.after if _choice(v, strict=False) not in (None, got)]
+        result.correct, result.reason = got == letter and not other, f"multiple choice: gold {letter}, answer {got}"
+        if other:
+            result.reason += f"; another option stated after it: {other[0]!r}"
         return result
     gold_obj, gold_err = _parse(gold_text)
-    result = _compare(answer, gold_text, gold_obj, gold_err)
+    result = _compare(answer, gold_text, gold_obj, gold_err, found.after)
     if result.correct is False and isinstance(gold_obj, Seq) and len(gold_obj.items) > 1:
-        every = extract_answer(completion, all_boxes=True)
-        if every != answer and not retracted(completion):
-            retry = _compare(every, gold_text, gold_obj, gold_err)
+        every = extract(completion, all_boxes=True)
+        if every.answer != answer and not retracted(completion):
+            retry = _compare(every.answer, gold_text, gold_obj, gold_err, every.after)
             result = retry if retry.correct else result
     return result
 
 
-def _compare(answer: str | None, gold_text: str, gold_obj, gold_err: str) -> Check:
+def _other_value(after: tuple[str, ...], answer_obj) -> str | None:
+    """The first value stated after the answer that is not the answer's own value (a derivation
+    ending in it is: ``2 + 3 = 5`` after ``\\boxed{5}``), or None."""
+    from .compare import equivalent
+
+    from .compare import _is_label
+    from .objects import Equation
+
+    for text in after:
+        obj, _ = _parse(text)
+        if isinstance(obj, Equation) and _is_label(obj.lhs) and not (
+                isinstance(answer_obj, Equation) and answer_obj.lhs == obj.lhs):
+            continue  # "attained at $a = b = c = 1$": a value named for another quantity
+        if obj is None or answer_obj is None or not equivalent(obj, answer_obj):
+            return text
+    return None
+
+
+def _compare(answer: str | None, gold_text: str, gold_obj, gold_err: str, after: tuple[str, ...] = ()) -> Check:
     from sympy import Expr
 
     from .compare import equivalent
@@ -138,7 +161,10 @@ def _compare(answer: str | None, gold_text: str, gold_obj, gold_err: str) -> Che
     answer_text, answer_units = normalize_with_units(answer)
     gold_norm, gold_units = normalize_with_units(gold_text)
     if _is_word_gold(gold_text, gold_norm) or gold_obj is None:
-        return _text_verdict(result, answer_text, gold_norm, gold_obj is None, gold_err)
+        result = _text_verdict(result, answer_text, gold_norm, gold_obj is None, gold_err)
+        if result.correct and after:
+            result.correct, result.reason = False, f"another value stated after the answer: {after[0]!r}"
+        return result
     if answer_units and gold_units and answer_units != gold_units:
         result.correct, result.reason = False, f"units differ: {' '.join(answer_units)} vs {' '.join(gold_units)}"
         return result
@@ -151,11 +177,39 @@ def _compare(answer: str | None, gold_text: str, gold_obj, gold_err: str) -> Che
     if answer_obj is None:
         result.correct, result.reason = False, "cannot parse the answer"
         return result
-    if _DECIMAL_COMMA.fullmatch(normalize(answer)) and isinstance(gold_obj, Expr) and gold_obj.is_number:
-        answer_obj, _ = _parse(normalize(answer).replace(",", "."))  # "2,74" against a number: a decimal comma
+    plain = normalize(answer)
+    if isinstance(gold_obj, Expr) and gold_obj.is_number and (_DECIMAL_COMMA.fullmatch(plain) or _LAKH.fullmatch(plain)):
+        # "2,74" against a number: a decimal comma; "12,34,567": Indian digit grouping
+        answer_obj, _ = _parse(plain.replace(",", ".") if _DECIMAL_COMMA.fullmatch(plain) else plain.replace(",", ""))
+    other = _other_value(after, answer_obj)
+    if other is not None:
+        result.correct, result.reason = False, f"another value stated after the answer: {other!r}"
+        return result
     result.correct = bool(equivalent(answer_obj, gold_obj))
     result.reason = "equivalent" if result.correct else "not equivalent"
     return result
+
+
+_LAKH = re.compile(r"-?\d{1,2}(?:,\d{2})+,\d{3}")  # 12,34,567: lakh / crore grouping
+_CLOCK = re.compile(r"(?:.*=)?\s*([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?\s*(?:[ap]\.?m\.?)?", re.I)
+_TIME_PROBLEM = re.compile(r"\b(?:time|clock|o'clock|[ap]\.m\.|am|pm|noon|midnight)\b", re.I)
+_RATIO_PROBLEM = re.compile(r"\b(?:ratio|proportion|odds)\b", re.I)
+
+
+def _clock_gold(gold_text: str, problem: str | None) -> bool:
+    """A gold ``h:mm`` is a clock time when the problem asks about time, or (no problem given, or
+    one that names neither) when its parts are not in lowest terms (``10:30``: a ratio gold is
+    written reduced, ``11:21``); then an answer matches only the same time, never ``1:3``."""
+    m = _CLOCK.fullmatch(normalize(gold_text))
+    if not m:
+        return False
+    if problem is not None and _RATIO_PROBLEM.search(problem):
+        return False
+    if problem is not None and _TIME_PROBLEM.search(problem):
+        return True
+    from math import gcd
+
+    return gcd(int(m.group(1)), int(m.group(2))) != 1
 
 
 _MATH_NAMES = frozenset("pi inf infty infinity oo".split())
@@ -175,6 +229,8 @@ def _text_verdict(result: Check, answer: str, gold: str, unparsed: bool, gold_er
     gold that does not parse is matched by the same text, spacing aside (LaTeX spacing carries no
     meaning; case and braces do), else it cannot be judged (None)."""
     words = re.fullmatch(r"[A-Za-z][A-Za-z .'-]*", gold)
+    if words:  # "\\text{Yes!}" for yes: the sentence's closing mark is not part of the word
+        answer = re.sub(r"(?<=[A-Za-z])[.!]$", "", answer.strip())
     if gold and answer.strip().lower() == gold.strip().lower():
         result.correct, result.reason = True, "same text"
     elif unparsed and not words and gold and re.sub(r"\s", "", answer) == re.sub(r"\s", "", gold):
