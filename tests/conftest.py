@@ -22,6 +22,13 @@ if TESTS not in sys.path:
 
 import host_processes  # noqa: E402 - needs the path above
 
+# DeepSpeed compiles its CPU shared-memory collective op (deepspeed_shm_comm) with g++ the first time
+# a process group starts, minutes of CPU, into torch's extension cache, which defaults to
+# ~/.cache/torch_extensions. Tests that give their runs a scratch HOME (the docs blocks, the Hub
+# tests) would compile it again each time: one cache for every run of the session, the user's own
+# (torch locks it while one process builds, so runs started at once wait rather than all compile).
+os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(Path.home() / ".cache" / "torch_extensions"))
+
 SANDBOX_UID = 65534  # the sandbox's host user in both modes (tests/sandbox_modes.py)
 
 

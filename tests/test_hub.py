@@ -12,6 +12,9 @@ from grpo_ext.recipe_kit import hub
 from tests.hub_server import FakeHub
 
 ROOT = Path(__file__).resolve().parents[1]
+# These tests are about the push, not the evaluation (tests/test_evaluation*.py): 4 held-out problems,
+# not the default 50 with 8 samples each, which scores 900 completions of a barely warmed-up model
+SMALL_EVAL = ["--eval_size", "4", "--eval_batch_size", "4"]
 
 
 def test_model_card_has_what_users_need(tmp_path):
@@ -33,7 +36,7 @@ def test_recipe_pushes_model_tokenizer_card_and_curve(tmp_path):
         env = {"HF_ENDPOINT": fake.url, "HF_TOKEN": "hf_test_token", "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
                "HF_HUB_DISABLE_TELEMETRY": "1", "HOME": str(tmp_path)}
         cmd = [sys.executable, str(ROOT / "recipes/grpo_math.py"), "--max_steps", "3", "--sft_warmup_steps", "5",
-               "--output_dir", str(tmp_path / "out"), "--push_to_hub", "true", "--hub_model_id", "me/adder"]
+               *SMALL_EVAL, "--output_dir", str(tmp_path / "out"), "--push_to_hub", "true", "--hub_model_id", "me/adder"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
         assert proc.returncode == 0, proc.stderr[-4000:]
         files = fake.repos["me/adder"]["files"]
@@ -52,7 +55,7 @@ def test_run_without_push_never_contacts_the_hub(tmp_path):
     with FakeHub() as fake:
         env = {"HF_ENDPOINT": fake.url, "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
         cmd = [sys.executable, str(ROOT / "recipes/grpo_math.py"), "--max_steps", "2", "--sft_warmup_steps", "5",
-               "--output_dir", str(tmp_path / "out")]
+               *SMALL_EVAL, "--output_dir", str(tmp_path / "out")]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
         assert proc.returncode == 0, proc.stderr[-4000:]
         assert fake.requests == []
