@@ -119,17 +119,39 @@ def counts(test, fixed=frozenset(dir(builtins))):
 
 
 def _asserts(node, fixed, into_classes=False):
-    """Every ``assert`` under ``node`` that can depend on the program (:func:`counts`; class bodies
-    left out unless ``into_classes``)."""
-    out, todo = [], list(ast.iter_child_nodes(node))
-    while todo:
-        child = todo.pop()
-        if isinstance(child, ast.ClassDef) and not into_classes:
-            continue
-        if isinstance(child, ast.Assert) and counts(child.test, fixed):
-            out.append(child)
-        todo.extend(ast.iter_child_nodes(child))
+    """Every ``assert`` under ``node`` that can depend on the program (class bodies left out unless
+    ``into_classes``): its test reads a name that is not ``fixed`` (:func:`counts`), or it sits in a
+    loop, branch, ``with`` or ``try`` whose header (or ``try`` body) does, so that whether it runs can
+    depend on the program (``try: f(-1)`` / ``except ValueError: assert True``)."""
+    out = []
+
+    def walk(parent, steered):
+        for child in ast.iter_child_nodes(parent):
+            if isinstance(child, ast.ClassDef) and not into_classes:
+                continue
+            if isinstance(child, ast.Assert) and (steered or counts(child.test, fixed)):
+                out.append(child)
+            walk(child, steered or _steers(child, fixed))
+
+    walk(node, False)
     return out
+
+
+def _steers(node, fixed):
+    """Whether a compound statement's header (a ``try``: its body) reads a name no ``fixed`` one."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        parts = [node.iter]
+    elif isinstance(node, (ast.While, ast.If)):
+        parts = [node.test]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        parts = [item.context_expr for item in node.items]
+    elif isinstance(node, ast.Match):
+        parts = [node.subject]
+    elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+        parts = node.body
+    else:
+        return False
+    return any(counts(part, fixed) for part in parts)
 
 
 def _is_flat(body_owner, fixed):
@@ -213,14 +235,14 @@ class _Count(ast.NodeTransformer):
     it ran and whether it held, so a failure the test code catches itself still fails its unit).
     An assert that cannot depend on the program stays as it is: it does not count as one that ran."""
 
-    def __init__(self, fixed):
-        self.fixed = fixed
+    def __init__(self, counting):
+        self.counting = counting  # ids of the asserts that can depend on the program (_asserts)
 
     def visit_ClassDef(self, node):
         return node
 
     def visit_Assert(self, node):
-        if not counts(node.test, self.fixed):
+        if id(node) not in self.counting:
             return node
         node.test = ast.copy_location(ast.Call(ast.Name("__grpo_hold__", ast.Load()), [node.test], []), node.test)
         return node
@@ -307,8 +329,9 @@ def plan(source, entry_point):
                 blank.add(id(stmt))
     classes = any(isinstance(n, ast.ClassDef) for n in ast.walk(tree))
     methods = asserting_methods(tree)
+    counting = {id(a) for a in _asserts(tree, fixed)}
     tree = _Record(ids, blank).visit(tree)
-    tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count(fixed).visit(tree))
+    tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count(counting).visit(tree))
     return Plan(ast.fix_missing_locations(tree), checks, units, harness_call, classes, methods)
 
 
