@@ -92,6 +92,33 @@ ATTACKS = {
         {"test_code": "import unittest\nclass T(unittest.TestCase):\n    @classmethod\n    def tearDownClass(cls):\n"
                       "        assert f(1) == 2\n    def test_a(self):\n        self.assertEqual(f(1), 1)\n"},
         "def f(x):\n    return x", 0.0),
+    # round 2, left open last session (F3-F9)
+    "builtin-only assert (R2 F5)": (
+        {"test_code": "assert len('abc') == 3\nassert f(1) == 2\n"}, "def f(x):\n    return 0", 0.0),
+    "stdlib-only assert (R2 F5)": (
+        {"test_code": "import math\nfrom os.path import join\nassert math.sqrt(4) == 2\nassert join('a', 'b') == 'a/b'\n"
+                      "assert f(1) == 2\n"}, "def f(x):\n    return 0", 0.0),
+    "unimported stdlib-only assert (R2 F5)": (
+        {"test_code": "assert math.floor(2.5) == 2\nassert f(1) == 2\n"}, "def f(x):\n    return 0", 0.0),
+    "stdlib-only assert in a loop (R2 F5)": (
+        {"test_code": "for k in (1, 2):\n    assert len('ab') == 2\nfor v in f(3):\n    assert v > 0\n"},
+        "def f(x):\n    return []", 0.0),
+    "unittest case with no assertion (R2 F6)": (
+        {"test_code": "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        pass\n"
+                      "    def test_b(self):\n        self.assertEqual(f(1), 2)\n"}, "def f(x):\n    return 0", 0.0),
+    "unittest case that only calls the program (R2 F6)": (
+        {"test_code": "import unittest\nclass T(unittest.TestCase):\n    def test_runs(self):\n        f(1)\n"
+                      "    def test_b(self):\n        self.assertEqual(f(1), 2)\n"}, "def f(x):\n    return 0", 0.0),
+    "no-break space between tokens (R2 F8)": (
+        {"test_cases": [{"input": "", "output": "1 2\n"}], "compare": "tokens"}, "print('1\\u00a02')", 0.0),
+    "ideographic space between tokens (R2 F8)": (
+        {"test_cases": [{"input": "", "output": "1 2\n"}], "compare": "tokens"}, "print('1\\u30002')", 0.0),
+    "no-break space ending a line (R2 F8)": (
+        {"test_cases": [{"input": "", "output": "12\n"}]}, "print('12\\u00a0')", 0.0),
+    "blank line inside the output (R2 F7)": (
+        {"test_cases": [{"input": "", "output": "1\n2\n"}]}, "print(1)\nprint()\nprint(2)", 0.0),
+    "extra line after the output (R2 F7)": (
+        {"test_cases": [{"input": "", "output": "1\n"}]}, "print(1)\nprint(1)", 0.0),
     # found by the blind red team, round 1
     "failing assert caught by the row (R1 F1)": (
         {"test_code": "try:\n    assert f(1) == 2\n    assert f(2) == 4\n    print('ok')\nexcept AssertionError:\n    print('failed')\n"},
@@ -159,6 +186,41 @@ CONTROLS = {  # right (or partial) programs: exactly their share
                       "assert h() == collections.deque([1, 2])\nassert b() == bytearray(b'x')\n"},
         "import collections\nfrom fractions import Fraction\nfrom decimal import Decimal\ndef f():\n    return Fraction(1, 3)\n"
         "def g():\n    return Decimal('0.1')\ndef h():\n    return collections.deque([1, 2])\ndef b():\n    return bytearray(b'x')", 1.0),
+    "import solution (R2 F3)": (
+        {"test_code": "import solution\nassert solution.f(1) == 2\nassert solution.f(2) == 4\n"},
+        "def f(x):\n    return 2 * x", 1.0),
+    "import solution, partial (R2 F3)": (
+        {"test_code": "import solution\nassert solution.f(1) == 2\nassert solution.f(2) == 4\n"},
+        "def f(x):\n    return 2 if x == 1 else 0", 1 / 2),
+    "import solution as s (R2 F3)": (
+        {"test_code": "import os, solution as s\nassert s.f(1) == 2\nassert s.K == 7\nassert os.sep == '/'\n"},
+        "K = 7\ndef f(x):\n    return 2 * x", 1.0),
+    "the program imports solution (R2 F3)": (
+        {"test_code": "assert f(1) == 2\n"}, "import solution as me\ndef f(x):\n    return me.g(x)\ndef g(x):\n    return 2 * x", 1.0),
+    "the program imports solution (call-based, R2 F3)": (
+        {"fn_name": "f", "inputs": [[1]], "outputs": [2]}, "import solution\ndef f(x):\n    return solution.g(x)\ndef g(x):\n    return 2 * x", 1.0),
+    "3 MiB return value (assert, R2 F4)": (
+        {"test_code": "assert f() == 'ab' * (3 << 19)\n"}, "def f():\n    return 'ab' * (3 << 19)", 1.0),
+    "3 MiB return values (call-based, R2 F4)": (
+        {"fn_name": "f", "inputs": [[1], [2], [3]], "outputs": ["ab" * (3 << 19)] * 3}, "def f(k):\n    return 'ab' * (3 << 19)", 1.0),
+    "a 5 MiB return value fails its check (assert, R2 F4)": (
+        {"test_code": "assert f(1) == 'a' * (5 << 20)\nassert f(2) == 'b'\n"},
+        "def f(k):\n    return 'a' * (5 << 20) if k == 1 else 'b'", 1 / 2),
+    "a 5 MiB return value fails its check (call-based, R2 F4)": (
+        {"fn_name": "f", "inputs": [[1], [2]], "outputs": ["a" * (5 << 20), "b"]},
+        "def f(k):\n    return 'a' * (5 << 20) if k == 1 else 'b'", 1 / 2),
+    "cases without assertions are no checks (R2 F6)": (
+        {"test_code": "import unittest\nclass T(unittest.TestCase):\n    def same(self, x, y):\n        self.assertEqual(f(x), y)\n"
+                      "    def test_a(self):\n        self.same(1, 2)\n    def test_b(self):\n        self.same(2, 4)\n"
+                      "    def test_smoke(self):\n        f(3)\n"},
+        "def f(x):\n    return 2 if x == 1 else 0", 1 / 2),
+    "a case whose assertion need not run (R2 F6)": (
+        {"test_code": "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        if f(1) != 2:\n"
+                      "            self.fail('f(1)')\n"}, "def f(x):\n    return 2 * x", 1.0),
+    "blank lines at the end of the output (R2 F7)": (
+        {"test_cases": [{"input": "", "output": "1\n2\n"}]}, "print(1)\nprint('2  ')\nprint('   ')\nprint()", 1.0),
+    "``` inside a line of the program (R2 F9)": (
+        {"test_cases": [{"input": "", "output": "3\n"}]}, "s = '```'  # a fence ``` in a line\nprint(len(s))", 1.0),
     "from solution import * (R1 F9)": (
         {"test_code": "from solution import *\nassert f(1) == 2\n"}, "def f(x):\n    return x * 2", 1.0),
 }
@@ -230,3 +292,63 @@ def test_without_the_prompt_a_helper_is_the_rows_fault(clean_host):  # noqa: F81
     got = Runner("root").score([fenced(ATTACKS["prompt helper replaced"][1]), fenced(CONTROLS["prompt helper kept"][1])],
                                [row, row])
     assert got == [None, None]
+
+
+@pytest.mark.parametrize("text, program", [
+    ("```python\nx = '```'  # ``` in a line\nprint(x)\n```", "x = '```'  # ``` in a line\nprint(x)\n"),
+    ("```python\nprint(1)\n```\n\n```python\nprint(2)\n  ```  \n", "print(2)\n"),  # a closing line may have spaces
+    ("````python\n```\nprint(3)\n````", "```\nprint(3)\n"),  # a longer fence holds a shorter one
+    ("Here: ```python\nprint(1)\n```", None),  # a fence not at the start of its line opens nothing...
+    ("```python\nprint(1)", None),  # ...and a block never closed is no block
+    ("```python\nprint(1)\n```\n```python\nprint(9)", "print(1)\n"),
+])
+def test_fences_open_and_close_only_at_line_starts(text, program):
+    """Round 2, F9: a ``` inside a line no longer ends the block (CommonMark's fence rule, docs/code.md)."""
+    from grpo_ext.rewards.code import extract_code
+    assert extract_code(text) == program
+
+
+@pytest.mark.parametrize("got, expected, compare, same", [
+    ("1\u00a02\n", "1 2\n", "tokens", False), ("1\u20032", "1 2", "tokens", False), ("1 \t2\r\n\x0c", "1 2", "tokens", True),
+    ("1\n  \n\n", "1\n", "lines", True), ("1\n\n2\n", "1\n2\n", "lines", False), ("1\u00a0\n", "1\n", "lines", False),
+    ("1 \t\r\n2", "1\n2\n", "lines", True), ("1\n", "1\n2\n", "lines", False),
+])
+def test_whitespace_is_ascii_and_trailing_blank_lines_are_not_lines(got, expected, compare, same):
+    """Round 2, F7 and F8: the rule docs/code.md states (stdin/stdout), with the values worked out by hand."""
+    from grpo_ext.rewards.code.compare import outputs_match
+    assert outputs_match(got, expected, compare) is same
+
+
+def test_malformed_rows_score_none_and_keep_the_batch(clean_host, caplog):  # noqa: F811
+    """A row that cannot be read (test code that is not Python, unequal call-based inputs and outputs, an
+    unknown checker) scores None with its reason logged; the other rows of the batch are scored."""
+    good = {"test_code": "assert f(1) == 2\n"}
+    rows = [good, {"test_code": "def (:\n"}, {"fn_name": "f", "inputs": [[1], [2]], "outputs": [2]},
+            {"test_cases": [{"input": "", "output": "1\n"}], "checker": {"builtin": "nope"}},
+            {"input_output": {"inputs": ["1"], "outputs": []}}, good]
+    with caplog.at_level("WARNING"):
+        got = Runner("root").score([fenced("def f(x):\n    return 2 * x")] * len(rows), rows)
+    assert got == [1.0, None, None, None, None, 1.0]
+    for row, why in ((1, "'test_code' is not valid Python"), (2, "equal length"), (3, "checker 'nope' is unknown"),
+                     (4, "equal length")):
+        assert any(f"row {row} cannot be scored (None)" in r.message and why in r.message for r in caplog.records), row
+
+
+@pytest.mark.parametrize("layout, bad", [
+    ("verification_info", json.dumps({"test_code": "def (:\n"})),
+    ("input_output", json.dumps({"inputs": ["1\n", "2\n"], "outputs": ["1\n"]})),
+    ("test_cases", json.dumps([{"input": "1"}])),
+])
+def test_conversion_names_and_leaves_out_malformed_rows(layout, bad, caplog):
+    """Every layout: a malformed row is left out at dataset conversion, reported with its id and the reason."""
+    from datasets import Dataset
+
+    from grpo_ext.rewards.code.judge_datasets import convert_dataset
+    good = {"verification_info": json.dumps({"test_code": "assert f(1) == 2\n"}),
+            "input_output": json.dumps({"inputs": ["1\n"], "outputs": ["1\n"]}),
+            "test_cases": json.dumps([{"input": "1", "output": "1"}])}[layout]
+    skipped: list = []
+    with caplog.at_level("WARNING"):
+        out = convert_dataset(Dataset.from_dict({"id": ["ok", "broken"], layout: [good, bad]}), skipped=skipped)
+    assert out["id"] == ["ok"] and [key for key, _ in skipped] == ["broken"]
+    assert "row 1" in skipped[0][1] and "broken" in caplog.text

@@ -34,7 +34,8 @@ _sha256, _dumps, _write, _monotonic = hashlib.sha256, json.dumps, os.write, time
 _BLOCKED_EVENTS = frozenset({"sys._current_frames", "sys.settrace", "sys.setprofile", "gc.get_objects",
                              "gc.get_referrers", "gc.get_referents"})
 _BLOCKED_MODULES = frozenset({"ctypes", "_ctypes", "cffi", "_cffi_backend"})
-MAX_BYTES, MAX_DEPTH = 1 << 20, 100
+MAX_BYTES, MAX_DEPTH = 4 << 20, 100  # one return value's text; docs/code.md ("Verdicts")
+TOTAL_BYTES = 16 << 20  # all the return values of one row together (the channel holds this much)
 
 
 class Unsupported(Exception):
@@ -93,9 +94,10 @@ def encode(value, depth=0, budget=None):
         out = "{" + ",".join(parts) + "}"
     else:
         raise Unsupported(_type(value).__name__)
-    budget[0] -= _len(out)
+    budget[0] -= _len(out) if kind is not _list and kind is not _tuple and kind is not _set and kind is not \
+        _frozenset and kind is not _dict else 2  # a container's items were counted as they were encoded
     if budget[0] < 0:
-        raise Unsupported("value larger than %d bytes" % MAX_BYTES)
+        raise Unsupported("return value over the limit (4 MiB each, 16 MiB for a row's values together)")
     return out
 
 
@@ -166,9 +168,12 @@ def _worker(spec, put):
             # programs load as a module (their `if __name__ == "__main__":` block does not run)
             namespace = _load(spec["program"], "solution")
             function = _callable(namespace, spec["fn_name"])
+            left = TOTAL_BYTES
             for i, args in enumerate(spec["inputs"]):
                 try:
-                    put("r %d %s" % (i, encode(function(*args))))
+                    text = encode(function(*args), budget=[min(MAX_BYTES, left)])
+                    left -= _len(text)
+                    put("r %d %s" % (i, text))
                 except Unsupported as err:
                     put("e %d unsupported %s" % (i, err))
                 except BaseException as err:  # noqa: BLE001 - the program's failure is a result

@@ -120,7 +120,8 @@ def _serve(requests, fd):
         try:
             _send(fd, answer)
         except _wire.WireError as err:
-            _send(fd, {"id": number, "e": "TypeError", "msg": "the value cannot cross to the tests: %s" % err})
+            _send(fd, {"id": number, "e": "TypeError", "msg": "the answer cannot cross to the tests (a return value "
+                       "and the arguments it refills: 4 MiB of plain data at most): %s" % str(err)[:200]})
 
 
 def main():

@@ -7,7 +7,8 @@
   ``name(...)``, whose every ``assert`` is a statement of its own body (none in a loop, a branch, a
   ``with``, a ``try``, a nested function). Each such ``assert`` whose test reads any name is one
   check; it is rewritten to record whether it held (an exception fails it) and go on.
-  ``assert True`` and other constant tests are no checks.
+  An ``assert`` that reads only names no program can give (built-ins, standard-library modules:
+  ``assert True``, ``assert len('ab') == 2``, ``assert math.sqrt(4) == 2``) is no check.
 - Any other test code with an ``assert`` outside a class is **all or nothing**: one check, held
   when the code runs to its end, at least one ``assert`` ran and none failed.
 - ``unittest`` cases (classes in the test code's namespace after it ran, loaded as unittest
@@ -21,10 +22,11 @@ library may provide).
 
 import ast
 import builtins
+import sys
 
 _COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-_VARYING = (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"solution"}
 if hasattr(ast, "TryStar"):
     _COMPOUND = _COMPOUND + (ast.TryStar,)
 
@@ -60,7 +62,18 @@ def _from_solution(tree, alias):
 
 
 class _Solution(ast.NodeTransformer):
-    """``from solution import f`` (the program's module) -> ``f = f`` from the names bound here."""
+    """``from solution import f`` (the program's module) -> ``f = f`` from the names bound here;
+    ``import solution`` (``as s``) -> ``solution = __grpo_solution__`` (the program's module, whose
+    attributes are the program's names)."""
+
+    def visit_Import(self, node):
+        keep = [a for a in node.names if a.name != "solution"]
+        binds = [ast.copy_location(ast.Assign([ast.Name(a.asname or a.name, ast.Store())],
+                                              ast.Name("__grpo_solution__", ast.Load())), node)
+                 for a in node.names if a.name == "solution"]
+        if not binds:
+            return node
+        return ([ast.copy_location(ast.Import(keep), node)] if keep else []) + binds
 
     def visit_ImportFrom(self, node):
         if node.module != "solution" or node.level:
@@ -70,27 +83,117 @@ class _Solution(ast.NodeTransformer):
         return [ast.copy_location(k, node) for k in keep] or ast.copy_location(ast.Pass(), node)
 
 
-def counts(test):
-    """Whether an assertion's test can depend on anything (``assert True`` cannot)."""
-    return any(isinstance(n, _VARYING) for n in ast.walk(test))
+def fixed_names(tree):
+    """Names whose value no program can give: built-ins the test code never binds, standard-library
+    modules it reads without importing, and names bound only by importing from the standard
+    library (``import math``, ``from math import sqrt``)."""
+    imported, other = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                (imported if a.name.split(".")[0] in _STDLIB else other).add((a.asname or a.name).split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            stdlib = not node.level and (node.module or "").split(".")[0] in _STDLIB
+            for a in node.names:
+                (imported if stdlib else other).add(a.asname or a.name)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            other.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            other.add(node.name)
+        elif isinstance(node, ast.arg):
+            other.add(node.arg)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            other.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            other.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            other.add(node.name)
+    free_stdlib = {name for name in free_names(tree) if name in _STDLIB}
+    return (set(dir(builtins)) | imported | free_stdlib) - other
 
 
-def _asserts(node, into_classes=False):
-    """Every ``assert`` under ``node`` (class bodies left out unless ``into_classes``)."""
-    out, todo = [], list(ast.iter_child_nodes(node))
-    while todo:
-        child = todo.pop()
-        if isinstance(child, ast.ClassDef) and not into_classes:
-            continue
-        if isinstance(child, ast.Assert):
-            out.append(child)
-        todo.extend(ast.iter_child_nodes(child))
+def counts(test, fixed=frozenset(dir(builtins))):
+    """Whether an assertion's test can depend on the program: it reads a name that is not ``fixed``
+    (``assert True``, ``assert len('ab') == 2``, ``assert math.sqrt(4) == 2`` cannot)."""
+    return any(isinstance(n, ast.Name) and n.id not in fixed for n in ast.walk(test))
+
+
+def _asserts(node, fixed, into_classes=False):
+    """Every ``assert`` under ``node`` that can depend on the program (class bodies left out unless
+    ``into_classes``): its test reads a name that is not ``fixed`` (:func:`counts`), or it sits in a
+    loop, branch, ``with`` or ``try`` whose header (or ``try`` body) does, so that whether it runs can
+    depend on the program (``try: f(-1)`` / ``except ValueError: assert True``)."""
+    out = []
+
+    def walk(parent, steered):
+        for child in ast.iter_child_nodes(parent):
+            if isinstance(child, ast.ClassDef) and not into_classes:
+                continue
+            if isinstance(child, ast.Assert) and (steered or counts(child.test, fixed)):
+                out.append(child)
+            walk(child, steered or _steers(child, fixed))
+
+    walk(node, False)
     return out
 
 
-def _is_flat(body_owner):
+def _steers(node, fixed):
+    """Whether a compound statement's header (a ``try``: its body) reads a name no ``fixed`` one."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        parts = [node.iter]
+    elif isinstance(node, (ast.While, ast.If)):
+        parts = [node.test]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        parts = [item.context_expr for item in node.items]
+    elif isinstance(node, ast.Match):
+        parts = [node.subject]
+    elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+        parts = node.body
+    else:
+        return False
+    return any(counts(part, fixed) for part in parts)
+
+
+def _is_flat(body_owner, fixed):
     direct = {id(s) for s in body_owner.body if isinstance(s, ast.Assert)}
-    return all(id(a) in direct for a in _asserts(body_owner))
+    return all(id(a) in direct for a in _asserts(body_owner, fixed))
+
+
+def _asserts_directly(fn):
+    """Whether a function's own text asserts: an ``assert`` statement, or a call of an ``assert*`` /
+    ``fail*`` method or function (``self.assertEqual``, ``self.fail``, ``np.testing.assert_equal``)."""
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name.startswith(("assert", "fail")):
+                return True
+    return False
+
+
+def asserting_methods(tree):
+    """``{class name: {method name: whether it asserts}}`` for the test code's classes: a method
+    asserts when its text does, or it names (calls, passes) a function or method of the test code
+    that asserts, transitively. unittest cases whose method does not assert are no checks."""
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    asserting = {fn.name for fn in functions if _asserts_directly(fn)}
+    uses = {id(fn): {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}
+            | {n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute)} for fn in functions}
+    grew = True
+    while grew:
+        grew = False
+        for fn in functions:
+            if fn.name not in asserting and uses[id(fn)] & asserting:
+                asserting.add(fn.name)
+                grew = True
+    out = {}
+    for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+        methods = out.setdefault(cls.name, {})
+        for fn in cls.body:
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                methods[fn.name] = methods.get(fn.name, False) or fn.name in asserting or bool(uses[id(fn)] & asserting)
+    return out
 
 
 def _top_calls(tree):
@@ -129,12 +232,18 @@ class _Record(ast.NodeTransformer):
 
 class _Count(ast.NodeTransformer):
     """Outside flat scopes and classes: ``assert T, M`` -> ``assert __grpo_hold__(T), M`` (records that
-    it ran and whether it held, so a failure the test code catches itself still fails its unit)."""
+    it ran and whether it held, so a failure the test code catches itself still fails its unit).
+    An assert that cannot depend on the program stays as it is: it does not count as one that ran."""
+
+    def __init__(self, counting):
+        self.counting = counting  # ids of the asserts that can depend on the program (_asserts)
 
     def visit_ClassDef(self, node):
         return node
 
     def visit_Assert(self, node):
+        if id(node) not in self.counting:
+            return node
         node.test = ast.copy_location(ast.Call(ast.Name("__grpo_hold__", ast.Load()), [node.test], []), node.test)
         return node
 
@@ -172,8 +281,9 @@ class Plan:
     ``harness_call`` (the function the harness calls with the entry point, or None), ``classes``
     (whether the test code defines a class: its unittest cases are known only once it ran)."""
 
-    def __init__(self, tree, checks, units, harness_call, classes):
+    def __init__(self, tree, checks, units, harness_call, classes, case_methods=None):
         self.tree, self.checks, self.units, self.harness_call, self.classes = tree, checks, units, harness_call, classes
+        self.case_methods = case_methods or {}  # class name -> {method: asserts}: which unittest cases are checks
 
     @property
     def static(self):
@@ -184,6 +294,7 @@ def plan(source, entry_point):
     """The :class:`Plan` of ``source`` (the test code); ``entry_point``: the program's function the
     harness calls ``check`` with, when the test code does not call ``check`` itself."""
     tree = _Solution().visit(ast.parse(source))
+    fixed = fixed_names(tree)
     functions = {s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
     calls = {name: [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                     and n.func.id == name] for name in functions}
@@ -194,15 +305,15 @@ def plan(source, entry_point):
     harness_call = "check" if entry_point and "check" in functions and not calls["check"] else None
     flat, units, loose = [], [], False
     for name, fn in functions.items():
-        if not _asserts(fn):
+        if not _asserts(fn, fixed):
             continue
         once = name == harness_call or (len(calls[name]) == 1 and top.get(name) == calls[name])
         if once:
-            (flat if _is_flat(fn) else units).append(fn if _is_flat(fn) else name)
+            (flat if _is_flat(fn, fixed) else units).append(fn if _is_flat(fn, fixed) else name)
         elif calls[name] and not all(_inside_class(tree, c) for c in calls[name]):
             loose = True  # a helper with asserts called from the test code's own flow
-    in_functions = {id(a) for fn in functions.values() for a in _asserts(fn)}
-    module_asserts = [a for a in _asserts(tree) if id(a) not in in_functions]
+    in_functions = {id(a) for fn in functions.values() for a in _asserts(fn, fixed)}
+    module_asserts = [a for a in _asserts(tree, fixed) if id(a) not in in_functions]
     direct = {id(s) for s in tree.body if isinstance(s, ast.Assert)}
     if loose or not all(id(a) in direct for a in module_asserts):
         units.insert(0, "module")
@@ -211,14 +322,17 @@ def plan(source, entry_point):
     checks, ids, blank = [], {}, set()
     for scope in flat:
         for stmt in scope.body:
-            if isinstance(stmt, ast.Assert) and counts(stmt.test):
+            if isinstance(stmt, ast.Assert) and counts(stmt.test, fixed):
                 ids[id(stmt)] = len(checks)
                 checks.append(stmt.lineno)
             elif isinstance(stmt, ast.Assert):
                 blank.add(id(stmt))
     classes = any(isinstance(n, ast.ClassDef) for n in ast.walk(tree))
-    tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count().visit(_Record(ids, blank).visit(tree)))
-    return Plan(ast.fix_missing_locations(tree), checks, units, harness_call, classes)
+    methods = asserting_methods(tree)
+    counting = {id(a) for a in _asserts(tree, fixed)}
+    tree = _Record(ids, blank).visit(tree)
+    tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count(counting).visit(tree))
+    return Plan(ast.fix_missing_locations(tree), checks, units, harness_call, classes, methods)
 
 
 def _inside_class(tree, node):

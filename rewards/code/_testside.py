@@ -28,6 +28,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import _testcases  # noqa: E402
 import _testplan  # noqa: E402
 import _wire  # noqa: E402
 
@@ -159,6 +160,44 @@ class Link:
         return result
 
 
+class ProgramModule:
+    """The program's module as the test code sees it after ``import solution`` (``as s``): its
+    attributes are the program's top-level names, crossing as the names the test code reads do."""
+
+    __slots__ = ("_grpo_names", "_grpo_seen")
+
+    def __init__(self, names):
+        object.__setattr__(self, "_grpo_names", names)
+        object.__setattr__(self, "_grpo_seen", {})
+
+    def __getattr__(self, name):
+        seen, names = self._grpo_seen, self._grpo_names
+        if name in seen:
+            return seen[name]
+        if names is None:
+            raise ProgramGone(LINK.state)
+        form = names.get(name)
+        if form is None and name not in names or name.startswith("__"):
+            raise AttributeError("module 'solution' has no attribute %r" % name)
+        if type(form) is dict and set(form) == {"m"}:  # a module the program imported: the standard one, here
+            if type(form["m"]) is not str or form["m"].split(".")[0] not in _STDLIB:
+                raise AttributeError("module 'solution' has no attribute %r" % name)
+            value = __import__(form["m"], fromlist=["_"])
+        else:
+            try:
+                value = _wire.from_wire(form, LINK.remote)
+            except _wire.WireError:
+                LINK.fail("protocol")
+        seen[name] = value
+        return value
+
+    def __setattr__(self, name, value):
+        raise TypeError("the tests cannot set attributes of the program's module (solution.%s)" % name)
+
+    def __repr__(self):
+        return "<module 'solution' (the program)>"
+
+
 def _exception(name, message, bases=None):
     """The exception to raise here: the program's built-in type, or the first built-in class its
     own type derives from (``class BadInput(ValueError)`` arrives as a ValueError), else ProgramError."""
@@ -235,74 +274,6 @@ class Checks:
         return sum(a is True for a in self.asserts) + sum(self.units.values()) + self.cases_passed
 
 
-class _CaseResult(unittest.TestResult):
-    """Which cases ran and which failed in any part (a subTest, setUp, a fixture of its class)."""
-
-    def __init__(self):
-        super().__init__()
-        self.started, self.bad, self.fixture_failed = set(), set(), False
-
-    def startTest(self, test):
-        super().startTest(test)
-        self.started.add(id(test))
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self.bad.add(id(test))
-        if not isinstance(test, unittest.TestCase):  # a module or class fixture (setUpModule, tearDownClass...)
-            self.fixture_failed = True
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self.bad.add(id(test))
-
-    def addSubTest(self, test, subtest, err):
-        super().addSubTest(test, subtest, err)
-        if err is not None:
-            self.bad.add(id(test))
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self.bad.add(id(test))  # skipped while running: not a check that held
-
-    def addExpectedFailure(self, test, err):
-        super().addExpectedFailure(test, err)
-        self.bad.add(id(test))
-
-    def addUnexpectedSuccess(self, test):
-        super().addUnexpectedSuccess(test)
-        self.bad.add(id(test))
-
-
-def _flatten(suite):
-    for test in suite:
-        if isinstance(test, unittest.TestSuite):
-            yield from _flatten(test)
-        else:
-            yield test
-
-
-def _run_cases(namespace, checks):
-    """Load the cases as unittest loads a module (every TestCase subclass in it, aliases and bases
-    included; ``load_tests``), run them as unittest runs them; one check per case."""
-    module = types.ModuleType("__main__")
-    module.__dict__.update(namespace)
-    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-    cases = list(_flatten(suite))  # skipped ones too: a skip condition may read the program
-    if not cases:
-        return
-    result = _CaseResult()
-    saved = sys.modules.get("__main__")
-    sys.modules["__main__"] = module  # unittest finds setUpModule / tearDownModule through it
-    try:
-        suite.run(result)
-    finally:
-        sys.modules["__main__"] = saved
-    checks.cases += len(cases)
-    if not result.fixture_failed:  # a failing module or class fixture fails every case
-        checks.cases_passed += sum(id(c) in result.started and id(c) not in result.bad for c in cases)
-
-
 def _bind(namespace, plan, spec, first, free):
     """Fill the test code's namespace: the row's prompt, the standard library, then the names the
     program may provide. Returns a row fault (text) or None."""
@@ -326,6 +297,7 @@ def _bind(namespace, plan, spec, first, free):
                 "'entry_point' the program provides only %r: give the row its 'prompt'" % (sorted(others), entry))
     wanted |= others
     names = first.get("names") if type(first) is dict else None
+    namespace["__grpo_solution__"] = ProgramModule(names if type(names) is dict else None)
     if type(names) is dict:
         for name in wanted:
             form = names.get(name)
@@ -377,7 +349,7 @@ def run(source, spec, checks, plan):
         except BaseException as err:  # noqa: BLE001 - check() stopped: its checks left fail
             stopped = type(err).__name__
     try:
-        _run_cases(namespace, checks)
+        _testcases.run_cases(namespace, checks, plan.case_methods)
     except BaseException as err:  # noqa: BLE001 - loading or running the cases failed
         checks.cases += 1
         stopped = stopped or type(err).__name__

@@ -4,14 +4,19 @@ checkers), so a row's verdict never depends on which path, or which batch, score
 
 Outputs (text), :func:`outputs_match`:
 
-- ``lines`` (default): line by line after trimming trailing whitespace; a final newline is not a
-  line; extra or missing lines fail.
-- ``tokens``: the whitespace-separated tokens agree one by one (:func:`token_equal`): an expected
+- ``lines`` (default): line by line after trimming each line's trailing whitespace; blank lines at
+  the end of the output (nothing but whitespace; a final newline) are not lines; any other extra
+  or missing line fails (a blank line in the middle is a line).
+- ``tokens``: the tokens separated by ASCII whitespace (space, tab, newline, carriage return,
+  vertical tab, form feed) agree one by one (:func:`token_equal`): an expected
   integer (``[+-]?[0-9]+``) only as an integer token of the same value, compared as digits, so
   any length is exact (``007`` is 7, ``-0`` is 0; ``7.0``, ``7e0`` and ``1.2e17`` are not
   integers); an expected finite decimal within ``1e-6 * max(1, |expected|)`` of a finite number
   written in ASCII digits (``[+-]?digits[.digits][e[+-]digits]``; no ``_``, no other scripts' digits);
   any other token exactly.
+
+Whitespace is ASCII only, as judges read it: a no-break space (``\u00a0``), an ideographic space or
+any other Unicode space is part of a token or a line, never a separator or trimmed.
 
 Values (plain data decoded from a program's report), :func:`values_equal`: ``bool`` only equals
 ``bool`` (``True`` is not ``1``); an expected ``int`` an ``int`` or a ``float`` of exactly that value
@@ -33,15 +38,22 @@ TOKEN_TOLERANCE = 1e-6  # stdin/stdout ``tokens``: relative to max(1, |expected|
 VALUE_TOLERANCE = 1e-9  # call-based floats: relative or absolute
 COMPARISONS = ("lines", "tokens")
 _INTEGER = re.compile(r"([+-]?)0*([0-9]+)")
+_SPACE = " \t\n\r\x0b\x0c"  # ASCII whitespace: the only separators (judges split on these)
+_SEPARATORS = re.compile(r"[ \t\n\r\x0b\x0c]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # ASCII digits only, no "_"
 
 
 # -- text ---------------------------------------------------------------------------------------
 def _lines(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.split("\n")]
+    lines = [line.rstrip(_SPACE) for line in text.split("\n")]
     while lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+def tokens(text: str) -> list[str]:
+    """The tokens of ``text``, separated by ASCII whitespace only (``\u00a0`` is part of a token)."""
+    return [t for t in _SEPARATORS.split(text) if t]
 
 
 def number(token: str) -> float | None:
@@ -79,7 +91,7 @@ def token_equal(got: str, expected: str) -> bool:
 def outputs_match(got: str, expected: str, compare: str = "lines") -> bool:
     """Whether a program's output passes under ``compare`` (``lines`` or ``tokens``)."""
     if compare == "tokens":
-        a, b = got.split(), expected.split()
+        a, b = tokens(got), tokens(expected)
         return len(a) == len(b) and all(token_equal(x, y) for x, y in zip(a, b))
     if compare != "lines":
         raise ValueError(f"compare must be one of {COMPARISONS}, got {compare!r}")

@@ -1,5 +1,12 @@
 """The program of a completion: the last fenced code block tagged for the row's language (its name
-or an alias, see :mod:`rewards.code.languages`) or untagged."""
+or an alias, see :mod:`rewards.code.languages`) or untagged.
+
+Fences follow CommonMark's rule: a block opens with a line that starts with three or more backticks
+(up to three spaces of indentation) and a tag, and closes only at a line that starts (same
+indentation allowance) with at least as many backticks and holds nothing else but spaces. A run of
+backticks inside a line (``x = 1  # ```not a fence``` ``) is text of the block, and a fence that does
+not start its line opens nothing. A block never closed is no block (a completion cut off inside
+its program has no program: ``no_code``), unlike CommonMark, which runs it to the end of the text."""
 
 from __future__ import annotations
 
@@ -7,14 +14,34 @@ import re
 
 from .languages import Language, fence_tags, get_language
 
-_FENCE = re.compile(r"```([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
+_OPEN = re.compile(r" {0,3}(`{3,})([^`\s]*)[^`]*")  # the opening line: fence, tag, the rest of the info string
+_CLOSE = re.compile(r" {0,3}(`{3,})[ \t]*")
+
+
+def blocks(text: str) -> list[tuple[str, str]]:
+    """``(tag, body)`` of every fenced block of ``text``, in order (the rule above)."""
+    out, lines, i = [], text.split("\n"), 0
+    while i < len(lines):
+        opening = _OPEN.fullmatch(lines[i])
+        i += 1
+        if opening is None:
+            continue
+        fence, tag, body = opening.group(1), opening.group(2), []
+        while i < len(lines):
+            closing = _CLOSE.fullmatch(lines[i])
+            i += 1
+            if closing is not None and len(closing.group(1)) >= len(fence):
+                out.append((tag, "".join(line + "\n" for line in body)))
+                break
+            body.append(lines[i - 1])
+    return out
 
 
 def extract_code(text: str, language: str | Language = "python") -> str | None:
     """The last fenced block tagged for ``language`` (a name, an alias, or untagged), or None."""
     tags = fence_tags(language if isinstance(language, Language) else get_language(language))
-    blocks = [body for tag, body in _FENCE.findall(text) if tag.lower() in tags or tag == ""]
-    return blocks[-1] if blocks else None
+    found = [body for tag, body in blocks(text) if tag.lower() in tags or tag == ""]
+    return found[-1] if found else None
 
 
 def encodable(code: str) -> bool:

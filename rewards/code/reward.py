@@ -78,6 +78,7 @@ logger = logging.getLogger(__name__)
 HARNESS = (Path(__file__).parent / "_harness.py").read_text()
 OUTCOMES = _outcomes.OUTCOMES
 OUTPUT_BYTES = 16 << 20  # stdin/stdout: an output this long or longer fails (it was cut, not compared whole)
+CALL_REPORT_BYTES = (16 << 20) + (1 << 20)  # call-based: the harness's report (return values of 16 MiB in all, signed)
 
 
 def _call_passes(payloads: list[str], tests: Tests) -> int:
@@ -166,7 +167,8 @@ class CodeExecution:
         limits = sandbox.Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds * (calls + 1) + 2,
                                    "cpu_seconds": self.limits.cpu_seconds * calls})
         result = sandbox.run({"harness.py": HARNESS}, [tools.run[0], "-I", "harness.py"], stdin=json.dumps(spec),
-                             limits=limits, isolation=self.isolation, channel=True, read_only=tools.read_only)
+                             limits=limits, isolation=self.isolation, channel=True, read_only=tools.read_only,
+                             channel_bytes=CALL_REPORT_BYTES)
         payloads = _checks.signed_lines(result.channel, key)
         if not payloads or result.truncated:  # nothing signed (or a forged line): no case is known to pass
             return 0, tests.count, "timeout" if result.timed_out else "runtime_error"
@@ -233,7 +235,12 @@ class CodeExecution:
         program that cannot be written as UTF-8 does not compile."""
         sendable = []
         for i in rows:
-            language = parse_problem(infos[i], i, self.language, self.testlib).language
+            try:
+                language = parse_problem(infos[i], i, self.language, self.testlib).language
+            except RowFormatError as err:  # the row's fault, whatever the program: None, never the batch's end
+                scores[i], outcomes[i] = None, "dataset_error"
+                logger.warning("code reward: row %d cannot be scored (None): %s", i, err)
+                continue
             code = extract_code(completion_text(completions[i]), language)
             if code is not None and not encodable(code):
                 scores[i], outcomes[i] = 0.0, "compile_error"
@@ -245,7 +252,24 @@ class CodeExecution:
                 scores[i], outcomes[i] = score, outcome
 
     def _plain(self, completions, verification_info, rows) -> list[tuple[float | None, str]]:
-        all_tests = [parse_tests(info, i, self.language) for i, info in zip(rows, verification_info)]
+        """Scores and outcomes of stdin/stdout, call-based and assert-style rows; a malformed row
+        (``RowFormatError``: test code that is not Python, unequal inputs and outputs...) scores
+        None with its reason logged, and the rest of the batch is scored as usual."""
+        parsed: dict[int, Tests] = {}
+        for j, (i, info) in enumerate(zip(rows, verification_info)):
+            try:
+                parsed[j] = parse_tests(info, i, self.language)
+            except RowFormatError as err:
+                logger.warning("code reward: row %d cannot be scored (None): %s", i, err)
+        out: list[tuple[float | None, str]] = [(None, "dataset_error")] * len(rows)
+        good = sorted(parsed)
+        if good:
+            got = self._scored([completions[j] for j in good], [parsed[j] for j in good], [rows[j] for j in good])
+            for j, result in zip(good, got):
+                out[j] = result
+        return out
+
+    def _scored(self, completions, all_tests: list[Tests], rows: list[int]) -> list[tuple[float | None, str]]:
         if self.backend.remote:
             if any(t.harnessed for t in all_tests):
                 raise RowFormatError(f"the {self.backend.name} backend runs stdin/stdout tests only; call-based and "

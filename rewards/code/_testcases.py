@@ -1,0 +1,97 @@
+"""The ``unittest`` cases of an assert-style row, on the test code's side of a split run (shipped
+with ``_testside.py``; standard library only): loaded as unittest loads a module, run as unittest
+runs them, one check per case (see docs/code.md, "Verdicts").
+
+A case is a check only when its method asserts something: the method, or a function or method of
+the test code's that it calls (by name, transitively), holds an ``assert`` statement or calls an
+``assert*`` / ``fail*`` method (``_testplan.asserting_methods``, read from the text before anything
+runs, so no program can change which cases count). A case with no assertion at all
+(``def test_a(self): pass``, a case that only calls the program) is no check: every program passes
+it. A counted case passes when it ran and no part of it failed (a failing ``subTest``, ``setUp``,
+its class's ``setUpClass``; a module or class fixture that failed fails every case); a skipped or an
+``@expectedFailure`` case failed (a skip condition can read the program's answers).
+"""
+
+import sys
+import types
+import unittest
+
+
+class CaseResult(unittest.TestResult):
+    """Which cases ran and which failed in any part (a subTest, setUp, a fixture of its class)."""
+
+    def __init__(self):
+        super().__init__()
+        self.started, self.bad, self.fixture_failed = set(), set(), False
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.started.add(id(test))
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.bad.add(id(test))
+        if not isinstance(test, unittest.TestCase):  # a module or class fixture (setUpModule, tearDownClass...)
+            self.fixture_failed = True
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.bad.add(id(test))
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self.bad.add(id(test))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self.bad.add(id(test))  # skipped while running: not a check that held
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self.bad.add(id(test))
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self.bad.add(id(test))
+
+
+def _flatten(suite):
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            yield from _flatten(test)
+        else:
+            yield test
+
+
+def counted(case, methods):
+    """Whether a loaded case is a check: its method, looked up along its class's MRO among the test
+    code's classes (``methods``: class name -> {method name: asserts}), asserts something. A case
+    whose method the test code does not define (``load_tests`` building its own) counts."""
+    name = getattr(case, "_testMethodName", None)
+    for cls in type(case).__mro__:
+        found = methods.get(getattr(cls, "__name__", None), {}).get(name)
+        if found is not None:
+            return found
+    return True
+
+
+def run_cases(namespace, checks, methods):
+    """Load the cases as unittest loads a module (every TestCase subclass in it, aliases and bases
+    included; ``load_tests``), run them as unittest runs them; one check per case that asserts."""
+    module = types.ModuleType("__main__")
+    module.__dict__.update(namespace)
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    cases = [c for c in _flatten(suite) if counted(c, methods)]  # skipped ones too: a skip may read the program
+    if not cases:
+        return
+    result = CaseResult()
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = module  # unittest finds setUpModule / tearDownModule through it
+    try:
+        suite.run(result)
+    finally:
+        sys.modules["__main__"] = saved
+    checks.cases += len(cases)
+    if not result.fixture_failed:  # a failing module or class fixture fails every case
+        checks.cases_passed += sum(id(c) in result.started and id(c) not in result.bad for c in cases)
