@@ -4,6 +4,8 @@ format; correct programs score 1 and partial ones their share, as root and rootl
 import json
 import secrets
 
+import re
+
 import pytest
 
 from grpo_ext.rewards.code import _checks, sandbox
@@ -212,12 +214,16 @@ def test_binary_variant(clean_host):  # noqa: F811
     ({"language": "python", "fn_name": "not a name", "inputs": [[1]], "outputs": [1]}, "row 1: 'fn_name' must be"),
     (["a"], "row 1 must be a mapping"),
 ])
-def test_malformed_rows_name_the_row(info, message):
+def test_malformed_rows_name_the_row(info, message, caplog, clean_host):  # noqa: F811
+    """A malformed row scores None (a fault of the row), its reason logged with the row's number; the
+    well-formed row beside it is still scored."""
     from grpo_ext import rewards
 
     fn = rewards.get("code_execution")
-    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        fn(completions=[fenced(ADD)] * 2, verification_info=[IO, info])
+    with caplog.at_level("WARNING"):
+        got = fn(completions=[fenced(ADD)] * 2, verification_info=[IO, info])
+    assert got == [1.0, None]
+    assert any(re.search(message.replace("(", r"\("), r.getMessage()) for r in caplog.records), message
 
 
 def test_extract_code_takes_the_last_python_block():
