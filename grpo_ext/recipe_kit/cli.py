@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
 from pathlib import Path
 
@@ -107,6 +109,20 @@ def _check(args: argparse.Namespace) -> int:
                       f"({type(err).__name__}: {err}); see its documentation for the columns it reads")
 
 
+@contextlib.contextmanager
+def _warnings_logged():
+    """The messages of the warnings logged while the block runs (the reasons a reward gives for a None)."""
+    messages: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        root.removeHandler(handler)
+
+
 def _score(args: argparse.Namespace, reward) -> int:
     columns = _key_values(args.column, "--column")
     required = reward.params.required
@@ -116,8 +132,12 @@ def _score(args: argparse.Namespace, reward) -> int:
     if missing:
         return _error(f"reward {args.name!r} needs {missing}; pass --gold or --column NAME=VALUE")
     ids = list(args.completion.encode()) if args.token_ids is None else args.token_ids
-    score = reward(prompts=[args.prompt], completions=[args.completion], completion_ids=[ids],
-                   **{k: [v] for k, v in columns.items()})[0]
+    with _warnings_logged() as warnings:
+        score = reward(prompts=[args.prompt], completions=[args.completion], completion_ids=[ids],
+                       **{k: [v] for k, v in columns.items()})[0]
+    if score is None and warnings:  # a reward scores a row it cannot read None and logs why: say it as an error
+        return _error(f"reward {reward.name!r} cannot score this completion with these inputs "
+                      f"({'; '.join(warnings)}); see its documentation for the columns it reads")
     print(f"reward:    {args.name}")
     print(f"score:     {score}")
     gold_column = getattr(reward.fn, "gold_column", None)
