@@ -76,7 +76,7 @@ class Result:
     returncode: int | None  # None when killed on time-out
     stdout: str
     stderr: str
-    timed_out: bool
+    timed_out: bool  # past the wall clock or killed by the CPU-time limit: one verdict whichever came first
     truncated: bool
     seconds: float
     exceeded: str | None = None  # "memory" or "processes" when a bound on the whole run killed it
@@ -284,8 +284,21 @@ def _collect(proc, stdin, limits: Limits, start: float, bounds, chan_r, channel_
     seconds = time.monotonic() - start
     stdout, stderr = out.text(), err.text()
     channel = b"" if chan is None else chan.bytes()
+    timed_out = timed_out or (exceeded is None and _cpu_killed(proc.returncode, seconds, limits))
     return Result(None if timed_out else proc.returncode, stdout, stderr, timed_out,
                   bool(out.dropped or err.dropped or (chan and chan.dropped)), seconds, exceeded, channel)
+
+
+_CPU_KILLS = {-signal.SIGKILL, 128 + signal.SIGKILL, -signal.SIGXCPU, 128 + signal.SIGXCPU}
+
+
+def _cpu_killed(returncode: int | None, seconds: float, limits: Limits) -> bool:
+    """Whether the kernel's CPU-time limit ended the run (SIGXCPU, then SIGKILL; 128+n when the run's
+    init reports it). Which of the two clocks fires first depends on the machine's load, so both are a
+    time-out: a stalled program gets one verdict on an idle machine and a busy one. Nothing else sends
+    these signals to a run whose bounds held, and a run cannot have used its CPU time sooner than the
+    CPU time split over every core."""
+    return returncode in _CPU_KILLS and seconds >= limits.cpu_seconds / max(1, os.cpu_count() or 1)
 
 
 def _run_process(files, argv, stdin, limits: Limits, channel: bool, executables=(),
