@@ -78,6 +78,36 @@ def test_builtin_checkers_in_rows():
     programs = ["print('yes' if int(input()) % 2 else 'no')", "print(*range(int(input()), 0, -1))", "print(0.3334)"]
     assert reward(completions=[completion(p) for p in programs], verification_info=rows) == [1.0, 1.0, 1.0]
 
+TOKEN_CHECKERS = ("tokens", "float", "unordered", "yes_no", "codeforces")
+
+
+@pytest.mark.parametrize("name", list(checkers.BUILTIN))
+@pytest.mark.parametrize("output, answer, by_tokens, by_lines", [
+    ("1\u00a02\n", "1 2\n", 0.0, 0.0),  # a no-break space is part of its token, never a separator
+    ("1\u30002", "1 2", 0.0, 0.0),  # an ideographic space neither
+    ("1\u00a0\n", "1\n", 0.0, 0.0),  # nor trimmed at the end of a line
+    ("1\t2\r\n\x0c", "1 2", 1.0, 0.0),  # ASCII whitespace separates tokens (a line keeps its tab)
+    ("1 2 \t\n\n", "1 2", 1.0, 1.0),
+])
+def test_builtin_checkers_split_on_ascii_whitespace_only(name, output, answer, by_tokens, by_lines):
+    """One rule for every path (docs/code.md, stdin/stdout): the checkers read tokens and lines as
+    compare does; before, `str.split()` made "1\u00a02" the two tokens of "1 2"."""
+    assert checkers.BUILTIN[name](output, answer, "") == (by_tokens if name in TOKEN_CHECKERS else by_lines)
+
+
+def test_no_break_space_fails_on_every_path():
+    """"1\u00a02" for "1 2" scores 0 as a plain row (lines, tokens) and under every built-in checker;
+    "1\t2" passes wherever tokens are compared, in the same batch."""
+    case = [{"input": "", "output": "1 2\n"}]
+    rows = [{"test_cases": case}, {"test_cases": case, "compare": "tokens"}]
+    rows += [{"test_cases": case, "checker": {"builtin": name}} for name in checkers.BUILTIN]
+    reward = CodeExecution(wall_seconds=2)
+    nbsp = reward(completions=[completion("print('1\\u00a02')")] * len(rows), verification_info=rows)
+    tab = reward(completions=[completion("print('1\\t2')")] * len(rows), verification_info=rows)
+    assert nbsp == [0.0] * len(rows)
+    assert tab == [0.0, 1.0] + [1.0 if name in TOKEN_CHECKERS else 0.0 for name in checkers.BUILTIN]
+
+
 # -- judge errors ------------------------------------------------------------------------------
 FAILING_JURY = {
     "fail": "import sys\nsys.exit(3)",

@@ -40,7 +40,9 @@ checker accepts the jury's own answer on that test (:mod:`rewards.code.judge` ru
 once per test and keeps it); testlib's explicit ``_fail`` (exit 3) stays ``None``.
 
 Built-in checkers (``{"builtin": name, ...options}``), pure functions of the output, the answer
-and the input, each returning a score in [0, 1]:
+and the input, each returning a score in [0, 1]. Lines and tokens are those of
+:mod:`rewards.code.compare` (whitespace is ASCII only, numbers are ASCII digits), the rule of
+every other path, so a judged row never reads an output differently from a plain one:
 
 ``lines``     the lines agree after trimming trailing blanks (a final newline is not a line);
 ``tokens``    the whitespace-separated tokens agree exactly;
@@ -64,7 +66,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .rows import _number  # a finite float, or None (rows imports nothing from the judge modules)
+from .compare import lines, number as _number, tokens  # the one rule: ASCII whitespace, ASCII digits
 
 OK, WRONG, PRESENTATION, FAIL, DIRT, POINTS, UNEXPECTED_EOF = 0, 1, 2, 3, 4, 7, 8
 _ZERO = {WRONG: "wrong answer", PRESENTATION: "presentation error", DIRT: "wrong answer (dirt)",
@@ -133,22 +135,18 @@ def cms_verdict(returncode: int | None, stdout: str, stderr: str, points_max: fl
 
 
 # -- built-in checkers ---------------------------------------------------------------------------
+# Tokens and lines are compare's (ASCII whitespace only): a judged row splits its output by the same
+# rule as a plain stdin/stdout row, so "1\u00a02" is one token on every path, never "1 2".
 def check_lines(output: str, answer: str, input: str = "") -> float:
-    def lines(text: str) -> list[str]:
-        rows = [row.rstrip() for row in text.split("\n")]
-        while rows and rows[-1] == "":
-            rows.pop()
-        return rows
-
     return float(lines(output) == lines(answer))
 
 
 def check_tokens(output: str, answer: str, input: str = "") -> float:
-    return float(output.split() == answer.split())
+    return float(tokens(output) == tokens(answer))
 
 
 def check_float(output: str, answer: str, input: str = "", abs_tol: float = 1e-6, rel_tol: float = 1e-6) -> float:
-    got, want = output.split(), answer.split()
+    got, want = tokens(output), tokens(answer)
     if len(got) != len(want):
         return 0.0
     for g, w in zip(got, want):
@@ -167,11 +165,11 @@ def check_float(output: str, answer: str, input: str = "", abs_tol: float = 1e-6
 
 
 def check_unordered(output: str, answer: str, input: str = "") -> float:
-    return float(Counter(output.split()) == Counter(answer.split()))
+    return float(Counter(tokens(output)) == Counter(tokens(answer)))
 
 
 def check_yes_no(output: str, answer: str, input: str = "") -> float:
-    got, want = output.split(), answer.split()
+    got, want = tokens(output), tokens(answer)
     if len(got) != len(want):
         return 0.0
     for g, w in zip(got, want):

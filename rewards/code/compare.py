@@ -44,7 +44,8 @@ _DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # A
 
 
 # -- text ---------------------------------------------------------------------------------------
-def _lines(text: str) -> list[str]:
+def lines(text: str) -> list[str]:
+    """The lines of ``text`` as ``lines`` compares them: ASCII trailing whitespace trimmed, blank lines at the end dropped."""
     lines = [line.rstrip(_SPACE) for line in text.split("\n")]
     while lines and lines[-1] == "":
         lines.pop()
@@ -95,7 +96,7 @@ def outputs_match(got: str, expected: str, compare: str = "lines") -> bool:
         return len(a) == len(b) and all(token_equal(x, y) for x, y in zip(a, b))
     if compare != "lines":
         raise ValueError(f"compare must be one of {COMPARISONS}, got {compare!r}")
-    return _lines(got) == _lines(expected)
+    return lines(got) == lines(expected)
 
 
 # -- values -------------------------------------------------------------------------------------
