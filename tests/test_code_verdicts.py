@@ -83,6 +83,19 @@ ATTACKS = {
     "check() defined by the program": (
         {"test_code": f"assert value(1) == {K}\nassert value(2) == {2 * K}\n", "entry_point": "value"},
         "def check(candidate):\n    return True\ndef value(k):\n    return 0", 0.0),
+    # the denominator of unittest rows is the text's (docs/code.md: cases counted from the test code)
+    "TestCase class under an if on the program": (
+        {"test_code": "import unittest\nclass A(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\nif f(2) == 4:\n    class B(unittest.TestCase):\n        def test_b(self):\n"
+                      "            self.assertEqual(f(2), 4)\n"}, "def f(x):\n    return 2 if x == 1 else 0", 0.5),
+    "test method under an if in the class body": (
+        {"test_code": "import unittest\nclass A(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\n    if f(2) == 4:\n        def test_b(self):\n            self.assertEqual(f(2), 4)\n"},
+        "def f(x):\n    return 2 if x == 1 else 0", 0.5),
+    "TestCase class rebound on the program": (
+        {"test_code": "import unittest\nclass A(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\nclass B(unittest.TestCase):\n    def test_b(self):\n        self.assertEqual(f(2), 4)\n"
+                      "B = B if f(2) == 4 else None\n"}, "def f(x):\n    return 2 if x == 1 else 0", 0.5),
+    "passing cases built by type() as many as the program says": (
+        {"test_code": "import unittest\nclass A(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\nfor k in range(f(0)):\n    globals()['C%d' % k] = type('C%d' % k, (unittest.TestCase,), "
+                      "{'test_x': lambda self: self.assertTrue(True)})\n"}, "def f(x):\n    return 9 if x == 0 else 0", 0.0),
     # found by the blind red team, round 2
     "failing setUpModule (R2 F1)": (
         {"test_code": "import unittest\ndef setUpModule():\n    assert f(1) == 1\nclass T(unittest.TestCase):\n"
@@ -176,6 +189,13 @@ CONTROLS = {  # right (or partial) programs: exactly their share
     "os._exit in the last case (R1 F6)": (
         {"fn_name": "f", "inputs": [[1], [2], [3]], "outputs": [1, 2, 3]},
         "import os\ndef f(x):\n    if x == 3:\n        os._exit(0)\n    return x", 2 / 3),
+    "TestCase class under an if, right": (ATTACKS["TestCase class under an if on the program"][0], "def f(x):\n    return 2 * x", 1.0),
+    "test method under an if in the class body, right": (ATTACKS["test method under an if in the class body"][0],
+                                                          "def f(x):\n    return 2 * x", 1.0),
+    "inherited cases": (
+        {"test_code": "import unittest\nTC = unittest.TestCase\nclass Base(TC):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\n"
+                      "class T(Base):\n    def test_b(self):\n        self.assertEqual(f(2), 4)\n"},
+        "def f(x):\n    return 2 if x == 1 else 0", 2 / 3),
     "setUpModule sets the values (R2 F1b)": (
         {"test_code": "import unittest\nG = None\ndef setUpModule():\n    global G\n    G = f(3)\n"
                       "class T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(G, 3)\n"},

@@ -9,7 +9,8 @@ runs, so no program can change which cases count). A case with no assertion at a
 (``def test_a(self): pass``, a case that only calls the program) is no check: every program passes
 it. A counted case passes when it ran and no part of it failed (a failing ``subTest``, ``setUp``,
 its class's ``setUpClass``; a module or class fixture that failed fails every case); a skipped or an
-``@expectedFailure`` case failed (a skip condition can read the program's answers).
+``@expectedFailure`` case failed (a skip condition can read the program's answers). The number
+of cases is the text's (``_testplan.static_cases``): a case that never loaded is a failed check.
 """
 
 import sys
@@ -76,13 +77,22 @@ def counted(case, methods):
     return True
 
 
-def run_cases(namespace, checks, methods):
+def run_cases(namespace, checks, methods, defined=frozenset()):
     """Load the cases as unittest loads a module (every TestCase subclass in it, aliases and bases
-    included; ``load_tests``), run them as unittest runs them; one check per case that asserts."""
+    included; ``load_tests``), run them as unittest runs them. The checks are the cases the text
+    defines (``defined``, ``"Class.method"``, fixed before the program ran): each passes when it was
+    loaded and every instance of it passed; one the test code did not load (a class under an ``if``
+    on the program's answer, a name rebound) failed. A loaded case the text does not define (built
+    by ``type()``, ``setattr``) is a check of its own that fails: whether it exists can depend on the
+    program, so it may not add a pass."""
     module = types.ModuleType("__main__")
     module.__dict__.update(namespace)
     suite = unittest.defaultTestLoader.loadTestsFromModule(module)
     cases = [c for c in _flatten(suite) if counted(c, methods)]  # skipped ones too: a skip may read the program
+    keys = {}
+    for case in cases:
+        keys.setdefault("%s.%s" % (type(case).__name__, getattr(case, "_testMethodName", "")), []).append(case)
+    checks.cases += len(set(defined) | set(keys))
     if not cases:
         return
     result = CaseResult()
@@ -92,6 +102,6 @@ def run_cases(namespace, checks, methods):
         suite.run(result)
     finally:
         sys.modules["__main__"] = saved
-    checks.cases += len(cases)
     if not result.fixture_failed:  # a failing module or class fixture fails every case
-        checks.cases_passed += sum(id(c) in result.started and id(c) not in result.bad for c in cases)
+        checks.cases_passed += sum(key in defined and all(id(c) in result.started and id(c) not in result.bad
+                                                          for c in keys[key]) for key in keys)

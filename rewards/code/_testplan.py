@@ -11,8 +11,8 @@
   ``assert True``, ``assert len('ab') == 2``, ``assert math.sqrt(4) == 2``) is no check.
 - Any other test code with an ``assert`` outside a class is **all or nothing**: one check, held
   when the code runs to its end, at least one ``assert`` ran and none failed.
-- ``unittest`` cases (classes in the test code's namespace after it ran, loaded as unittest
-  loads a module) are checks of their own; asserts in class bodies and in helpers called from
+- ``unittest`` cases are checks of their own, counted from the text (:func:`static_cases`: a
+  program cannot change how many there are) and run as unittest loads and runs them; asserts in class bodies and in helpers called from
   them raise as usual, and unittest counts them.
 
 :func:`plan` returns the rewritten tree and the static checks; :func:`free_names` the names the
@@ -190,10 +190,68 @@ def asserting_methods(tree):
     out = {}
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
         methods = out.setdefault(cls.name, {})
-        for fn in cls.body:
-            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                methods[fn.name] = methods.get(fn.name, False) or fn.name in asserting or bool(uses[id(fn)] & asserting)
+        for fn in _class_functions(cls):
+            methods[fn.name] = methods.get(fn.name, False) or fn.name in asserting or bool(uses[id(fn)] & asserting)
     return out
+
+
+def _class_functions(cls):
+    """The functions a class statement's body defines, also under its ``if``, ``try``... (not nested ones)."""
+    todo = list(cls.body)
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+        elif isinstance(node, _COMPOUND):
+            todo += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
+            todo += [s for h in getattr(node, "handlers", ()) for s in h.body]
+            todo += [s for c in getattr(node, "cases", ()) for s in c.body]
+
+
+_CASE_BASES = ("TestCase", "IsolatedAsyncioTestCase")
+
+
+def static_cases(tree, methods):
+    """The unittest cases the test code's text defines, as ``"Class.method"``: every ``test*`` method
+    that asserts (``methods``, :func:`asserting_methods`), own or inherited from the test code's
+    classes, of every class statement (wherever it stands: under an ``if``, in a loop) that derives
+    from ``unittest.TestCase``, read from the text (``unittest.TestCase``, ``TestCase``, an alias
+    ``from unittest import TestCase as Case`` or ``Base = unittest.TestCase``, through classes of the
+    test code in between). The denominator of the cases: fixed before the program runs, whatever
+    the test code does with its classes once it runs."""
+    aliases = set(_CASE_BASES)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "unittest":
+            aliases.update(a.asname or a.name for a in node.names if a.name in _CASE_BASES)
+    classes = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            classes.setdefault(node.name, []).append(node)
+    for node in ast.walk(tree):  # Base = unittest.TestCase (or an alias of it)
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id not in classes and _base_name(node.value) in aliases):
+            aliases.add(node.targets[0].id)
+
+    def is_case(name, seen=()):
+        if name in aliases:
+            return True
+        return name not in seen and any(is_case(_base_name(b), seen + (name,)) for c in classes.get(name, ()) for b in c.bases)
+
+    def own(name, seen=()):
+        tests = {m for m, asserts in methods.get(name, {}).items() if asserts and m.startswith("test")}
+        for c in classes.get(name, ()) if name not in seen else ():
+            for b in c.bases:
+                tests |= own(_base_name(b), seen + (name,))
+        return tests
+
+    return {f"{name}.{m}" for name in classes if any(is_case(_base_name(b)) for c in classes[name] for b in c.bases)
+            for m in own(name)}
+
+
+def _base_name(node):
+    if isinstance(node, ast.Attribute):
+        return node.attr if node.attr in _CASE_BASES else None
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _top_calls(tree):
@@ -284,6 +342,7 @@ class Plan:
     def __init__(self, tree, checks, units, harness_call, classes, case_methods=None):
         self.tree, self.checks, self.units, self.harness_call, self.classes = tree, checks, units, harness_call, classes
         self.case_methods = case_methods or {}  # class name -> {method: asserts}: which unittest cases are checks
+        self.cases = static_cases(tree, self.case_methods)  # "Class.method": the cases the text defines
 
     @property
     def static(self):

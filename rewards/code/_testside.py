@@ -349,7 +349,7 @@ def run(source, spec, checks, plan):
         except BaseException as err:  # noqa: BLE001 - check() stopped: its checks left fail
             stopped = type(err).__name__
     try:
-        _testcases.run_cases(namespace, checks, plan.case_methods)
+        _testcases.run_cases(namespace, checks, plan.case_methods, plan.cases)
     except BaseException as err:  # noqa: BLE001 - loading or running the cases failed
         checks.cases += 1
         stopped = stopped or type(err).__name__
