@@ -123,6 +123,18 @@ def rows(task: str) -> dict[str, tuple[dict, int]]:
                        f"    def test_a(self):\n        self.assertEqual(self.v, {calls[1][1]})\n"
                        f"    def test_b(self):\n        self.assertEqual({calls[2][0]}, {calls[2][1]})\n", 3),
     }
+    first = calls[0]
+    out["import solution"] = ("import solution\n" + "".join(f"assert solution.{c} == {e}\n" for c, e in calls), len(cases))
+    out["fixed asserts"] = ("import math\nassert len('abc') == 3\nassert math.sqrt(4) == 2\n"
+                            + "".join(f"assert {c} == {e}\n" for c, e in calls), len(cases))
+    out["unittest, a case without assertion"] = (
+        "import unittest\nclass T(unittest.TestCase):\n    def test_runs(self):\n        " + first[0] + "\n"
+        "    def test_nothing(self):\n        pass\n" + "".join(
+            f"    def test_{i}(self):\n        self.assertEqual({c}, {e})\n" for i, (c, e) in enumerate(calls)), len(cases))
+    out["unittest, class under an if"] = (
+        f"import unittest\nif {first[0]} == {first[1]}:\n    class T(unittest.TestCase):\n" + "".join(
+            f"        def test_{i}(self):\n            self.assertEqual({c}, {e})\n" for i, (c, e) in enumerate(calls)),
+        len(cases))
     out = {shape: ({"test_code": code}, n) for shape, (code, n) in out.items()}
     if number:
         out["abs"] = ({"test_code": "".join(f"assert abs({c} - ({e})) < 1e-9\n" for c, e in calls)}, len(cases))
@@ -150,10 +162,53 @@ def generate():
                                          "compare": c}, 1,
                f"print('\\n'.join(str(i) for i in range({30000 if m == 'right' else 29999})))")
               for c in ("lines", "tokens") for m in ("right", "off by one")]  # huge output: 169 KiB
-    return cases
+    return cases + rule_cases()
 
 
-def oracle(row: dict, checks: int, code: str) -> float:
+WHITESPACE = {  # programs printing "1 2\n3\n" or near it (ASCII whitespace, trailing blank lines)
+    "right": "print('1 2\\n3')",
+    "trailing blank lines": "print('1 2\\n3\\n\\n \\t\\n')",
+    "no-break space": "print('1\\u00a02\\n3')",
+    "no-break space ending a line": "print('1 2\\u00a0\\n3')",
+    "tab between tokens": "print('1\\t2\\n3')",
+    "blank line inside": "print('1 2\\n\\n3')",
+}
+FENCES = {  # completions of the add task, fenced in the ways docs/code.md rules on
+    "backticks inside a line": "```python\ndef add(a, b):\n    s = '```'\n    return a + b\n```",
+    "two blocks, the last right": "```python\ndef add(a, b):\n    return 0\n```\n```python\ndef add(a, b):\n    return a + b\n```",
+    "two blocks, the last wrong": "```python\ndef add(a, b):\n    return a + b\n```\n```python\ndef add(a, b):\n    return 0\n```",
+    "a block never closed": "```python\ndef add(a, b):\n    return a + b\n",
+    "a fence inside a line": "Here: ```python\ndef add(a, b):\n    return a + b\n```",
+    "a longer fence holds a shorter": "````python\ndef add(a, b):\n    '''\n```\n'''\n    return a + b\n````",
+    "another language's block last": "```python\ndef add(a, b):\n    return a + b\n```\n```bash\necho 3\n```",
+}
+MALFORMED = {  # rows no program can be scored on: None for every program
+    "test code not Python": {"test_code": "def (:\n"},
+    "unequal inputs and outputs": {"fn_name": "add", "inputs": [[1, 2], [2, 2]], "outputs": [3]},
+    "unknown checker": {"test_cases": [{"input": "", "output": "3\n"}], "checker": {"builtin": "nope"}},
+    "no check (assert True)": {"test_code": "assert True\nassert len('ab') == 2\n"},
+}
+
+
+def rule_cases():
+    """The rules built after the first table: whitespace, fences, malformed rows (extra fields:
+    the completion when it is not the program fenced, whether the row is malformed)."""
+    out = []
+    for mutant, code in WHITESPACE.items():
+        for mode in ("lines", "tokens", "checker tokens", "checker lines"):
+            row = {"test_cases": [{"input": "", "output": "1 2\n3\n"}]}
+            row.update({"compare": mode} if " " not in mode else {"checker": {"builtin": mode.split()[1]}})
+            out.append(("print", f"whitespace {mode}", mutant, row, 1, code))
+    single = {"test_code": "assert add(1, 2) == 3\nassert add(-3, 3) == 0\n"}
+    for mutant, text in FENCES.items():
+        out.append(("add", "fences", mutant, single, 2, "", text))
+    for mutant, row in MALFORMED.items():
+        for program in ("def add(a, b):\n    return a + b", "def add(a, b):\n    return 0"):
+            out.append(("add", "malformed rows", mutant, row, 1, program, None, True))
+    return out
+
+
+def oracle(row: dict, checks: int, code: str, completion: str | None = None, malformed: bool = False) -> float:
     """The reference score: the program and the row in one throwaway interpreter, by the specification."""
     try:
         code.encode("utf-8")
@@ -161,7 +216,8 @@ def oracle(row: dict, checks: int, code: str) -> float:
         return 0.0  # cannot be written as a program: it does not compile
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp, "spec.pickle")
-        spec.write_bytes(pickle.dumps({"row": row, "code": code, "wall": WALL}))
+        spec.write_bytes(pickle.dumps({"row": row, "code": code, "wall": WALL, "completion": completion,
+                                       "malformed": malformed}))
         try:
             proc = subprocess.run([sys.executable, "-c", ORACLE, str(spec)], capture_output=True, text=True,
                                   timeout=WALL * (checks + 4) if "test_cases" in row else WALL * 2 + 3, cwd=tmp)
@@ -183,7 +239,7 @@ def main() -> None:
 
     cases = generate()
     reward = CodeExecution(wall_seconds=WALL, concurrency=2)
-    fenced = [f"```python\n{c[5]}\n```" for c in cases]
+    fenced = [c[6] if len(c) > 6 and c[6] is not None else f"```python\n{c[5]}\n```" for c in cases]
     try:
         got = reward(completions=fenced, verification_info=[c[3] for c in cases])
     except Exception as err:  # noqa: BLE001 - an earlier version may raise on a program: score one at a time
@@ -195,7 +251,7 @@ def main() -> None:
             except Exception as one:  # noqa: BLE001
                 got.append(f"raises {type(one).__name__}")
     with ThreadPoolExecutor(2) as pool:
-        want = list(pool.map(lambda c: oracle(c[3], c[4], c[5]), cases))
+        want = list(pool.map(lambda c: oracle(*c[3:]), cases))
     table, wrong = {}, []
     for c, g, w in zip(cases, got, want):
         same = (g is None and w is None) or (isinstance(g, float) and w is not None and abs(g - w) < 1e-9)

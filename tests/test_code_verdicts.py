@@ -96,6 +96,21 @@ ATTACKS = {
     "passing cases built by type() as many as the program says": (
         {"test_code": "import unittest\nclass A(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\nfor k in range(f(0)):\n    globals()['C%d' % k] = type('C%d' % k, (unittest.TestCase,), "
                       "{'test_x': lambda self: self.assertTrue(True)})\n"}, "def f(x):\n    return 9 if x == 0 else 0", 0.0),
+    # found by the blind red team, round 3
+    "raise AssertionError after the last assert (R3 J01)": (
+        {"test_code": "assert f(1) == 2\nif f(2) != 4:\n    raise AssertionError('f(2)')\n"}, "def f(x):\n    return 2", 0.5),
+    "sys.exit(1) after the last assert (R3 J08)": (
+        {"test_code": "import sys\nassert f(1) == 2\nif f(2) != 4:\n    sys.exit(1)\n"}, "def f(x):\n    return 2", 0.5),
+    "a raising call after the asserts of check() (R3 J07, P02)": (
+        {"entry_point": "f", "test_code": "def check(candidate):\n    assert candidate(1) == 2\n    candidate(2)\n"},
+        "def f(x):\n    if x == 1:\n        return 2\n    raise ValueError(x)", 0.5),
+    "a unittest case that fails by raise AssertionError (R3 J02)": (
+        {"test_code": "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\n"
+                      "    def test_b(self):\n        if f(2) != 4:\n            raise AssertionError('f(2)')\n"},
+        "def f(x):\n    return 2", 0.5),
+    "a wrong function named like a stdlib module (R3 K01, K03)": (
+        {"test_code": "assert copy([1, 2]) == [1, 2]\nassert bisect([1, 3], 2) == 1\n"},
+        "def copy(xs):\n    return 0\ndef bisect(a, x):\n    return 0", 0.0),
     # found by the blind red team, round 2
     "failing setUpModule (R2 F1)": (
         {"test_code": "import unittest\ndef setUpModule():\n    assert f(1) == 1\nclass T(unittest.TestCase):\n"
@@ -196,6 +211,15 @@ CONTROLS = {  # right (or partial) programs: exactly their share
         {"test_code": "import unittest\nTC = unittest.TestCase\nclass Base(TC):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\n"
                       "class T(Base):\n    def test_b(self):\n        self.assertEqual(f(2), 4)\n"},
         "def f(x):\n    return 2 if x == 1 else 0", 2 / 3),
+    "a function named like a stdlib module (R3 K01, K03)": (
+        ATTACKS["a wrong function named like a stdlib module (R3 K01, K03)"][0],
+        "import bisect as _b\ndef copy(xs):\n    return list(xs)\ndef bisect(a, x):\n    return _b.bisect_left(a, x)", 1.0),
+    "trailing statement of a right program runs (R3 J01)": (
+        ATTACKS["raise AssertionError after the last assert (R3 J01)"][0], "def f(x):\n    return 2 * x", 1.0),
+    "the program calls the prompt's helper (R3 E06)": (
+        {"prompt": "def double(x):\n    return 2 * x\n\ndef quad(x):\n    \"\"\"double, twice\"\"\"\n", "entry_point": "quad",
+         "test_code": "def check(candidate):\n    assert candidate(3) == 12\n    assert candidate(0) == 0\n"},
+        "def quad(x):\n    return double(double(x))", 1.0),
     "setUpModule sets the values (R2 F1b)": (
         {"test_code": "import unittest\nG = None\ndef setUpModule():\n    global G\n    G = f(3)\n"
                       "class T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(G, 3)\n"},
@@ -321,6 +345,8 @@ def test_without_the_prompt_a_helper_is_the_rows_fault(clean_host):  # noqa: F81
     ("Here: ```python\nprint(1)\n```", None),  # a fence not at the start of its line opens nothing...
     ("```python\nprint(1)", None),  # ...and a block never closed is no block
     ("```python\nprint(1)\n```\n```python\nprint(9)", "print(1)\n"),
+    ("Sure:\r\n```python\r\nprint(1)\r\nprint(2)\r\n```\r\n", "print(1)\nprint(2)\n"),  # R3 F6: CRLF...
+    ("```python\rprint(1)\r```\r", "print(1)\n"),  # ...and CR line endings, as CommonMark reads them
 ])
 def test_fences_open_and_close_only_at_line_starts(text, program):
     """Round 2, F9: a ``` inside a line no longer ends the block (CommonMark's fence rule, docs/code.md)."""

@@ -98,6 +98,12 @@ def _serve(requests, fd):
     module = types.ModuleType("solution")  # its `if __name__ == "__main__":` block does not run
     module.__file__ = "/work/solution.py"
     sys.modules["__main__"] = sys.modules["solution"] = module
+    if os.path.exists("prompt.py"):  # the row's prompt first: the program was written after it
+        try:  # (HumanEval/38's decode_cyclic calls the prompt's encode_cyclic); its faults are the row's
+            with open("prompt.py") as f:
+                exec(compile(f.read(), "prompt.py", "exec"), module.__dict__)
+        except Exception:  # noqa: BLE001 - the test side runs the prompt too and reports it
+            pass
     try:
         with open("solution.py") as f:
             source = f.read()

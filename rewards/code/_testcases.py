@@ -10,12 +10,59 @@ runs, so no program can change which cases count). A case with no assertion at a
 it. A counted case passes when it ran and no part of it failed (a failing ``subTest``, ``setUp``,
 its class's ``setUpClass``; a module or class fixture that failed fails every case); a skipped or an
 ``@expectedFailure`` case failed (a skip condition can read the program's answers). The number
-of cases is the text's (``_testplan.static_cases``): a case that never loaded is a failed check.
+of cases is the text's (:func:`static_cases`): a case that never loaded is a failed check.
 """
 
+import ast
 import sys
 import types
 import unittest
+
+
+_CASE_BASES = ("TestCase", "IsolatedAsyncioTestCase")
+
+
+def static_cases(tree, methods):
+    """The unittest cases the test code's text defines, as ``"Class.method"``: every ``test*`` method
+    that asserts (``methods``, :func:`_testplan.asserting_methods`), own or inherited from the test code's
+    classes, of every class statement (wherever it stands: under an ``if``, in a loop) that derives
+    from ``unittest.TestCase``, read from the text (``unittest.TestCase``, ``TestCase``, an alias
+    ``from unittest import TestCase as Case`` or ``Base = unittest.TestCase``, through classes of the
+    test code in between). The denominator of the cases: fixed before the program runs, whatever
+    the test code does with its classes once it runs."""
+    aliases = set(_CASE_BASES)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "unittest":
+            aliases.update(a.asname or a.name for a in node.names if a.name in _CASE_BASES)
+    classes = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            classes.setdefault(node.name, []).append(node)
+    for node in ast.walk(tree):  # Base = unittest.TestCase (or an alias of it)
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id not in classes and _base_name(node.value) in aliases):
+            aliases.add(node.targets[0].id)
+
+    def is_case(name, seen=()):
+        if name in aliases:
+            return True
+        return name not in seen and any(is_case(_base_name(b), seen + (name,)) for c in classes.get(name, ()) for b in c.bases)
+
+    def own(name, seen=()):
+        tests = {m for m, asserts in methods.get(name, {}).items() if asserts and m.startswith("test")}
+        for c in classes.get(name, ()) if name not in seen else ():
+            for b in c.bases:
+                tests |= own(_base_name(b), seen + (name,))
+        return tests
+
+    return {f"{name}.{m}" for name in classes if any(is_case(_base_name(b)) for c in classes[name] for b in c.bases)
+            for m in own(name)}
+
+
+def _base_name(node):
+    if isinstance(node, ast.Attribute):
+        return node.attr if node.attr in _CASE_BASES else None
+    return node.id if isinstance(node, ast.Name) else None
 
 
 class CaseResult(unittest.TestResult):

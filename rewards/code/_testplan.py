@@ -11,7 +11,7 @@
   ``assert True``, ``assert len('ab') == 2``, ``assert math.sqrt(4) == 2``) is no check.
 - Any other test code with an ``assert`` outside a class is **all or nothing**: one check, held
   when the code runs to its end, at least one ``assert`` ran and none failed.
-- ``unittest`` cases are checks of their own, counted from the text (:func:`static_cases`: a
+- ``unittest`` cases are checks of their own, counted from the text (``_testcases.static_cases``: a
   program cannot change how many there are) and run as unittest loads and runs them; asserts in class bodies and in helpers called from
   them raise as usual, and unittest counts them.
 
@@ -54,6 +54,16 @@ def free_names(tree):
         elif isinstance(node, ast.MatchMapping) and node.rest:
             bound.add(node.rest)
     return {name for name in read - bound if not hasattr(builtins, name)}
+
+
+def stdlib_modules(tree):
+    """The free names the standard library provides: a standard-library module's name that the test
+    code only uses as a module (``math.isclose``); one it calls or passes (``copy(xs)``, ``bisect(a,
+    x)``: the program's function of that name) is the program's, like any other free name."""
+    free = {name for name in free_names(tree) if name in _STDLIB}
+    values = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    other = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in values}
+    return free - other
 
 
 def _from_solution(tree, alias):
@@ -108,8 +118,7 @@ def fixed_names(tree):
             other.add(node.name)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
             other.add(node.name)
-    free_stdlib = {name for name in free_names(tree) if name in _STDLIB}
-    return (set(dir(builtins)) | imported | free_stdlib) - other
+    return (set(dir(builtins)) | imported | stdlib_modules(tree)) - other
 
 
 def counts(test, fixed=frozenset(dir(builtins))):
@@ -160,10 +169,11 @@ def _is_flat(body_owner, fixed):
 
 
 def _asserts_directly(fn):
-    """Whether a function's own text asserts: an ``assert`` statement, or a call of an ``assert*`` /
-    ``fail*`` method or function (``self.assertEqual``, ``self.fail``, ``np.testing.assert_equal``)."""
+    """Whether a function's own text asserts: an ``assert`` or ``raise`` statement (``raise
+    AssertionError`` fails a case as well as ``assert`` does), or a call of an ``assert*`` / ``fail*``
+    method or function (``self.assertEqual``, ``self.fail``, ``np.testing.assert_equal``)."""
     for node in ast.walk(fn):
-        if isinstance(node, ast.Assert):
+        if isinstance(node, (ast.Assert, ast.Raise)):
             return True
         if isinstance(node, ast.Call):
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
@@ -206,52 +216,6 @@ def _class_functions(cls):
             todo += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
             todo += [s for h in getattr(node, "handlers", ()) for s in h.body]
             todo += [s for c in getattr(node, "cases", ()) for s in c.body]
-
-
-_CASE_BASES = ("TestCase", "IsolatedAsyncioTestCase")
-
-
-def static_cases(tree, methods):
-    """The unittest cases the test code's text defines, as ``"Class.method"``: every ``test*`` method
-    that asserts (``methods``, :func:`asserting_methods`), own or inherited from the test code's
-    classes, of every class statement (wherever it stands: under an ``if``, in a loop) that derives
-    from ``unittest.TestCase``, read from the text (``unittest.TestCase``, ``TestCase``, an alias
-    ``from unittest import TestCase as Case`` or ``Base = unittest.TestCase``, through classes of the
-    test code in between). The denominator of the cases: fixed before the program runs, whatever
-    the test code does with its classes once it runs."""
-    aliases = set(_CASE_BASES)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "unittest":
-            aliases.update(a.asname or a.name for a in node.names if a.name in _CASE_BASES)
-    classes = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef):
-            classes.setdefault(node.name, []).append(node)
-    for node in ast.walk(tree):  # Base = unittest.TestCase (or an alias of it)
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id not in classes and _base_name(node.value) in aliases):
-            aliases.add(node.targets[0].id)
-
-    def is_case(name, seen=()):
-        if name in aliases:
-            return True
-        return name not in seen and any(is_case(_base_name(b), seen + (name,)) for c in classes.get(name, ()) for b in c.bases)
-
-    def own(name, seen=()):
-        tests = {m for m, asserts in methods.get(name, {}).items() if asserts and m.startswith("test")}
-        for c in classes.get(name, ()) if name not in seen else ():
-            for b in c.bases:
-                tests |= own(_base_name(b), seen + (name,))
-        return tests
-
-    return {f"{name}.{m}" for name in classes if any(is_case(_base_name(b)) for c in classes[name] for b in c.bases)
-            for m in own(name)}
-
-
-def _base_name(node):
-    if isinstance(node, ast.Attribute):
-        return node.attr if node.attr in _CASE_BASES else None
-    return node.id if isinstance(node, ast.Name) else None
 
 
 def _top_calls(tree):
@@ -342,7 +306,6 @@ class Plan:
     def __init__(self, tree, checks, units, harness_call, classes, case_methods=None):
         self.tree, self.checks, self.units, self.harness_call, self.classes = tree, checks, units, harness_call, classes
         self.case_methods = case_methods or {}  # class name -> {method: asserts}: which unittest cases are checks
-        self.cases = static_cases(tree, self.case_methods)  # "Class.method": the cases the text defines
 
     @property
     def static(self):

@@ -274,7 +274,7 @@ class Checks:
         return sum(a is True for a in self.asserts) + sum(self.units.values()) + self.cases_passed
 
 
-def _bind(namespace, plan, spec, first, free):
+def _bind(namespace, plan, spec, first, free, modules):
     """Fill the test code's namespace: the row's prompt, the standard library, then the names the
     program may provide. Returns a row fault (text) or None."""
     prompt, entry = spec.get("prompt"), spec.get("entry_point")
@@ -285,13 +285,13 @@ def _bind(namespace, plan, spec, first, free):
             return "the row's prompt does not run: %s: %s" % (type(err).__name__, str(err)[:200])
     from_row = set(namespace) - {entry}
     for name in sorted(free - from_row):
-        if name in _STDLIB:
+        if name in modules:  # used only as a module (math.isclose): never the program's
             try:
                 namespace[name] = __import__(name)
             except ImportError:
                 pass
     wanted = {entry} if entry else set()
-    others = free - from_row - _STDLIB - wanted
+    others = free - from_row - modules - wanted
     if entry and others:
         return ("the test code uses %s, which neither the test code nor the row's 'prompt' defines; with an "
                 "'entry_point' the program provides only %r: give the row its 'prompt'" % (sorted(others), entry))
@@ -322,7 +322,8 @@ def run(source, spec, checks, plan):
         first = None
     namespace = {"__name__": "__main__", "__builtins__": builtins, "__grpo_check__": checks.record,
                  "__grpo_hold__": checks.hold, "__grpo_begin__": checks.begin, "__grpo_end__": checks.end}
-    fault = _bind(namespace, plan, spec, first, _testplan.free_names(ast.parse(source)))
+    tree = ast.parse(source)
+    fault = _bind(namespace, plan, spec, first, _testplan.free_names(tree), _testplan.stdlib_modules(tree))
     if fault:
         return None, fault
     unittest.main = lambda *args, **kwargs: None  # the harness runs the cases itself
@@ -349,7 +350,8 @@ def run(source, spec, checks, plan):
         except BaseException as err:  # noqa: BLE001 - check() stopped: its checks left fail
             stopped = type(err).__name__
     try:
-        _testcases.run_cases(namespace, checks, plan.case_methods, plan.cases)
+        _testcases.run_cases(namespace, checks, plan.case_methods,
+                              _testcases.static_cases(plan.tree, plan.case_methods))
     except BaseException as err:  # noqa: BLE001 - loading or running the cases failed
         checks.cases += 1
         stopped = stopped or type(err).__name__
@@ -370,6 +372,8 @@ def main():
     count, passed = checks.count, checks.passed
     if stopped and plan.classes:  # its cases are unknown: every check fails
         count, passed = count + 1, 0
+    elif stopped and None not in checks.asserts and all(checks.units.values()):
+        count += 1  # it stopped after its last check ran (raise, sys.exit(1)): the stop is a failed check
     report = {"checks": count, "passed": passed, "program": LINK.state, "raised": LINK.raised,
               "aborted": stopped, "unsupported": LINK.unsupported, "failed_lines": checks.failed_lines,
               "row_error": fault}

@@ -6,7 +6,8 @@ Fences follow CommonMark's rule: a block opens with a line that starts with thre
 indentation allowance) with at least as many backticks and holds nothing else but spaces. A run of
 backticks inside a line (``x = 1  # ```not a fence``` ``) is text of the block, and a fence that does
 not start its line opens nothing. A block never closed is no block (a completion cut off inside
-its program has no program: ``no_code``), unlike CommonMark, which runs it to the end of the text."""
+its program has no program: ``no_code``), unlike CommonMark, which runs it to the end of the text.
+Lines end as CommonMark's do, at ``\n``, ``\r\n`` or ``\r``; the program's lines end at ``\n``."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from .languages import Language, fence_tags, get_language
 
 _OPEN = re.compile(r" {0,3}(`{3,})([^`\s]*)[^`]*")  # the opening line: fence, tag, the rest of the info string
 _CLOSE = re.compile(r" {0,3}(`{3,})[ \t]*")
+_LINE_END = re.compile(r"\r\n|\r|\n")  # CommonMark's line endings (a chat client may send CRLF)
 
 
 def blocks(text: str) -> list[tuple[str, str]]:
     """``(tag, body)`` of every fenced block of ``text``, in order (the rule above)."""
-    out, lines, i = [], text.split("\n"), 0
+    out, lines, i = [], _LINE_END.split(text), 0
     while i < len(lines):
         opening = _OPEN.fullmatch(lines[i])
         i += 1

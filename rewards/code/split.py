@@ -100,7 +100,7 @@ def run_split(program: str, test_code: str, entry_point: str | None, python: str
     def serve():
         try:
             program_side["result"] = sandbox.run(
-                {"_program.py": PROGRAM_SIDE, "_wire.py": WIRE, "solution.py": program},
+                {"_program.py": PROGRAM_SIDE, "_wire.py": WIRE, "solution.py": program, **({"prompt.py": prompt} if prompt else {})},
                 [python, "-I", "_program.py", str(requests_r), str(answers_w)],
                 limits=limits, isolation=isolation, read_only=read_only, fds=(requests_r, answers_w))
         except BaseException as err:  # noqa: BLE001 - re-raised below, in the caller's thread
