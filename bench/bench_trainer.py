@@ -40,12 +40,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+# trl, datasets and the trainers are imported where a row trains: the --vs-trl parent only starts
+# its workers, and importing them there too cost it half a minute on the shared CPUs (they are lazy in grpo_ext)
 import transformers  # noqa: E402
-import trl  # noqa: E402
-from datasets import Dataset  # noqa: E402
 
-from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer  # noqa: E402
-from grpo_ext import kl as kl_estimators  # noqa: E402
 from grpo_ext.recipe_kit.tiny import build_shaped_model, build_tiny_model  # noqa: E402
 from bench.gpu import compare, shapes  # noqa: E402
 
@@ -56,29 +54,37 @@ def digit_reward(completions, **kwargs):
     return [sum(ch.isdigit() for ch in c) / max(len(c), 1) for c in completions]
 
 
-class StepTimer(transformers.TrainerCallback):
-    """Wall time of optimizer steps after the first (which includes start-up work)."""
+def step_timer():
+    """A callback timing the optimizer steps after the first (which includes start-up work); built
+    on call, as transformers' Trainer classes are imported only where a row trains."""
 
-    def __init__(self):
-        self.start = None
-        self.steps = 0
+    class StepTimer(transformers.TrainerCallback):
+        def __init__(self):
+            self.start = None
+            self.steps = 0
 
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == 1:
-            self.start = time.perf_counter()
-        elif self.start is not None:
-            self.steps += 1
-        return control
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 1:
+                self.start = time.perf_counter()
+            elif self.start is not None:
+                self.steps += 1
+            return control
 
-    def rate(self) -> float:
-        return self.steps / (time.perf_counter() - self.start)
+        def rate(self) -> float:
+            return self.steps / (time.perf_counter() - self.start)
+
+    return StepTimer()
 
 
 def run(kind: str, path: str, data: Dataset, steps: int, tmp: str, extra: dict) -> float:
     settings = dict(output_dir=tmp, per_device_train_batch_size=8, num_generations=8, max_completion_length=32,
                     max_steps=steps + 1, learning_rate=1e-4, report_to="none", save_strategy="no", use_cpu=True,
                     beta=0.04, logging_steps=10_000, disable_tqdm=True, seed=0)
-    timer = StepTimer()
+    import trl
+
+    from grpo_ext import GRPOConfig, GRPOTrainer, PPOConfig, PPOTrainer
+
+    timer = step_timer()
     if kind == "trl":
         trainer = trl.GRPOTrainer(path, reward_funcs=[digit_reward], args=trl.GRPOConfig(**settings),
                                   train_dataset=data, callbacks=[timer])
@@ -96,10 +102,13 @@ def run(kind: str, path: str, data: Dataset, steps: int, tmp: str, extra: dict) 
 def shaped_worker(args) -> None:
     """One real-shape row, in this process (or this rank): step time and peak memory to a JSON file."""
     import torch
+    from datasets import Dataset
+
+    from grpo_ext import GRPOConfig, GRPOTrainer
 
     cpu = not torch.cuda.is_available()
     processes = int(os.environ.get("WORLD_SIZE", "1"))
-    timer = StepTimer()
+    timer = step_timer()
     settings = dict(output_dir=args.out, per_device_train_batch_size=8 // processes, num_generations=8,
                     max_completion_length=args.completion_length, max_steps=args.steps + 1, learning_rate=1e-6,
                     report_to="none", save_strategy="no", beta=0.04, logging_steps=1, disable_tqdm=True, seed=0,
@@ -259,6 +268,10 @@ def main() -> None:
         if "--steps" not in sys.argv:
             args.steps = 2
         return vs_trl(args) if args.vs_trl else shaped(args)
+    from datasets import Dataset
+
+    from grpo_ext import kl as kl_estimators
+
     tmp = tempfile.mkdtemp()
     extra = [f"<w{i}>" for i in range(max(0, args.vocab - 100))]  # unused tokens: only the head's size grows
     path = build_tiny_model(Path(tmp, "model"), hidden_size=args.hidden, num_layers=args.layers, extra_tokens=extra)

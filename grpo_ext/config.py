@@ -6,7 +6,9 @@ registries here and resolved to callables once, when the trainer is built.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
 import warnings
 from dataclasses import dataclass, field
 
@@ -29,6 +31,30 @@ def _quiet_known_noise() -> None:
 
 
 _quiet_known_noise()
+
+
+def skip_cpu_shm_build(deepspeed_config=None) -> bool:
+    """On a CPU-only machine under DeepSpeed, tell DeepSpeed its shared-memory collective op
+    (``deepspeed_shm_comm``) cannot be built, so that starting the process group does not compile
+    it with g++ (about 4 minutes of CPU, once per extension cache). The op's one use is
+    ``inference_all_reduce``, the all-reduce of DeepSpeed's tensor-parallel inference layers, which
+    falls back to ``torch.distributed.all_reduce`` without it; ZeRO training never calls it (its
+    collectives go through torch.distributed, gloo here). DeepSpeed 0.19.8 has no switch for this:
+    the entry is in the compatibility table ``deepspeed.ops.__compatible_ops__`` that its
+    ``build_shm_op`` reads (kept as one dict so that edits persist, its source says), the same
+    path it takes on platforms other than Linux. On a GPU machine nothing changes: the CUDA
+    accelerator has no such op to build. True when the op was marked unbuildable."""
+    if torch.accelerator.is_available() or importlib.util.find_spec("deepspeed") is None:
+        return False
+    if not deepspeed_config and os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() != "true":
+        return False  # no DeepSpeed in this run: do not import it
+    import deepspeed.ops
+    from deepspeed.accelerator import get_accelerator
+
+    if get_accelerator().device_name() != "cpu":
+        return False
+    deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+    return True
 
 _SCALE_TO_MODE = {"group": "grpo", "none": "dr_grpo", "batch": "batch_std"}
 
@@ -129,6 +155,7 @@ class GRPOConfig(trl.GRPOConfig):
             self.dataloader_pin_memory = False  # nothing to pin to (torch warns on every epoch otherwise)
             if self.bf16 is None and not self.fp16 and not self.use_cpu:
                 self.bf16 = False  # TRL's default (bf16 on) is refused by transformers without a GPU unless use_cpu
+            skip_cpu_shm_build(self.deepspeed)  # before the process group starts, in super().__post_init__
         super().__post_init__()
         self.check_extensions()
 

@@ -22,11 +22,12 @@ if TESTS not in sys.path:
 
 import host_processes  # noqa: E402 - needs the path above
 
-# DeepSpeed compiles its CPU shared-memory collective op (deepspeed_shm_comm) with g++ the first time
-# a process group starts, minutes of CPU, into torch's extension cache, which defaults to
-# ~/.cache/torch_extensions. Tests that give their runs a scratch HOME (the docs blocks, the Hub
-# tests) would compile it again each time: one cache for every run of the session, the user's own
-# (torch locks it while one process builds, so runs started at once wait rather than all compile).
+# DeepSpeed compiles its ops with g++ into torch's extension cache, which defaults to
+# ~/.cache/torch_extensions: minutes of CPU each. Our CPU runs no longer build its shared-memory op
+# (grpo_ext.config.skip_cpu_shm_build), but an op a run does need (cpu_adam under ZeRO offload)
+# would be compiled again by each test that gives its run a scratch HOME (the docs blocks, the Hub
+# tests): one cache for every run of the session, the user's own (torch locks it while one process
+# builds, so runs started at once wait rather than all compile).
 os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(Path.home() / ".cache" / "torch_extensions"))
 
 SANDBOX_UID = 65534  # the sandbox's host user in both modes (tests/sandbox_modes.py)
