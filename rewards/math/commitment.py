@@ -205,7 +205,7 @@ _SUPPOSED = re.compile(r"\b(?:suppos\w*|assum\w*|let's say|let us say|imagine|pr
 _GUESSED = re.compile(r"\b(?:guess\w*|hunch|conjectur\w*|tentative\w*|provisional\w*|estimat\w*|my bet|"
                       r"ballpark)\b", re.I)
 # words of doubt in the clause of the answer ("the answer is also possibly \\boxed{6}")
-_DOUBTED = re.compile(r"\b(?:perhaps|maybe|possibly|probably|presumably|likely|either|alternatively|conceivably)\b", re.I)
+_DOUBTED = re.compile(r"\b(?:perhaps|maybe|possibly|probably|presumably|likely|alternatively|conceivably)\b", re.I)
 _CONDITION = re.compile(r"\b(?:if|when|whenever|in case|otherwise|else|for (?:odd|even|positive|negative))\b", re.I)
 _CONTRAST = re.compile(r"\b(?:but|however|yet|instead|actually|though|although|whereas)\b", re.I)
 _SENTENCE_BREAK = re.compile(r"\.(?!\d)|[!?\n]")
@@ -221,10 +221,15 @@ def denied_before(text: str, start: int) -> bool:
     clause = window[breaks[-1].end():] if breaks else window
     sentences = list(_SENTENCE_BREAK.finditer(window))
     sentence = window[sentences[-1].end():] if sentences else window
-    guesses = list(_GUESSED.finditer(sentence))  # "My guess: \\boxed{5}", not "My guess was 4, but ... \\boxed{5}"
-    guessed = bool(guesses) and not _CONTRAST.search(sentence, guesses[-1].end())
     return bool(_DENIAL.search(clause) or _NOT_EXACT.search(clause) or _SUPPOSED.search(clause)
-                or _DOUBTED.search(sentence) or guessed)
+                or _unanswered(_GUESSED, sentence) or _unanswered(_DOUBTED, sentence))
+
+
+def _unanswered(words: re.Pattern, sentence: str) -> bool:
+    """A guess or doubt in the sentence that no "but", "however", "actually" ... answers after it:
+    "My guess: \\boxed{5}", not "My guess was 4, but checking gives \\boxed{5}"."""
+    found = list(words.finditer(sentence))
+    return bool(found) and not _CONTRAST.search(sentence, found[-1].end())
 
 
 def conditional(text: str, start: int) -> bool:
