@@ -75,6 +75,17 @@ def _drop_white_text(text: str) -> str:
     return text
 
 
+_COMMENT = re.compile(r"(?<![\\\d])%.*$", re.M)  # every unescaped % not right after a digit (50% is a percent)
+_HIDDEN = re.compile(r"\\iffalse\b.*?\\fi\b|\\begin\{comment\}.*?\\end\{comment\}|<!--.*?-->|```.*?```", re.S)
+
+
+def strip_comments(text: str) -> str:
+    """Text no reader sees as the answer: LaTeX comments (every ``%`` not escaped and not right
+    after a digit, to the end of the line: ``50%`` and ``\\%`` are percents), ``\\iffalse ... \\fi``,
+    ``comment`` environments, HTML comments and fenced code blocks."""
+    return _COMMENT.sub("", _HIDDEN.sub(" ", text))
+
+
 def strip_hidden(text: str) -> str:
     """The text without what a reader does not see or sees struck out."""
     text = _MD_COMMENT.sub("", _STRUCK.sub(" ", text))
@@ -292,3 +303,13 @@ def values_after(tail: str) -> list[str] | None:
         if len(found) > MAX_VALUES_AFTER:
             return None
     return found if len(found) <= MAX_VALUES_AFTER else None
+
+
+def answers_outside_think(text: str) -> list[str]:
+    """``<answer>`` blocks written before the last ``</think>`` but outside every think block:
+    committed answers too (``<answer>5</answer><think>x</think><answer>6</answer>`` states 5 and 6)."""
+    close = text.rfind("</think>")
+    if close < 0:
+        return []
+    head = re.sub(r"<think>.*?</think>", " ", text[:close + len("</think>")], flags=re.S)
+    return [m.group(1) for m in _ANSWER_TAG.finditer(strip_hidden(head))]

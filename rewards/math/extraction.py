@@ -33,8 +33,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .commitment import (box_reading, conditional, denied_before, questioned_after, stands_alone, strip_hidden, values_after,
-                         withdrawn_after, word_after)
+from .commitment import (answers_outside_think, box_reading, conditional, denied_before, questioned_after,
+                         stands_alone, strip_comments, strip_hidden, values_after, withdrawn_after, word_after)
 from .normalise import match_brace
 
 _ANSWER_MARK = re.compile(r"answer\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*:?\s*(?:\*\*|__)?\s*", re.I)  # **Answer:** 5
@@ -117,8 +117,6 @@ _REFUSAL = re.compile(r"\b(?:(?:cannot|can't|can not|could not|couldn't|unable t
 _GUESS = re.compile(r"\b(?:maybe|perhaps|possibly|i guess|probably|not|never|no|nobody|none|doubt\w*|unlikely|impossible|"
                     r"false|reject\w*|disagree\w*|cannot be|can't be|can not be)\b"
                     r"|\bisn't\b|\bwon't\b|\baren't\b|\bwasn't\b|\bdoesn't\b|\?\s*$", re.I)  # in the last sentence: a guess or a denial
-_COMMENT = re.compile(r"(?<![\\\d])%.*$", re.M)  # every unescaped % not right after a digit (50% is a percent)
-_HIDDEN = re.compile(r"\\iffalse\b.*?\\fi\b|\\begin\{comment\}.*?\\end\{comment\}|<!--.*?-->|```.*?```", re.S)
 _GSM8K_MARK = re.compile(r"####[ \t]*(?=[-+$\\(\[.\d])")  # "#### 12"; never a heading "#### Final Answer"
 
 
@@ -135,13 +133,6 @@ def _states_value(sentence: str) -> bool:
 def retracted(text: str) -> bool:
     """The completion withdraws something it wrote ("that is wrong", "scratch that")."""
     return bool(_RETRACTION.search(text))
-
-
-def strip_comments(text: str) -> str:
-    """Text no reader sees as the answer: LaTeX comments (every ``%`` not escaped and not right
-    after a digit, to the end of the line: ``50%`` and ``\\%`` are percents), ``\\iffalse ... \\fi``,
-    ``comment`` environments, HTML comments and fenced code blocks."""
-    return _COMMENT.sub("", _HIDDEN.sub(" ", text))
 
 
 def _one_or_list(answers: list[str]) -> str | None:
@@ -270,20 +261,10 @@ def extract(text: str, all_boxes: bool = False) -> Extracted:
     if body is None:
         return _NONE
     found = _extract_body(body, all_boxes)
-    earlier = _answers_outside_think(text)
+    earlier = answers_outside_think(text)
     if found.answer is None or not earlier:
         return found
     return Extracted(found.answer, tuple(earlier) + found.after)  # each must be the answer's own value
-
-
-def _answers_outside_think(text: str) -> list[str]:
-    """``<answer>`` blocks written before the last ``</think>`` but outside every think block:
-    committed answers too (``<answer>5</answer><think>x</think><answer>6</answer>`` states 5 and 6)."""
-    close = text.rfind("</think>")
-    if close < 0:
-        return []
-    head = re.sub(r"<think>.*?</think>", " ", text[:close + len("</think>")], flags=re.S)
-    return [m.group(1) for m in _ANSWER_BLOCK.finditer(strip_hidden(head))]
 
 
 def _extract_body(body: str, all_boxes: bool) -> Extracted:
