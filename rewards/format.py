@@ -16,6 +16,7 @@ import re
 import unicodedata
 
 from .registry import register
+from .math.commitment import strip_hidden
 from .text import completion_text
 
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"}
@@ -29,10 +30,11 @@ _EMPTY_GROUPS = re.compile(r"\\[A-Za-z]+\*?(?:\[[^\]]*\])?\s*\{\s*\}|\{\s*\}|\\\
 
 
 def content(text: str) -> str:
-    """What a block shows: HTML entities decoded (``&nbsp;``, ``&#8203;``), then tags, ``$``,
+    """What a block shows: HTML entities decoded (``&nbsp;``, ``&#8203;``), struck-out and hidden
+    content dropped (as the math rewards read it: docs/math.md), then tags, ``$``,
     comments, phantoms, spacing, empty groups (``{}``, ``\\boxed{}``, ``\\text{}``) and row
     breaks (``\\\\``) removed until nothing more goes."""
-    text = html.unescape(text)
+    text = strip_hidden(html.unescape(text))  # struck out or hidden (``~~x~~``, ``<del>``): nothing shown
     for _ in range(20):
         shorter = _EMPTY_GROUPS.sub("", _TAGS.sub("", text))
         if shorter == text:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+logger = logging.getLogger(__name__)
+
 
 def _content(content) -> str:
     if isinstance(content, list):
@@ -16,7 +20,9 @@ def completion_text(completion) -> str:
     content may itself be a list of parts (``{"type": "text", "text": "..."}``). Only the model's
     own messages count, all of them (an answer split across two messages is read as one text): a
     message with another role (a tool's result, a user turn) is never read as the model's answer;
-    a conversation with no model message has no text.
+    a conversation with no model message has no text. Anything else (a number, an object) is
+    no text either: it is logged and read as ``""``, so it scores as an empty answer and never
+    makes a reward raise for the whole batch.
     """
     if isinstance(completion, str):
         return completion
@@ -29,4 +35,5 @@ def completion_text(completion) -> str:
         return "\n\n".join(_content(m.get("content", "") if isinstance(m, dict) else m) for m in own)
     if completion is None or completion == []:
         return ""
-    raise TypeError(f"cannot read the text of a completion of type {type(completion).__name__}")
+    logger.warning("a completion of type %s holds no text: read as empty", type(completion).__name__)
+    return ""

@@ -159,9 +159,10 @@ def test_answers_that_show_nothing_are_empty(blank):
 
 
 @pytest.mark.parametrize("blank", ["{}", "\\boxed{}", "&nbsp;", "&#8203;", "\\\\", "{ {} }", "\\boxed{\\phantom{5}}",
-                                   "\\text{ }\\\\\\quad", "&#x200B;&nbsp;"])
+                                   "\\text{ }\\\\\\quad", "&#x200B;&nbsp;", "~~x~~", "<del>x</del>", "<s>2 + 3</s>"])
 def test_empty_groups_entities_and_row_breaks_are_not_content(blank):
-    """Blind round 3: ``{}``, ``\\boxed{}``, ``&nbsp;``, ``&#8203;`` and ``\\\\`` were paid as content."""
+    """Blind round 3: ``{}``, ``\\boxed{}``, ``&nbsp;``, ``&#8203;`` and ``\\\\`` were paid as content;
+    round 4: struck-out text (``~~x~~``), which the math rewards do not read either."""
     think_format, answer_format = rewards.get("think_format"), rewards.get("answer_format")
     text = f"<think>{blank}</think><answer>{blank}</answer>"
     assert think_format(completions=[text]) == [0.0]

@@ -75,6 +75,17 @@ def _drop_white_text(text: str) -> str:
     return text
 
 
+_COMMENT = re.compile(r"(?<![\\\d])%.*$", re.M)  # every unescaped % not right after a digit (50% is a percent)
+_HIDDEN = re.compile(r"\\iffalse\b.*?\\fi\b|\\begin\{comment\}.*?\\end\{comment\}|<!--.*?-->|```.*?```", re.S)
+
+
+def strip_comments(text: str) -> str:
+    """Text no reader sees as the answer: LaTeX comments (every ``%`` not escaped and not right
+    after a digit, to the end of the line: ``50%`` and ``\\%`` are percents), ``\\iffalse ... \\fi``,
+    ``comment`` environments, HTML comments and fenced code blocks."""
+    return _COMMENT.sub("", _HIDDEN.sub(" ", text))
+
+
 def strip_hidden(text: str) -> str:
     """The text without what a reader does not see or sees struck out."""
     text = _MD_COMMENT.sub("", _STRUCK.sub(" ", text))
@@ -192,12 +203,59 @@ def withdrawn_after(tail: str) -> bool:
     return bool(_DENIAL.search(window) or _WITHDRAWAL.search(window))
 
 
+# words right before the answer that make it a bound, an estimate or a relation, not the value
+_NOT_EXACT = re.compile(r"(?:\b(?:at (?:least|most)|(?:more|less|fewer|greater|smaller|larger|bigger|higher|lower) than|"
+                        r"up to|as (?:much|many|few|little) as|upwards of|in excess of|over|under|below|above|beyond|"
+                        r"exceed\w*|within|minimum|maximum|min|max|approx\w*|about|around|roughly|nearly|almost|close to|"
+                        r"near|circa|ca|some|like|on the order of|multiple of|divisible by|divisor of|factor of|power of|"
+                        r"differ\w*(?: from)?|different from|distinct from|unequal to|bounded by|between|estimated?|"
+                        r"ballpark|or so)\b|~)\s*(?:equal to|equals|of|:)?\s*$", re.I)
+# a clause that supposes the value, a sentence that guesses it
+_SUPPOSED = re.compile(r"\b(?:suppos\w*|assum\w*|let's say|let us say|imagine|pretend|hypothe\w*|"
+                       r"if (?:the answer|it|this|that|the result) (?:is|were|was|be))\b", re.I)
+_GUESSED = re.compile(r"\b(?:guess\w*|hunch|conjectur\w*|tentative\w*|provisional\w*|estimat\w*|my bet|"
+                      r"ballpark)\b", re.I)
+# words of doubt in the clause of the answer ("the answer is also possibly \\boxed{6}")
+_DOUBTED = re.compile(r"\b(?:perhaps|maybe|possibly|probably|presumably|likely|alternatively|conceivably)\b", re.I)
+_CONDITION = re.compile(r"\b(?:if|when|whenever|in case|otherwise|else|for (?:odd|even|positive|negative))\b", re.I)
+_CONTRAST = re.compile(r"\b(?:but|however|yet|instead|actually|though|although|whereas)\b", re.I)
+_SENTENCE_BREAK = re.compile(r"\.(?!\d)|[!?\n]")
+
+
 def denied_before(text: str, start: int) -> bool:
-    """A negation or exclusion in the clause that leads to text[start] ("cannot be \\boxed{5}")."""
+    """The answer at text[start] is not a claim of the value: a negation or exclusion ("cannot be
+    \\boxed{5}"), a bound, estimate or relation ("at least \\boxed{5}", "approximately
+    \\boxed{5}", "a multiple of \\boxed{5}") in the clause that leads to it, or a supposition or
+    guess ("Suppose the answer is \\boxed{5}", "My guess: \\boxed{5}") in its sentence."""
     window = re.sub(r"\$|\\[()\[\]]", " ", text[max(0, start - WINDOW):start])
     breaks = list(_CLAUSE_BREAK.finditer(window))
     clause = window[breaks[-1].end():] if breaks else window
-    return bool(_DENIAL.search(clause))
+    sentences = list(_SENTENCE_BREAK.finditer(window))
+    sentence = window[sentences[-1].end():] if sentences else window
+    return bool(_DENIAL.search(clause) or _NOT_EXACT.search(clause) or _SUPPOSED.search(clause)
+                or _unanswered(_GUESSED, sentence) or _unanswered(_DOUBTED, sentence))
+
+
+def _unanswered(words: re.Pattern, sentence: str) -> bool:
+    """A guess or doubt in the sentence that no "but", "however", "actually" ... answers after it:
+    "My guess: \\boxed{5}", not "My guess was 4, but checking gives \\boxed{5}"."""
+    found = list(words.finditer(sentence))
+    return bool(found) and not _CONTRAST.search(sentence, found[-1].end())
+
+
+def conditional(text: str, start: int) -> bool:
+    """The sentence leading to text[start] states a condition ("if n is odd, \\boxed{6}"): two boxes
+    of different values under conditions are answers by cases, a hedge."""
+    window = text[max(0, start - WINDOW):start]
+    sentences = list(_SENTENCE_BREAK.finditer(window))
+    return bool(_CONDITION.search(window[sentences[-1].end():] if sentences else window))
+
+
+def questioned_after(text: str, end: int) -> bool:
+    """The sentence holding the answer ending at text[end] is a question ("Is the answer
+    \\boxed{5}?", "\\boxed{5}?"): a question proposes a value, it does not claim it."""
+    m = _SENTENCE_BREAK.search(text, end, min(len(text), end + WINDOW))
+    return bool(m and m.group(0) == "?")
 
 
 _WORD_AFTER = re.compile(r"[ \t$]*(?:\\\)|\\\])?[ \t$]*(\\%|%|[A-Za-z]+(?:[ \t]+cent\b)?)")
@@ -245,3 +303,13 @@ def values_after(tail: str) -> list[str] | None:
         if len(found) > MAX_VALUES_AFTER:
             return None
     return found if len(found) <= MAX_VALUES_AFTER else None
+
+
+def answers_outside_think(text: str) -> list[str]:
+    """``<answer>`` blocks written before the last ``</think>`` but outside every think block:
+    committed answers too (``<answer>5</answer><think>x</think><answer>6</answer>`` states 5 and 6)."""
+    close = text.rfind("</think>")
+    if close < 0:
+        return []
+    head = re.sub(r"<think>.*?</think>", " ", text[:close + len("</think>")], flags=re.S)
+    return [m.group(1) for m in _ANSWER_TAG.finditer(strip_hidden(head))]

@@ -33,8 +33,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .commitment import (box_reading, denied_before, stands_alone, strip_hidden, values_after, withdrawn_after,
-                         word_after)
+from .commitment import (answers_outside_think, box_reading, conditional, denied_before, questioned_after,
+                         stands_alone, strip_comments, strip_hidden, values_after, withdrawn_after, word_after)
 from .normalise import match_brace
 
 _ANSWER_MARK = re.compile(r"answer\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*:?\s*(?:\*\*|__)?\s*", re.I)  # **Answer:** 5
@@ -117,8 +117,6 @@ _REFUSAL = re.compile(r"\b(?:(?:cannot|can't|can not|could not|couldn't|unable t
 _GUESS = re.compile(r"\b(?:maybe|perhaps|possibly|i guess|probably|not|never|no|nobody|none|doubt\w*|unlikely|impossible|"
                     r"false|reject\w*|disagree\w*|cannot be|can't be|can not be)\b"
                     r"|\bisn't\b|\bwon't\b|\baren't\b|\bwasn't\b|\bdoesn't\b|\?\s*$", re.I)  # in the last sentence: a guess or a denial
-_COMMENT = re.compile(r"(?<![\\\d])%.*$", re.M)  # every unescaped % not right after a digit (50% is a percent)
-_HIDDEN = re.compile(r"\\iffalse\b.*?\\fi\b|\\begin\{comment\}.*?\\end\{comment\}|<!--.*?-->|```.*?```", re.S)
 _GSM8K_MARK = re.compile(r"####[ \t]*(?=[-+$\\(\[.\d])")  # "#### 12"; never a heading "#### Final Answer"
 
 
@@ -135,13 +133,6 @@ def _states_value(sentence: str) -> bool:
 def retracted(text: str) -> bool:
     """The completion withdraws something it wrote ("that is wrong", "scratch that")."""
     return bool(_RETRACTION.search(text))
-
-
-def strip_comments(text: str) -> str:
-    """Text no reader sees as the answer: LaTeX comments (every ``%`` not escaped and not right
-    after a digit, to the end of the line: ``50%`` and ``\\%`` are percents), ``\\iffalse ... \\fi``,
-    ``comment`` environments, HTML comments and fenced code blocks."""
-    return _COMMENT.sub("", _HIDDEN.sub(" ", text))
 
 
 def _one_or_list(answers: list[str]) -> str | None:
@@ -265,9 +256,18 @@ def extract_answer(text: str, all_boxes: bool = False) -> str | None:
 
 def extract(text: str, all_boxes: bool = False) -> Extracted:
     """``extract_answer`` with the values stated after the answer (see ``Extracted``)."""
-    body = _strip_think(unescape(text))
+    text = unescape(text)
+    body = _strip_think(text)
     if body is None:
         return _NONE
+    found = _extract_body(body, all_boxes)
+    earlier = answers_outside_think(text)
+    if found.answer is None or not earlier:
+        return found
+    return Extracted(found.answer, tuple(earlier) + found.after)  # each must be the answer's own value
+
+
+def _extract_body(body: str, all_boxes: bool) -> Extracted:
     body = strip_hidden(strip_comments(body))
     close = body.rfind("</answer>")
     open_ = body.rfind("<answer>", 0, close if close >= 0 else len(body))
@@ -282,6 +282,7 @@ def _tagged(body: str, open_: int, close: int, all_boxes: bool) -> Extracted:
     inner = body[open_ + len("<answer>") : close if close > open_ else len(body)]
     tail = body[close + len("</answer>"):] if close > open_ else ""
     if retracted(tail) or withdrawn_after(tail) or _alternative_after(tail) or denied_before(body, open_) \
+            or questioned_after(tail, 0) \
             or _GLUED_BEFORE.search(body[max(0, open_ - 40):open_]) or _GLUED_AFTER.match(tail):
         return _NONE  # "<answer>5</answer> No, that is wrong.", "-<answer>5</answer>"
     others = [m.group(1) for m in _ANSWER_BLOCK.finditer(body[:open_])]
@@ -306,7 +307,7 @@ def _committed(body: str, all_boxes: bool) -> Extracted:
         tail = rest[end + len(found):]
         after = values_after(tail)
         if retracted(tail) or withdrawn_after(tail) or _alternative_after(tail) or denied_before(body, where) \
-                or after is None:
+                or questioned_after(tail, 0) or after is None:
             return _NONE
         return Extracted(found.strip(), tuple(after))
     if boxes:
@@ -340,8 +341,11 @@ def _box_answer(body: str, boxes: list[tuple[int, int, str]], all_boxes: bool) -
         if group is None:
             return _NONE
     start, end = group[0][0], group[-1][1]
-    if denied_before(body, start) or retracted(body[end:]) or withdrawn_after(body[end:]):
-        return _NONE  # "the answer cannot be \boxed{5}", "\boxed{5}. No, that is wrong."
+    earlier = [b for b in boxes if b[1] <= start and b[2].strip() not in {g[2].strip() for g in group}]
+    if earlier and conditional(body, start) and any(conditional(body, b[0]) for b in earlier):
+        return _NONE  # "if n is even, \boxed{5}; ... if n is odd, \boxed{6}": answers by cases
+    if denied_before(body, start) or retracted(body[end:]) or withdrawn_after(body[end:]) or questioned_after(body, end):
+        return _NONE  # "the answer cannot be \boxed{5}", "\boxed{5}. No, that is wrong.", "\boxed{5}?"
     if len(group) == 1:
         answer, stop, alone = box_reading(body, start, end, group[0][2])
     elif stands_alone(body, start, group[0][1]) and stands_alone(body, group[-1][0], end):

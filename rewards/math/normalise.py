@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .units import is_unit
+
 # Words the parser understands; never stripped as units.
 MATH_WORDS = frozenset(
     "pi sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh ln log exp sqrt inf infinity oo "
@@ -136,8 +138,9 @@ def number_words(text: str) -> int | None:
 
 def units_of(s: str) -> tuple[str, list[str]]:
     """(the answer without its trailing unit words, those words): at most MAX_UNIT_WORDS words of
-    two letters or more, none of them a word that changes the claim (REFUSAL_WORDS: "5 is wrong",
-    "5 at most" keep their words, and then do not parse); never an integral's "dx"."""
+    two letters or more, each a listed unit or count noun (``units.is_unit``: an allow-list); any
+    other word ("5 is wrong", "5 at most", "5 kilo") keeps all the words, and the answer then does
+    not parse; never an integral's "dx"."""
     if "\\int" in s:
         return s, []
     words: list[str] = []
@@ -146,8 +149,10 @@ def units_of(s: str) -> tuple[str, list[str]]:
         if not m or m.group(1).rstrip(".^{}23").lower() in MATH_WORDS or m.start() == 0:
             break
         word = m.group(1).rstrip(".").lower()
-        if word in REFUSAL_WORDS or len(words) == MAX_UNIT_WORDS or s[: m.start()].rstrip().endswith(","):
-            return s, []
+        base = re.sub(r"\^?\{?[23]\}?$", "", word)
+        if word in REFUSAL_WORDS or not is_unit(base, before_unit=bool(words)) or len(words) == MAX_UNIT_WORDS \
+                or s[: m.start()].rstrip().endswith(","):
+            return s, []  # a word that is not a listed unit may change the value ("5 kilo", "5 debt")
         words.insert(0, word)
         s = s[: m.start()].rstrip()
     return s, words
