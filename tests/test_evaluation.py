@@ -32,6 +32,10 @@ def _train_losses(trainer):
     return [(h["step"], h["loss"], h["reward"]) for h in trainer.state.log_history if "loss" in h]
 
 
+# the tests that read `runs` share one pytest-xdist worker, so the two trainings run once, not once per worker
+SHARES_RUNS = pytest.mark.xdist_group("test_evaluation_runs")
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """The same training without evaluation, and with an eval-only metric evaluated every step."""
@@ -47,6 +51,7 @@ def runs(tmp_path_factory):
 
 
 @pytest.mark.slow
+@SHARES_RUNS
 def test_eval_only_metric_leaves_training_bit_identical(runs):
     plain, evaluated, _ = runs
     assert "test_evaluation:has_digit" not in evaluated.reward_func_names  # never a training reward
@@ -58,6 +63,7 @@ def test_eval_only_metric_leaves_training_bit_identical(runs):
 
 
 @pytest.mark.slow
+@SHARES_RUNS
 def test_figures_are_logged_under_eval_with_their_cost(runs):
     _, evaluated, _ = runs
     logged = [h for h in evaluated.state.log_history if "eval/seconds" in h]
@@ -88,6 +94,7 @@ def _recomputed(problems: list[dict], metric: str, k: int) -> float:
 
 
 @pytest.mark.slow
+@SHARES_RUNS
 def test_grpo_ext_eval_on_a_saved_run(runs, tmp_path, capsys):
     _, _, saved = runs
     rows = [{"question": f"What is {i} plus {i % 3}?", "answer": f"{i} + {i % 3} = <<{i}+{i % 3}>>\n#### {i + i % 3}"}
