@@ -275,12 +275,19 @@ def word_after(text: str, end: int) -> str:
     word = m.group(1).lower()
     if word in ("\\%", "%", "percent", "per cent", "pct"):
         return "percent"
+    if RESTATED.match(text, m.start(1)):
+        return ""  # "\\boxed{5} is the answer.": the answer named as what it is
     return "value" if word in REFUSAL_WORDS else ""
+
+
+# the answer named as what it is, to the end of its sentence: "\\boxed{5} is the only solution."
+RESTATED = re.compile(r"(?:is|are)\s+(?:the|our|my)\s+(?:only\s+|unique\s+|final\s+|required\s+|desired\s+|correct\s+|"
+                      r"exact\s+)*(?:solution|answer|value|result|root|number|total)s?\s*(?:[.!]|$)", re.I)
 
 
 _TAIL_SPAN = re.compile(r"\$\$?([^$]{1,500})\$\$?|\\\((.{1,500}?)\\\)|\\\[(.{1,500}?)\\\]", re.S)
 _NUM = r"-?\d+(?:[.,]\d+)*"
-_TAIL_NUMBER = re.compile(r"(?<![A-Za-z\d.^_\\])" + _NUM + r"(?:\s*[-+*/=^]\s*" + _NUM + r")*(?![A-Za-z\d])|(?<![A-Za-z])(?:two|three|four|five|six|"
+_TAIL_NUMBER = re.compile(r"(?<![A-Za-z\d.^_\\])" + _NUM + r"(?:\s*[-+*/=^]\s*" + _NUM + r")*(?:\\?%)?(?![A-Za-z\d])|(?<![A-Za-z])(?:two|three|four|five|six|"
                           r"seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|zero)(?![A-Za-z])",
                           re.I)
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .commitment import (answers_outside_think, box_reading, conditional, denied_before, questioned_after,
+from .commitment import (RESTATED, answers_outside_think, box_reading, conditional, denied_before, questioned_after,
                          stands_alone, strip_comments, strip_hidden, values_after, withdrawn_after, word_after)
 from .claims import bound_after, fold_text, retracted  # noqa: F401  (retracted: used by reward.py)
 from .normalise import match_brace
@@ -317,7 +317,7 @@ def _committed(body: str, all_boxes: bool) -> Extracted:
         word = re.match(r"[A-Za-z']+", tail)
         if word and word.group(0).lower() in ("percent", "pct"):
             return Extracted(found + "\\%")  # "The increase is 40 percent."
-        if word and word.group(0).lower() in REFUSAL_WORDS:
+        if word and word.group(0).lower() in REFUSAL_WORDS and not RESTATED.match(tail):
             return _NONE
     return Extracted(found)
 
