@@ -104,11 +104,11 @@ def retracted(text: str) -> bool:
 # ---- before the answer -----------------------------------------------------------------------------
 
 # a modal right before the answer: "It might be \boxed{5}", "The answer may be 5"
-_MODAL_BEFORE = re.compile(r"\b(?:might|could|may|can)\s+(?:well\s+|also\s+|just\s+|even\s+)?(?:be|equal|give|yield)"
-                           r"\s*(?:equal to|:)?\s*$", re.I)
+_MODAL_BEFORE = re.compile(r"\b(?:(?:might|could|may|can)\s+(?:well\s+|also\s+|just\s+|even\s+)?(?:be|equal|give|yield)|"
+                           r"bounded\s+(?:(?:from\s+)?(?:above|below)\s+)?by)\s*(?:equal to|:)?\s*$", re.I)
 # a hedge anywhere in the sentence of the answer (unless a "but", "actually" ... answers it)
 _HEDGE = re.compile(r"\b(?:seem\w*|appear(?:s|ed)?\s+(?:to\s+be|that)|it appears|apparently|hopefully|"
-                    r"(?:one|a|another|some)\s+possible|candidates?|(?:might|could|may)\s+(?:well\s+|also\s+)?be\s+that|"
+                    r"(?:one|a|another|some)\s+(?:possible|plausible|likely|probable|potential|reasonable|tentative)|candidates?|(?:might|could|may)\s+(?:well\s+|also\s+)?be\s+that|"
                     r"if i'?m|if i am|not (?:certain|confident|entirely sure)|i suspect|fingers crossed|"
                     r"(?:lower|upper)\s+bounds?|(?:a|an|one|some|rough|crude)\s+(?:\w+\s+)?(?:bound|estimate|"
                     r"approximation)|approximation|rough\w*|ballpark)\b", re.I)

@@ -281,8 +281,9 @@ def word_after(text: str, end: int) -> str:
 
 
 # the answer named as what it is, to the end of its sentence: "\\boxed{5} is the only solution."
-RESTATED = re.compile(r"(?:is|are)\s+(?:the|our|my)\s+(?:only\s+|unique\s+|final\s+|required\s+|desired\s+|correct\s+|"
-                      r"exact\s+)*(?:solution|answer|value|result|root|number|total)s?\s*(?:[.!]|$)", re.I)
+_NAMES = r"only|unique|final|required|desired|correct|exact|minimum|maximum|least|greatest|smallest|largest|total|possible"
+RESTATED = re.compile(r"(?:is|are)\s+(?:the|our|my)\s+(?:(?:" + _NAMES + r")\s+)*(?:solution|answer|value|result|root|"
+                      r"number|total|sum|count|area|length|probability|" + _NAMES + r")s?\s*(?:[.!]|$)", re.I)
 
 
 _TAIL_SPAN = re.compile(r"\$\$?([^$]{1,500})\$\$?|\\\((.{1,500}?)\\\)|\\\[(.{1,500}?)\\\]", re.S)

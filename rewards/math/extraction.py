@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from .commitment import (RESTATED, answers_outside_think, box_reading, conditional, denied_before, questioned_after,
                          stands_alone, strip_comments, strip_hidden, values_after, withdrawn_after, word_after)
-from .claims import bound_after, fold_text, retracted  # noqa: F401  (retracted: used by reward.py)
+from .claims import fold_text, hedged_after, retracted, revised_after  # noqa: F401  (retracted: used by reward.py)
 from .normalise import match_brace
 
 _ANSWER_MARK = re.compile(r"answer\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*:?\s*(?:\*\*|__)?\s*", re.I)  # **Answer:** 5
@@ -298,7 +298,7 @@ def _committed(body: str, all_boxes: bool) -> Extracted:
         tail = rest[end + len(found):]
         after = values_after(tail)
         if retracted(tail) or withdrawn_after(tail) or _alternative_after(tail) or denied_before(body, where) \
-                or questioned_after(tail, 0) or after is None:
+                or questioned_after(tail, 0) or after is None or hedged_after(found) or revised_after(found):
             return _NONE
         return Extracted(found.strip(), tuple(after))
     if boxes:
@@ -312,7 +312,7 @@ def _committed(body: str, all_boxes: bool) -> Extracted:
 
         at = body.rfind(found)
         tail = body[at + len(found):].lstrip(" $")
-        if denied_before(body, at) or bound_after(tail):
+        if denied_before(body, at) or withdrawn_after(tail):
             return _NONE
         word = re.match(r"[A-Za-z']+", tail)
         if word and word.group(0).lower() in ("percent", "pct"):
