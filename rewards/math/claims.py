@@ -11,8 +11,11 @@ commits"):
   one more than that", "Now negate it", "in thousands", "Make that a dozen");
 - ``bound_after``: a bound or estimate word right after the answer (``\boxed{5} at least``,
   ``\boxed{5}, roughly``, ``\boxed{5} give or take``);
-- ``hedged_before``: a hedge or a bound noun in the sentence that leads to the answer ("It might
-  be \boxed{5}", "One possible answer is", "A lower bound for the answer is \boxed{5}").
+- ``hedged_before``: a hedge, a bound noun or a case in the sentence that leads to the answer ("It
+  might be \boxed{5}", "One possible answer is", "A lower bound for the answer is \boxed{5}", "If n
+  is even, \boxed{5}");
+- ``hedged_after``: a hedge after it ("\boxed{5}, if I'm right");
+- ``retracted``: words by which a completion withdraws what it wrote before them.
 
 All are linear scans of bounded windows of the text.
 """
@@ -112,6 +115,10 @@ _HEDGE = re.compile(r"\b(?:seem\w*|appear(?:s|ed)?\s+(?:to\s+be|that)|it appears
                     r"if i'?m|if i am|not (?:certain|confident|entirely sure)|i suspect|fingers crossed|"
                     r"(?:lower|upper)\s+bounds?|(?:a|an|one|some|rough|crude)\s+(?:\w+\s+)?(?:bound|estimate|"
                     r"approximation)|approximation|rough\w*|ballpark)\b", re.I)
+# an answer for one case only: "If n is even, \boxed{5}", "for odd n, the answer is 5"
+_CASE = re.compile(r"\b(?:if|when|whenever|provided|assuming|in case)\s+\$?[A-Za-z]\$?\s+(?:is|are)\s+(?:an?\s+)?(?:even|odd|"
+                   r"positive|negative|prime|composite|zero|nonzero|non-zero|large|small)\b|\bfor\s+(?:all\s+)?(?:even|odd|"
+                   r"positive|negative|prime|composite|large|small)\s+\$?[A-Za-z]\b", re.I)
 # exact names of a bound: the least upper bound, the greatest lower bound, the best bound
 _EXACT_BOUND = re.compile(r"\b(?:least|greatest|best|tightest|sharpest|optimal|exact)\s+(?:possible\s+)?"
                           r"(?:(?:lower|upper)\s+)?bound\b", re.I)
@@ -121,7 +128,7 @@ def hedged_before(clause: str, sentence: str, answered) -> bool:
     """The clause leading to the answer ends in a modal ("It might be"), or its sentence hedges or
     names a bound or an estimate ("It seems", "One possible answer is", "A lower bound for the
     answer is") that ``answered`` (no "but", "however" after it) does not take back."""
-    if _MODAL_BEFORE.search(clause):
+    if _MODAL_BEFORE.search(clause) or _CASE.search(sentence):  # a case is a hedge even when it is the last
         return True
     return answered(_HEDGE, _EXACT_BOUND.sub(" ", sentence))
 
