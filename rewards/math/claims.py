@@ -111,14 +111,15 @@ _MODAL_BEFORE = re.compile(r"\b(?:(?:might|could|may|can)\s+(?:well\s+|also\s+|j
                            r"bounded\s+(?:(?:from\s+)?(?:above|below)\s+)?by)\s*(?:equal to|:)?\s*$", re.I)
 # a hedge anywhere in the sentence of the answer (unless a "but", "actually" ... answers it)
 _HEDGE = re.compile(r"\b(?:seem\w*|appear(?:s|ed)?\s+(?:to\s+be|that)|it appears|apparently|hopefully|"
-                    r"(?:one|a|another|some)\s+(?:possible|plausible|likely|probable|potential|reasonable|tentative)|candidates?|(?:might|could|may)\s+(?:well\s+|also\s+)?be\s+that|"
+                    r"(?:one|a|another|some)\s+(?:possible|plausible|likely|probable|potential|reasonable|tentative|candidate)|"
+                    r"candidate\s+(?:answer|value|solution|result)s?|(?:might|could|may)\s+(?:well\s+|also\s+)?be\s+that|"
                     r"if i'?m|if i am|not (?:certain|confident|entirely sure)|i suspect|fingers crossed|"
                     r"(?:lower|upper)\s+bounds?|(?:a|an|one|some|rough|crude)\s+(?:\w+\s+)?(?:bound|estimate|"
                     r"approximation)|approximation|rough\w*|ballpark)\b", re.I)
 # an answer for one case only: "If n is even, \boxed{5}", "for odd n, the answer is 5"
+# (parity and primality only: a sign or a range is usually given by the problem: "for positive x, ...")
 _CASE = re.compile(r"\b(?:if|when|whenever|provided|assuming|in case)\s+\$?[A-Za-z]\$?\s+(?:is|are)\s+(?:an?\s+)?(?:even|odd|"
-                   r"positive|negative|prime|composite|zero|nonzero|non-zero|large|small)\b|\bfor\s+(?:all\s+)?(?:even|odd|"
-                   r"positive|negative|prime|composite|large|small)\s+\$?[A-Za-z]\b", re.I)
+                   r"prime|composite)\b|\bfor\s+(?:all\s+)?(?:even|odd|prime|composite)\s+\$?[A-Za-z]\b", re.I)
 # exact names of a bound: the least upper bound, the greatest lower bound, the best bound
 _EXACT_BOUND = re.compile(r"\b(?:least|greatest|best|tightest|sharpest|optimal|exact)\s+(?:possible\s+)?"
                           r"(?:(?:lower|upper)\s+)?bound\b", re.I)
