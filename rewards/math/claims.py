@@ -51,12 +51,13 @@ _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?\n]|$)")
 _REVISING = re.compile(r"\b(?:actually|rather|correction|corrected|correcting|make (?:that|it)|instead|i mean|"
                        r"on reflection|come to think|update|amend\w*|adjust\w*)\b", re.I)
 # an operation or a change of scale
-_OPERATION = re.compile(r"\b(?:one|two|a|1|2) (?:more|less|fewer|higher|lower|extra)\b|\b(?:half|halve\w*|double\w*|twice|"
+_OPERATION = re.compile(r"\b(?:one|two|a|1|2) (?:more|less|fewer|higher|lower|extra|greater|bigger|smaller|larger)\b|"
+                        r"\b(?:increment\w*|decrement\w*|off by)\b|\b(?:half|halve\w*|double\w*|twice|"
                         r"triple\w*|thrice|quadruple\w*|add\w*|plus|subtract\w*|minus|deduct\w*|negat\w*|opposite|"
                         r"times|multipl\w*|divid\w*|squar\w*|cub\w*|recipro\w*|invers\w*|increas\w*|decreas\w*|"
                         r"reduc\w*|shift\w*|scal\w*|flip\w*)\b", re.I)
 # a word that points back at the answer
-_BACK = re.compile(r"\b(?:that|it|its|this|the (?:answer|result|value|number|total|sum|count|above))\b", re.I)
+_BACK = re.compile(r"\b(?:that|it|its|this|answer|result|the (?:value|number|total|sum|count|above))\b", re.I)
 # a scale named after the answer: "in thousands", "a dozen", "in units of 10"
 _SCALE = re.compile(r"\b(?:in (?:thousands|hundreds|millions|billions|tens|dozens|units of|multiples of)|"
                     r"a dozen|dozens?|thousand|million|billion)\b", re.I)
