@@ -9,7 +9,11 @@ and log values, equations, intervals, tuples, sets, percents, units, words. Muta
 (+/-, */÷, ^), ``sign``, ``word`` (a word that changes the claim added), ``hedge`` (another value
 joined), ``unit`` (the unit changed, or a unit added to a bare number), ``approx`` (an extra
 ``\approx``), ``percent`` (an extra ``\%``), ``not`` (an extra ``\not``), and ``same`` (the gold
-rewritten without changing it: the control).
+rewritten without changing it: the control). Words around the box (blind rounds 4 and 5; the
+mutant is then the whole completion): ``bound`` (a bound or estimate before or after it),
+``revision`` (a sentence after it that changes it), ``modal`` (a hedge, a modal, a case),
+``relation`` (a Unicode relation before it), and ``same_context`` (honest words around it: the
+control).
 
 Truth is decided without our code: both sides are parsed by latex2sympy2_extended (math-verify's
 parser, a different implementation from ours), then compared exactly with sympy (``simplify`` of the
@@ -58,6 +62,20 @@ GOLDS = [  # (family, gold LaTeX)
 NEGATING = [r"{} \text{{ is wrong}}", r"\text{{not }} {}", r"{} \text{{ (incorrect)}}", r"{} \text{{ at most}}",
             r"{} \text{{ or not}}", r"{} \text{{ approximately}}"]
 OTHER_UNITS = {"cm": "km", "minutes": "hours"}
+BOX = "The answer is $\\boxed{@}$."  # how every mutant is written, unless its kind writes the words around it
+# blind rounds 4 and 5: words around the box that make it less than a claim of the gold (never the gold)
+CONTEXT = {
+    "bound": ["The answer is at least $\\boxed{@}$.", "The answer is approximately $\\boxed{@}$.",
+              "A lower bound for the answer is $\\boxed{@}$.", "$\\boxed{@}$ at most.", "$\\boxed{@}$, roughly."],
+    "revision": ["$\\boxed{@}$. Actually, the answer is one more than that.", "$\\boxed{@}$, then add one.",
+                 "$\\boxed{@}$. Now negate it.", "$\\boxed{@}$, in thousands.", "$\\boxed{@}$. Make that half of it."],
+    "modal": ["It might be $\\boxed{@}$.", "One possible answer is $\\boxed{@}$.", "$\\boxed{@}$, if I'm right.",
+              "It seems the answer is $\\boxed{@}$.", "If n is even, $\\boxed{@}$."],
+    "relation": ["$x \u2265 \\boxed{@}$.", "The answer is \u2248 $\\boxed{@}$.", "$\\boxed{\u2260 @}$."],
+}
+# honest words around the box: the same answer
+CONTEXT_SAME = ["$\\boxed{@}$ is the answer.", "I think the answer is $\\boxed{@}$.",
+                "So the answer is $\\boxed{@}$, as required.", "$\\boxed{@}$. That is the final answer."]
 
 
 def _digit(g: str, rng: random.Random) -> list[str]:
@@ -132,6 +150,11 @@ def mutants(rng: random.Random):
             yield "percent", family, g, g + r"\%", False  # p% is p/100: another value (no gold here is 0)
         yield "not", family, g, rf"x \not= {g}", False
         yield "not", family, g, rf"\not {g}", False
+        for kind, wraps in CONTEXT.items():
+            for w in wraps:
+                yield kind, family, g, w.replace("@", g), False
+        for w in CONTEXT_SAME:
+            yield "same_context", family, g, w.replace("@", g), True
 
 
 # ---- the independent judge --------------------------------------------------------------------
@@ -225,7 +248,7 @@ def verdicts(rows: list[dict], root: str) -> list[bool]:
     """verify() of every mutant, run by the checkout at ``root`` in a fresh process."""
     env = dict(os.environ, PYTHONPATH=root)
     code = ("import json, sys\nfrom grpo_ext.rewards import math as rm\nrows = json.load(sys.stdin)\n"
-            "print(json.dumps([rm.verify('The answer is $\\\\boxed{' + r['mutant'] + '}$.', r['gold']) for r in rows]))")
+            "print(json.dumps([rm.verify(r['completion'], r['gold']) for r in rows]))")
     done = subprocess.run([sys.executable, "-c", code], input=json.dumps(rows), capture_output=True, text=True,
                           env=env, cwd=root, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -276,6 +299,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     rows = [dict(kind=k, family=f, gold=g, mutant=m) | dict(zip(("truth", "decided"), truth(g, m, t, rng)))
             for k, f, g, m, t in mutants(rng)]
+    for r in rows:  # a context kind's mutant is the whole completion
+        r["completion"] = r["mutant"] if r["kind"] in CONTEXT or r["kind"] == "same_context" else BOX.replace("@", r["mutant"])
     whole = {g: _whole(g) for g in {r["gold"] for r in rows}}
     for r in rows:
         r["gold_whole"] = whole[r["gold"]]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from .claims import bound_after, hedged_after, hedged_before, revised_after
 from .normalise import REFUSAL_WORDS, drop_command, match_brace
 
 MAX_VALUES_AFTER = 20  # more values than this after the final answer: it is not the end of the text
@@ -200,7 +201,8 @@ def withdrawn_after(tail: str) -> bool:
     """After the final answer, nothing may negate, doubt or withdraw: "\\boxed{5}. I take that back.",
     "\\boxed{5}. Hmm, not so sure." (a negation or a word of doubt in the text that follows it)."""
     window = tail[:WINDOW]
-    return bool(_DENIAL.search(window) or _WITHDRAWAL.search(window))
+    return bool(_DENIAL.search(window) or _WITHDRAWAL.search(window) or revised_after(window)
+                or hedged_after(window) or bound_after(window))
 
 
 # words right before the answer that make it a bound, an estimate or a relation, not the value
@@ -209,7 +211,8 @@ _NOT_EXACT = re.compile(r"(?:\b(?:at (?:least|most)|(?:more|less|fewer|greater|s
                         r"exceed\w*|within|minimum|maximum|min|max|approx\w*|about|around|roughly|nearly|almost|close to|"
                         r"near|circa|ca|some|like|on the order of|multiple of|divisible by|divisor of|factor of|power of|"
                         r"differ\w*(?: from)?|different from|distinct from|unequal to|bounded by|between|estimated?|"
-                        r"ballpark|or so)\b|~)\s*(?:equal to|equals|of|:)?\s*$", re.I)
+                        r"ballpark|or so)\b|~|[<>]|\\(?:ge|geq|geqslant|le|leq|leqslant|approx|sim|simeq|cong|ne|neq|gtrsim|lesssim|"
+                        r"ll|gg|propto|not\S*)(?![A-Za-z]))\s*(?:equal to|equals|of|:)?\s*$", re.I)
 # a clause that supposes the value, a sentence that guesses it
 _SUPPOSED = re.compile(r"\b(?:suppos\w*|assum\w*|let's say|let us say|imagine|pretend|hypothe\w*|"
                        r"if (?:the answer|it|this|that|the result) (?:is|were|was|be))\b", re.I)
@@ -226,14 +229,16 @@ def denied_before(text: str, start: int) -> bool:
     """The answer at text[start] is not a claim of the value: a negation or exclusion ("cannot be
     \\boxed{5}"), a bound, estimate or relation ("at least \\boxed{5}", "approximately
     \\boxed{5}", "a multiple of \\boxed{5}") in the clause that leads to it, or a supposition or
-    guess ("Suppose the answer is \\boxed{5}", "My guess: \\boxed{5}") in its sentence."""
+    guess ("Suppose the answer is \\boxed{5}", "My guess: \\boxed{5}"), a hedge or a bound noun
+    ("It might be \\boxed{5}", "A lower bound is \\boxed{5}": ``claims.hedged_before``) in its sentence."""
     window = re.sub(r"\$|\\[()\[\]]", " ", text[max(0, start - WINDOW):start])
     breaks = list(_CLAUSE_BREAK.finditer(window))
     clause = window[breaks[-1].end():] if breaks else window
     sentences = list(_SENTENCE_BREAK.finditer(window))
     sentence = window[sentences[-1].end():] if sentences else window
     return bool(_DENIAL.search(clause) or _NOT_EXACT.search(clause) or _SUPPOSED.search(clause)
-                or _unanswered(_GUESSED, sentence) or _unanswered(_DOUBTED, sentence))
+                or _unanswered(_GUESSED, sentence) or _unanswered(_DOUBTED, sentence)
+                or hedged_before(clause, sentence, _unanswered))
 
 
 def _unanswered(words: re.Pattern, sentence: str) -> bool:
@@ -270,12 +275,20 @@ def word_after(text: str, end: int) -> str:
     word = m.group(1).lower()
     if word in ("\\%", "%", "percent", "per cent", "pct"):
         return "percent"
+    if RESTATED.match(text, m.start(1)):
+        return ""  # "\\boxed{5} is the answer.": the answer named as what it is
     return "value" if word in REFUSAL_WORDS else ""
+
+
+# the answer named as what it is, to the end of its sentence: "\\boxed{5} is the only solution."
+_NAMES = r"only|unique|final|required|desired|correct|exact|minimum|maximum|least|greatest|smallest|largest|total|possible"
+RESTATED = re.compile(r"(?:is|are)\s+(?:the|our|my)\s+(?:(?:" + _NAMES + r")\s+)*(?:solution|answer|value|result|root|"
+                      r"number|total|sum|count|area|length|probability|" + _NAMES + r")s?\s*(?:[.!]|$)", re.I)
 
 
 _TAIL_SPAN = re.compile(r"\$\$?([^$]{1,500})\$\$?|\\\((.{1,500}?)\\\)|\\\[(.{1,500}?)\\\]", re.S)
 _NUM = r"-?\d+(?:[.,]\d+)*"
-_TAIL_NUMBER = re.compile(r"(?<![A-Za-z\d.^_\\])" + _NUM + r"(?:\s*[-+*/=^]\s*" + _NUM + r")*(?![A-Za-z\d])|(?<![A-Za-z])(?:two|three|four|five|six|"
+_TAIL_NUMBER = re.compile(r"(?<![A-Za-z\d.^_\\])" + _NUM + r"(?:\s*[-+*/=^]\s*" + _NUM + r")*(?:\\?%)?(?![A-Za-z\d])|(?<![A-Za-z])(?:two|three|four|five|six|"
                           r"seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|zero)(?![A-Za-z])",
                           re.I)
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S)

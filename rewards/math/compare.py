@@ -78,7 +78,16 @@ def _approx_equal(answer: Approx, gold) -> bool:
         return False
     if equivalent(answer.value, gold):
         return True
+    if _terminates(answer.value):  # "0.54 \\approx 0.5" claims 0.54: an exact decimal must be the gold itself
+        return False
     return _settings["gold_decimal"] and any(isinstance(a, sp.Expr) and a == gold for a in answer.approx)
+
+
+def _terminates(value) -> bool:
+    """A value a decimal writes exactly (0.54, 27/50, 6): an approximation of it is not a second claim."""
+    if isinstance(value, Equation) and _is_label(value.lhs):
+        value = value.rhs
+    return isinstance(value, sp.Expr) and value.is_Rational and (value.q == 1 or _decimal_places(value) is not None)
 
 
 def _percent_equal(answer, gold) -> bool:

@@ -33,8 +33,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .commitment import (answers_outside_think, box_reading, conditional, denied_before, questioned_after,
+from .commitment import (RESTATED, answers_outside_think, box_reading, conditional, denied_before, questioned_after,
                          stands_alone, strip_comments, strip_hidden, values_after, withdrawn_after, word_after)
+from .claims import fold_text, hedged_after, retracted, revised_after  # noqa: F401  (retracted: used by reward.py)
 from .normalise import match_brace
 
 _ANSWER_MARK = re.compile(r"answer\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*:?\s*(?:\*\*|__)?\s*", re.I)  # **Answer:** 5
@@ -57,8 +58,9 @@ _BRACKETED = re.compile(r"\[\s*-?[\d.][^\[\]\n]{0,40}\]")  # [45 degrees]: a num
 
 def unescape(text: str) -> str:
     r"""``\\frac`` -> ``\frac``: a doubled backslash before a letter (JSON-escaped data); a row
-    break ``\\`` before a space or a digit stays."""
-    return _ESCAPED.sub(r"\\", text)
+    break ``\\`` before a space or a digit stays. Invisible characters, look-alike letters and
+    Unicode relations are folded (``claims.fold_text``)."""
+    return fold_text(_ESCAPED.sub(r"\\", text))
 
 
 def _strip_think(text: str) -> str | None:
@@ -104,12 +106,6 @@ def squash(text: str) -> str:
     return re.sub(r"\s", "", text)
 
 
-# words by which a completion withdraws what it wrote before them
-_RETRACTION = re.compile(r"\b(?:wrong|disagree\w*|reject\w*|doubt\w*|wr0ng|w-r-o-n-g|incorrect\w*|not correct|not right|a mistake|mistaken|scratch that|"
-                         r"disregard|retract|ignore (?:that|this|the above)|actually,?\s+no|no,?\s+wait|wait,?\s+no|"
-                         r"never\s*mind|nope|invalid|erroneous|err(?:ed|or)|(?:that|this|it)(?:'s| is) off|doesn'?t work|"
-                         r"does not work|just kidding|on second thought|bogus|not (?:the|my) (?:final )?answer|"
-                         r"isn'?t (?:the|my) answer|not quite)\b|(?:not|n't)\s+\$?\\boxed", re.I)
 # a last sentence that does not commit: a refusal or a guess
 _REFUSAL = re.compile(r"\b(?:(?:cannot|can't|can not|could not|couldn't|unable to|not able to)\s+(?:solve|determine|"
                       r"find|answer|compute|figure|work|do)|don't know|do not know|not sure|unsure|no idea|give up|"
@@ -128,11 +124,6 @@ def _states_value(sentence: str) -> bool:
     words = sentence.strip().rstrip(".!")
     return bool(re.search(r"\d|\\|\$", sentence)) or (re.fullmatch(r"[A-Za-z -]+", words) is not None
                                                       and number_words(words) is not None)
-
-
-def retracted(text: str) -> bool:
-    """The completion withdraws something it wrote ("that is wrong", "scratch that")."""
-    return bool(_RETRACTION.search(text))
 
 
 def _one_or_list(answers: list[str]) -> str | None:
@@ -307,7 +298,7 @@ def _committed(body: str, all_boxes: bool) -> Extracted:
         tail = rest[end + len(found):]
         after = values_after(tail)
         if retracted(tail) or withdrawn_after(tail) or _alternative_after(tail) or denied_before(body, where) \
-                or questioned_after(tail, 0) or after is None:
+                or questioned_after(tail, 0) or after is None or hedged_after(found) or revised_after(found):
             return _NONE
         return Extracted(found.strip(), tuple(after))
     if boxes:
@@ -316,14 +307,17 @@ def _committed(body: str, all_boxes: bool) -> Extracted:
     if _REFUSAL.search(body) or _GUESS.search(last_sentence):
         return _NONE
     found = _last_math(body)
-    if found:  # "The total is 5 million.": a value-changing word right after the math
+    if found:  # "The total is 5 million.", "Roughly 5.", "5 at least": a word that changes the claim
         from .normalise import REFUSAL_WORDS
 
-        tail = body[body.rfind(found) + len(found):].lstrip(" $")
+        at = body.rfind(found)
+        tail = body[at + len(found):].lstrip(" $")
+        if denied_before(body, at) or withdrawn_after(tail):
+            return _NONE
         word = re.match(r"[A-Za-z']+", tail)
         if word and word.group(0).lower() in ("percent", "pct"):
             return Extracted(found + "\\%")  # "The increase is 40 percent."
-        if word and word.group(0).lower() in REFUSAL_WORDS:
+        if word and word.group(0).lower() in REFUSAL_WORDS and not RESTATED.match(tail):
             return _NONE
     return Extracted(found)
 

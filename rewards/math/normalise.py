@@ -33,6 +33,7 @@ _REPLACE = {
     "\u222a": r"\cup ", "\u2205": r"\emptyset ", "\u00a0": " ", "~": " ",
 }
 _UNIT_TAIL = re.compile(r"(?:(?<=[\d}\)\]°%.])|\s)\s*([a-zA-Z]{2,}\.?|[a-zA-Z]{2,}\^?\{?[23]\}?)\s*$")
+_RATE_TAIL = re.compile(r"\s+([a-zA-Z]{1,6})\s*/\s*([a-zA-Z]{1,6})(?:\^?\{?2\}?)?\.?\s*$")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _THOUSANDS_SPACE = re.compile(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _MIXED = re.compile(r"(-?)(\d+)\s+(\d+)\s*/\s*(\d+)")  # 4 4/9; a proper fraction only (11 6/6 is not 12)
@@ -144,12 +145,20 @@ def units_of(s: str) -> tuple[str, list[str]]:
     if "\\int" in s:
         return s, []
     words: list[str] = []
+    rate = _RATE_TAIL.search(s)  # "5 m/s", "60 km/h": a unit over a unit, both listed
+    if rate and rate.start() > 0 and is_unit(rate.group(1)) and is_unit(rate.group(2)) and (
+            max(len(rate.group(1)), len(rate.group(2))) > 1 or rate.group(1, 2) == ("m", "s")):  # not "5 a/b"
+        words, s = [f"{rate.group(1)}/{rate.group(2)}".lower()], s[: rate.start()].rstrip()
     for _ in range(MAX_UNIT_WORDS + 1):
         m = _UNIT_TAIL.search(s)
         if not m or m.group(1).rstrip(".^{}23").lower() in MATH_WORDS or m.start() == 0:
             break
         word = m.group(1).rstrip(".").lower()
         base = re.sub(r"\^?\{?[23]\}?$", "", word)
+        if word == "per" and words and "/" not in words[0]:  # "5 miles per hour"
+            words.insert(0, word)
+            s = s[: m.start()].rstrip()
+            continue
         if word in REFUSAL_WORDS or not is_unit(base, before_unit=bool(words)) or len(words) == MAX_UNIT_WORDS \
                 or s[: m.start()].rstrip().endswith(","):
             return s, []  # a word that is not a listed unit may change the value ("5 kilo", "5 debt")

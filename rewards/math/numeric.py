@@ -92,8 +92,9 @@ def exact_equal(a, b) -> bool:
     """Exact equality of two numbers: the difference is zero, decided symbolically where sympy can
     and otherwise by evaluating the difference to 15 digits of its own size (sympy's adaptive
     precision), never by a tolerance: e^{pi sqrt 163} is not an integer, 2^100 + e^{-1000} not 2^100.
-    Limit: a difference that sympy can only find by cancelling more than EVALF_MAXN digits (a
-    crafted ``sqrt(10^{2000} + 1) - 10^{1000}``) reads as zero."""
+    A difference that sympy can only find by cancelling more than EVALF_MAXN digits is decided by
+    its minimal polynomial when it is a small radical expression (``sqrt(25 + 10^{-2000}) - 5`` is
+    not zero); limit: a larger one, or one with transcendental parts, reads as zero."""
     if a == b:
         return True
     d = a - b
@@ -110,7 +111,28 @@ def exact_equal(a, b) -> bool:
     if value is None and sp.expand(d) == 0:  # (\\sqrt2 + 1)^2 - 3 - 2\\sqrt2: zero once expanded
         return True
     check = sp.N(d, 120, maxn=EVALF_MAXN)  # no digit found: zero up to 120 digits, a true identity
-    return bool(check.is_number and abs(check) < sp.Float(10) ** -100)
+    if not (check.is_number and abs(check) < sp.Float(10) ** -100):
+        return False
+    return _algebraic_zero(d) if _is_algebraic(d) else True
+
+
+MAX_ALGEBRAIC_OPS = 40  # a radical expression this small is decided exactly by its minimal polynomial
+
+
+def _is_algebraic(d) -> bool:
+    """Rationals and radicals only (no function, constant or symbol), small enough to decide exactly."""
+    return (not d.atoms(sp.Function, sp.Symbol, sp.NumberSymbol) and all(p.exp.is_Rational for p in d.atoms(sp.Pow))
+            and sp.count_ops(d) <= MAX_ALGEBRAIC_OPS)
+
+
+def _algebraic_zero(d) -> bool:
+    """An algebraic number is zero exactly when its minimal polynomial is x: ``sqrt(25 + 10^{-2000}) - 5``
+    agrees with 0 to 2,000 digits and is not zero."""
+    x = sp.Dummy("x")
+    try:
+        return sp.minimal_polynomial(d, x) == x
+    except (NotImplementedError, ValueError, TypeError):
+        return True  # sympy cannot decide it: the 120 digits above stand
 
 
 def _number_close(answer, gold) -> bool:

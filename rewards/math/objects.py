@@ -185,4 +185,6 @@ def arith(a, b, op: str):
         if b == 0:
             raise ParseError("division by zero")
         return defined(a / b)
+    if a == 0 and b == 0:
+        raise ParseError("0^0 is undefined")  # a convention some texts take as 1: one answer, one claim
     return defined(power(a, b))

@@ -43,6 +43,9 @@ def _choice(text: str, strict: bool) -> str | None:
     """The letter a multiple-choice answer names; None when it names none, or several (a hedge:
     "A, B, C or D")."""
     raw, text = text, normalize(text)
+    denied = re.fullmatch(r"\(?([A-E])\)?\s*,?\s*(?:and\s+|but\s+)?not\s+\(?([A-E])\)?\.?", raw.strip())
+    if not strict and denied and denied.group(1) != denied.group(2):
+        return denied.group(1)  # "C, not D": the other option denied, not offered
     if strict:
         m = re.fullmatch(r"\(?([A-E])\)?", text)
         return m.group(1) if m else None
@@ -137,12 +140,30 @@ def _other_value(after: tuple[str, ...], answer_obj) -> str | None:
 
     for text in after:
         obj, _ = _parse(text)
+        if _rounding_of(obj, answer_obj):
+            continue  # "\\boxed{\\frac16}, i.e. about 16.7%": the answer's own value, rounded
         if isinstance(obj, Equation) and _is_label(obj.lhs) and not (
                 isinstance(answer_obj, Equation) and answer_obj.lhs == obj.lhs):
             continue  # "attained at $a = b = c = 1$": a value named for another quantity
         if obj is None or answer_obj is None or not equivalent(obj, answer_obj):
             return text
     return None
+
+
+def _rounding_of(obj, answer_obj) -> bool:
+    """``obj`` is a decimal (or a decimal percent) that rounds or truncates the answer's value, which
+    a decimal does not write exactly: ``16.7\\%`` or ``0.167`` after ``\\frac{1}{6}``, never ``5.4``
+    after ``5``."""
+    from sympy import Expr, Rational
+
+    from .compare import _approximates, _terminates
+    from .objects import Percent
+
+    if isinstance(obj, Percent):
+        obj = obj.value / 100 if isinstance(obj.value, Expr) else None
+    if not (isinstance(obj, Rational) and isinstance(answer_obj, Expr)) or answer_obj.free_symbols:
+        return False
+    return not _terminates(answer_obj) and _approximates(answer_obj, obj)
 
 
 def _compare(answer: str | None, gold_text: str, gold_obj, gold_err: str, after: tuple[str, ...] = ()) -> Check:
@@ -221,7 +242,7 @@ def _is_word_gold(raw: str, norm: str) -> bool:
     if not _TEXT_GOLD.fullmatch(norm) or norm.lower() in _MATH_NAMES:
         return False
     return bool(re.search(r"\\(?:text|mathrm|textbf|mbox|textit|textrm)\{", raw)) or (
-        len(norm) >= 3 and bool(re.search(r"[aeiou]", norm, re.I)))
+        len(norm) >= 3 and bool(re.search(r"[aeiou]", norm, re.I))) or norm.lower() == "no"  # yes / no
 
 
 def _text_verdict(result: Check, answer: str, gold: str, unparsed: bool, gold_err: str) -> Check:
