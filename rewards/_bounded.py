@@ -182,7 +182,7 @@ class BoundedWorker:
 
     def call(self, fn: Callable, args: tuple = (), kwargs: dict | None = None, *, timeout: float) -> Any:
         """``fn(*args, **kwargs)`` in the worker; raises BoundedTimeout or BoundedCrash."""
-        payload = cloudpickle.dumps((fn, args, kwargs or {}))
+        payload = cloudpickle.dumps(("call", fn, args, kwargs or {}))
         with self._lock:
             if self._proc is not None and self._proc.poll() is not None:
                 self._replace()
@@ -200,6 +200,34 @@ class BoundedWorker:
                 raise BoundedCrash(value)
             return value
 
+    def call_each(self, fn: Callable, items: Sequence[dict], *, timeout: float, name: str = "") -> list[tuple[str, Any]]:
+        """``fn(**item)`` for each item in order, in one request, each item under its own limit.
+
+        One ``(status, value)`` per item that ended: ``("ok", result)``, ``("err", message)`` for an
+        exception (the worker goes on with the next item), and, last, ``("timeout", BoundedTimeout)``
+        or ``("crash", message)`` when an item ran out of time or the worker died; the worker is then
+        replaced and the items after it did not run (the list is shorter than ``items``)."""
+        payload = cloudpickle.dumps(("each", fn, list(items)))
+        name = name or getattr(fn, "__name__", type(fn).__name__)
+        out: list[tuple[str, Any]] = []
+        with self._lock:
+            if self._proc is not None and self._proc.poll() is not None:
+                self._replace()
+            try:
+                self._await_ready()
+                self._send.send_bytes(payload)
+                for _ in items:  # each item's clock starts when the one before it answered
+                    self._wait(timeout, name)
+                    out.append(self._recv.recv())
+            except BoundedTimeout as err:  # _wait replaced the worker
+                out.append(("timeout", err))
+            except BoundedCrash as err:  # the worker did not start
+                out.append(("crash", str(err)))
+            except (EOFError, OSError) as err:
+                self._replace()
+                out.append(("crash", f"worker died ({type(err).__name__})"))
+        return out
+
     def warm(self, modules: Sequence[str]) -> None:
         """Make sure the worker has imported ``modules``, outside any call's clock; later
         replacements import them before they are ready."""
@@ -214,7 +242,7 @@ class BoundedWorker:
                 return  # the next start imports them
             try:
                 self._await_ready()
-                self._send.send_bytes(cloudpickle.dumps((preload, (list(new),), {})))
+                self._send.send_bytes(cloudpickle.dumps(("call", preload, (list(new),), {})))
                 if not self._recv.poll(STARTUP_TIMEOUT):
                     raise OSError("warm-up took too long")
                 status, value = self._recv.recv()

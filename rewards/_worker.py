@@ -1,5 +1,6 @@
 """Entry point of a bounded worker process (see ``rewards._bounded``): import the modules it is
-told to preload, say "ready", then read pickled calls from one pipe and answer on another.
+told to preload, say "ready", then read pickled calls from one pipe and answer on another: one
+reply per call, or one per item of an item-by-item request, as each item ends.
 Standard output stays free for the called code's own prints."""
 
 from __future__ import annotations
@@ -34,20 +35,29 @@ def serve(read_fd: int, write_fd: int, memory_bytes: int, modules: list[str]) ->
     outbox.send("ready")  # the caller's clock starts only after this, imports done
     while True:
         try:
-            fn, args, kwargs = pickle.loads(inbox.recv_bytes())
+            message = pickle.loads(inbox.recv_bytes())
         except EOFError:
             return
-        try:
-            reply = ("ok", fn(*args, **kwargs))
-        except MemoryError:
-            reply = ("err", "MemoryError: the worker's memory ceiling was reached")
-        except Exception as err:  # reported to the caller, who decides what it scores
-            reply = ("err", f"{type(err).__name__}: {err}")
-        try:
-            outbox.send(reply)
-        except Exception as err:  # an unpicklable result
-            outbox.send(("err", f"cannot send the result back: {type(err).__name__}: {err}"))
+        if message[0] == "each":  # ("each", fn, [kwargs, ...]): one reply per item, in order
+            _, fn, items = message
+            for kwargs in items:
+                _reply(outbox, fn, (), kwargs)
+        else:  # ("call", fn, args, kwargs)
+            _, fn, args, kwargs = message
+            _reply(outbox, fn, args, kwargs)
 
+
+def _reply(outbox: Connection, fn, args: tuple, kwargs: dict) -> None:
+    try:
+        reply = ("ok", fn(*args, **kwargs))
+    except MemoryError:
+        reply = ("err", "MemoryError: the worker's memory ceiling was reached")
+    except Exception as err:  # reported to the caller, who decides what it scores
+        reply = ("err", f"{type(err).__name__}: {err}")
+    try:
+        outbox.send(reply)
+    except Exception as err:  # an unpicklable result
+        outbox.send(("err", f"cannot send the result back: {type(err).__name__}: {err}"))
 
 if __name__ == "__main__":
     serve(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), [m for m in sys.argv[4].split(",") if m])
