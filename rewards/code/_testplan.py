@@ -33,6 +33,16 @@ if hasattr(ast, "TryStar"):
 
 def free_names(tree):
     """Names read somewhere in ``tree`` and bound nowhere in it (built-ins left out)."""
+    read, bound = _names(tree)
+    return {name for name in read - bound if not hasattr(builtins, name)}
+
+
+def bound_names(tree):
+    """Names ``tree`` binds somewhere (assigned, defined, imported, caught...)."""
+    return _names(tree)[1]
+
+
+def _names(tree):
     bound, read = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
@@ -53,7 +63,7 @@ def free_names(tree):
             bound.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             bound.add(node.rest)
-    return {name for name in read - bound if not hasattr(builtins, name)}
+    return read, bound
 
 
 def stdlib_modules(tree):
@@ -93,19 +103,30 @@ class _Solution(ast.NodeTransformer):
         return [ast.copy_location(k, node) for k in keep] or ast.copy_location(ast.Pass(), node)
 
 
+# Built-ins that reach names by their text or reach the interpreter: an assert that uses one can depend on the program.
+_DYNAMIC = frozenset({"eval", "exec", "compile", "globals", "locals", "vars", "__import__", "getattr", "setattr",
+                      "delattr", "hasattr", "dir", "open", "input", "breakpoint", "help", "__builtins__",
+                      "__build_class__", "__loader__", "__spec__", "memoryview"})
+# Standard-library modules whose attributes are plain values and functions of their arguments: an assert that
+# reads only these (as ``mod.attr``) and pure built-ins provably cannot depend on the program.
+_PURE = frozenset({"math", "cmath", "re", "string", "itertools", "functools", "collections", "fractions", "decimal",
+                   "statistics", "heapq", "bisect", "json", "datetime", "textwrap", "unicodedata", "numbers", "copy",
+                   "random", "array", "enum", "typing", "os.path"})
+_PURE_BUILTINS = frozenset(dir(builtins)) - _DYNAMIC
+
+
 def fixed_names(tree):
-    """Names whose value no program can give: built-ins the test code never binds, standard-library
-    modules it reads without importing, and names bound only by importing from the standard
-    library (``import math``, ``from math import sqrt``)."""
+    """Names whose value no program can give and that reach nothing else: pure built-ins the test code
+    never binds, and names bound only by importing from a pure standard-library module (``from math
+    import sqrt``); the pure modules themselves are read through :func:`counts` (``math.sqrt``)."""
     imported, other = set(), set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.ImportFrom):
+            pure = not node.level and node.module in _PURE
             for a in node.names:
-                (imported if a.name.split(".")[0] in _STDLIB else other).add((a.asname or a.name).split(".")[0])
-        elif isinstance(node, ast.ImportFrom):
-            stdlib = not node.level and (node.module or "").split(".")[0] in _STDLIB
-            for a in node.names:
-                (imported if stdlib else other).add(a.asname or a.name)
+                (imported if pure and a.name != "*" else other).add(a.asname or a.name)
+        elif isinstance(node, ast.Import):
+            other.update((a.asname or a.name).split(".")[0] for a in node.names if a.asname)
         elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             other.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -118,13 +139,59 @@ def fixed_names(tree):
             other.add(node.name)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
             other.add(node.name)
-    return (set(dir(builtins)) | imported | stdlib_modules(tree)) - other
+    modules = {name for name in {n.split(".")[0] for n in _PURE} if name not in other}
+    return (_PURE_BUILTINS | imported | {"module:" + m for m in modules}) - other
 
 
-def counts(test, fixed=frozenset(dir(builtins))):
-    """Whether an assertion's test can depend on the program: it reads a name that is not ``fixed``
-    (``assert True``, ``assert len('ab') == 2``, ``assert math.sqrt(4) == 2`` cannot)."""
-    return any(isinstance(n, ast.Name) and n.id not in fixed for n in ast.walk(test))
+def counts(test, fixed=_PURE_BUILTINS):
+    """Whether an assertion's test can depend on the program. It cannot only when it reads nothing but
+    ``fixed`` names (pure built-ins: ``assert True``, ``assert len('ab') == 2``) and attributes of pure
+    standard-library modules (``assert math.sqrt(4) == 2``, ``os.path.join``): no dynamic access
+    (``eval``, ``globals()``, ``__import__``, ``sys.modules``, ``importlib``, an ``_attribute``, a
+    module passed as a value, ``str.format``), which could reach the program's names."""
+    roots, inner = set(), {id(n.value) for n in ast.walk(test) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(test):
+        if isinstance(node, ast.Attribute):
+            if node.attr.startswith("_") or node.attr in ("format", "format_map"):
+                return True
+            chain = None if id(node) in inner else _chain(node)
+            if chain and "module:" + chain[0] in fixed:
+                if not _pure_chain(chain):
+                    return True
+                roots.add(id(_root(node)))
+    return any(isinstance(n, ast.Name) and id(n) not in roots and n.id not in fixed for n in ast.walk(test))
+
+
+def _root(node):
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node
+
+
+def _chain(node):
+    """``os.path.join`` -> ``["os", "path", "join"]``; None when the chain does not start at a name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.insert(0, node.attr)
+        node = node.value
+    return [node.id] + parts if isinstance(node, ast.Name) else None
+
+
+def _pure_chain(chain):
+    """Whether ``chain`` starts at a pure module and steps through no other module (``re.enum.sys`` does)."""
+    for cut in (2, 1):
+        name = ".".join(chain[:cut])
+        if name in _PURE and len(chain) > cut:
+            try:
+                value = __import__(name, fromlist=["_"])
+                for attr in chain[cut:]:
+                    value = getattr(value, attr)
+                    if isinstance(value, type(sys)):
+                        return False
+            except Exception:  # noqa: BLE001 - an attribute the module does not have: not provably pure
+                return False
+            return True
+    return False
 
 
 def _asserts(node, fixed, into_classes=False):
@@ -200,18 +267,25 @@ def asserting_methods(tree):
     out = {}
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
         methods = out.setdefault(cls.name, {})
-        for fn in _class_functions(cls):
-            methods[fn.name] = methods.get(fn.name, False) or fn.name in asserting or bool(uses[id(fn)] & asserting)
+        for name, fn in _class_functions(cls):
+            used = uses.get(id(fn)) or {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} | {
+                n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute)}
+            methods[name] = (methods.get(name, False) or name in asserting or _asserts_directly(fn)
+                             or bool(used & asserting))
     return out
 
 
 def _class_functions(cls):
-    """The functions a class statement's body defines, also under its ``if``, ``try``... (not nested ones)."""
+    """``(name, function)`` for the functions a class statement's body defines, also under its ``if``,
+    ``try``... (not nested ones), ``def`` or ``test_a = lambda self: ...``."""
     todo = list(cls.body)
     while todo:
         node = todo.pop(0)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield node
+            yield node.name, node
+        elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
+              and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            yield node.targets[0].id, node.value
         elif isinstance(node, _COMPOUND):
             todo += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
             todo += [s for h in getattr(node, "handlers", ()) for s in h.body]
@@ -253,15 +327,17 @@ class _Record(ast.NodeTransformer):
 
 
 class _Count(ast.NodeTransformer):
-    """Outside flat scopes and classes: ``assert T, M`` -> ``assert __grpo_hold__(T), M`` (records that
-    it ran and whether it held, so a failure the test code catches itself still fails its unit).
+    """Outside flat scopes (and in classes, ``into_classes``): ``assert T, M`` -> ``assert __grpo_hold__(T), M``
+    (records that it ran and whether it held, so a failure the test code catches itself still fails its
+    unit, or the unittest case running it).
     An assert that cannot depend on the program stays as it is: it does not count as one that ran."""
 
-    def __init__(self, counting):
+    def __init__(self, counting, into_classes=False):
         self.counting = counting  # ids of the asserts that can depend on the program (_asserts)
+        self.into_classes = into_classes
 
     def visit_ClassDef(self, node):
-        return node
+        return self.generic_visit(node) if self.into_classes else node
 
     def visit_Assert(self, node):
         if id(node) not in self.counting:
@@ -337,7 +413,7 @@ def plan(source, entry_point):
     in_functions = {id(a) for fn in functions.values() for a in _asserts(fn, fixed)}
     module_asserts = [a for a in _asserts(tree, fixed) if id(a) not in in_functions]
     direct = {id(s) for s in tree.body if isinstance(s, ast.Assert)}
-    if loose or not all(id(a) in direct for a in module_asserts):
+    if loose or _runs_text(tree) or not all(id(a) in direct for a in module_asserts):
         units.insert(0, "module")
     else:
         flat.insert(0, tree)
@@ -352,9 +428,24 @@ def plan(source, entry_point):
     classes = any(isinstance(n, ast.ClassDef) for n in ast.walk(tree))
     methods = asserting_methods(tree)
     counting = {id(a) for a in _asserts(tree, fixed)}
+    counting |= {id(a) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for a in ast.walk(c) if isinstance(a, ast.Assert)}
     tree = _Record(ids, blank).visit(tree)
-    tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count(counting).visit(tree))
+    tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count(counting, True).visit(tree))
     return Plan(ast.fix_missing_locations(tree), checks, units, harness_call, classes, methods)
+
+
+def _runs_text(tree):
+    """Whether the test code runs code from text (``exec``, ``compile``): its asserts are not in the text read
+    here, so the module is one check (all or nothing), held when an assert of that text ran and none failed."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("exec", "compile")
+               for n in ast.walk(tree))
+
+
+def held_text(tree):
+    """Code the test code runs from text (``exec('assert f(1) == 2')``): every assert records that it ran and
+    whether it held (``__grpo_hold__``), as the asserts of all-or-nothing code do."""
+    return ast.fix_missing_locations(_Count({id(n) for n in ast.walk(tree) if isinstance(n, ast.Assert)},
+                                            into_classes=True).visit(tree))
 
 
 def _inside_class(tree, node):

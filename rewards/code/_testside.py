@@ -29,12 +29,14 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _testcases  # noqa: E402
+import _testexec  # noqa: E402
 import _testplan  # noqa: E402
 import _wire  # noqa: E402
 
 _RAISABLE = {name: cls for name, cls in vars(builtins).items() if isinstance(cls, type)
              and issubclass(cls, Exception) and cls not in (StopIteration, StopAsyncIteration)}
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+_EXIT = os._exit
 
 
 class ProgramError(Exception):
@@ -238,6 +240,7 @@ class Checks:
         self.units = dict.fromkeys(plan.units, False)
         self.ran, self.failures, self.opened = 0, 0, {}
         self.cases, self.cases_passed, self.failed_lines = 0, 0, []
+        self.in_case = None  # while a unittest case runs: marks it failed
 
     def record(self, number, line, held):
         try:
@@ -249,12 +252,17 @@ class Checks:
             self.failed_lines.append(line)
 
     def hold(self, value):
-        """An assert outside a flat scope ran: whether it held (a failure is kept even if the test code catches it)."""
-        self.ran += 1
+        """An assert outside a flat scope ran: whether it held (a failure is kept even if the test code catches
+        it); while a unittest case runs (``in_case``, set by ``_testcases``), the failure is that case's."""
         try:
             held = bool(value)
         except Exception:  # noqa: BLE001 - no truth value: the assert fails
             held = False
+        if self.in_case is not None:
+            if not held:
+                self.in_case()
+            return held
+        self.ran += 1
         self.failures += not held
         return held
 
@@ -274,7 +282,7 @@ class Checks:
         return sum(a is True for a in self.asserts) + sum(self.units.values()) + self.cases_passed
 
 
-def _bind(namespace, plan, spec, first, free, modules):
+def _bind(namespace, plan, spec, first, free, modules, bound=frozenset()):
     """Fill the test code's namespace: the row's prompt, the standard library, then the names the
     program may provide. Returns a row fault (text) or None."""
     prompt, entry = spec.get("prompt"), spec.get("entry_point")
@@ -297,7 +305,10 @@ def _bind(namespace, plan, spec, first, free, modules):
                 "'entry_point' the program provides only %r: give the row its 'prompt'" % (sorted(others), entry))
     wanted |= others
     names = first.get("names") if type(first) is dict else None
-    namespace["__grpo_solution__"] = ProgramModule(names if type(names) is dict else None)
+    namespace["__grpo_solution__"] = sys.modules["solution"] = ProgramModule(names if type(names) is dict else None)
+    if type(names) is dict and not entry:  # names the text reads only dynamically (eval('f(1)'), globals()['f'])
+        wanted |= {name for name in names if name.isidentifier() and not name.startswith("__") and name not in bound
+                   and name not in _STDLIB and not hasattr(builtins, name) and name not in from_row}
     if type(names) is dict:
         for name in wanted:
             form = names.get(name)
@@ -323,7 +334,10 @@ def run(source, spec, checks, plan):
     namespace = {"__name__": "__main__", "__builtins__": builtins, "__grpo_check__": checks.record,
                  "__grpo_hold__": checks.hold, "__grpo_begin__": checks.begin, "__grpo_end__": checks.end}
     tree = ast.parse(source)
-    fault = _bind(namespace, plan, spec, first, _testplan.free_names(tree), _testplan.stdlib_modules(tree))
+    fault = _bind(namespace, plan, spec, first, _testplan.free_names(tree), _testplan.stdlib_modules(tree),
+                  _testplan.bound_names(tree))
+    namespace.update(_testexec.entries(checks.hold))
+    os._exit = _testexec.exit_  # the test code's own exit ends it as sys.exit does (main keeps the real one)
     if fault:
         return None, fault
     unittest.main = lambda *args, **kwargs: None  # the harness runs the cases itself
@@ -378,7 +392,7 @@ def main():
               "aborted": stopped, "unsupported": LINK.unsupported, "failed_lines": checks.failed_lines,
               "row_error": fault}
     os.write(report_fd, (json.dumps(report) + "\n").encode())
-    os._exit(0)
+    _EXIT(0)
 
 
 LINK = None
