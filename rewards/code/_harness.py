@@ -25,7 +25,11 @@ import os
 import sys
 import time
 import types
+import typing
 from queue import Empty, SimpleQueue
+
+TYPING = {name: getattr(typing, name) for name in ("List", "Dict", "Tuple", "Set", "FrozenSet", "Optional", "Union", "Any",
+                                                   "Callable", "Iterable", "Iterator", "Sequence", "Generator", "Deque")}
 
 _type, _len, _isinstance, _sorted = type, len, isinstance, sorted
 _NoneType, _bool, _int, _float, _str = type(None), bool, int, float, str
@@ -147,6 +151,7 @@ def _start(work):
 
 def _load(source, name):
     module = types.ModuleType(name)
+    module.__dict__.update(TYPING)  # LeetCode's preloaded annotations (``List[int]``); the program may rebind them
     module.__file__ = "/work/solution.py"
     sys.modules["__main__"] = sys.modules[name] = module
     exec(compile(source, "solution.py", "exec"), module.__dict__)
