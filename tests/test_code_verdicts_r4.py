@@ -129,3 +129,17 @@ def test_the_sandbox_has_no_numpy(clean_host):  # noqa: F811
     row = {"test_code": "assert f() == 6\n"}
     got = Runner("root").score([fenced("import numpy as np\ndef f():\n    return int(np.arange(4).sum())")], [row])
     assert got == [0.0]
+
+
+def test_a_stalled_call_is_logged_as_a_timeout(clean_host):  # noqa: F811
+    """Round 4, minor: a call-based case that stalls is a `timeout` (it was logged `wrong_answer`, as the
+    harness read its worker's end-of-thread sentinel before holding it); the score is the cases before it."""
+    from grpo_ext.rewards.code import CodeExecution
+    row = {"fn_name": "f", "inputs": [[1], [2], [3]], "outputs": [1, 2, 3]}
+    programs = ["def f(x):\n    if x == 2:\n        while True:\n            pass\n    return x",
+                "import time\ndef f(x):\n    if x == 2:\n        time.sleep(60)\n    return x",
+                "def f(x):\n    return x if x != 2 else 0", "def f(x):\n    return x"]
+    reward = CodeExecution(wall_seconds=1)
+    got = reward(completions=[fenced(p) for p in programs], verification_info=[row] * len(programs))
+    assert got == pytest.approx([1 / 3, 1 / 3, 2 / 3, 1.0])
+    assert reward.last_outcomes == ["timeout", "timeout", "wrong_answer", "passed"]

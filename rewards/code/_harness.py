@@ -141,7 +141,9 @@ def _start(work):
     box = SimpleQueue()
 
     def target():
-        box.put(_thread._set_sentinel())  # released by the runtime when this thread ends
+        sentinel = _thread._set_sentinel()  # released by the runtime when this thread ends, if held:
+        sentinel.acquire()  # held here (as threading holds it); unheld, done() read "ended" at once
+        box.put(sentinel)
         work()
 
     _thread.start_new_thread(target, ())
