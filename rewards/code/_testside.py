@@ -259,9 +259,7 @@ class Checks:
         except Exception:  # noqa: BLE001 - no truth value: the assert fails
             held = False
         if self.in_case is not None:
-            if not held:
-                self.in_case()
-            return held
+            return held or self.in_case() or False
         self.ran += 1
         self.failures += not held
         return held
@@ -306,10 +304,10 @@ def _bind(namespace, plan, spec, first, free, modules, bound=frozenset()):
     wanted |= others
     names = first.get("names") if type(first) is dict else None
     namespace["__grpo_solution__"] = sys.modules["solution"] = ProgramModule(names if type(names) is dict else None)
-    if type(names) is dict and not entry:  # names the text reads only dynamically (eval('f(1)'), globals()['f'])
-        wanted |= {name for name in names if name.isidentifier() and not name.startswith("__") and name not in bound
-                   and name not in _STDLIB and not hasattr(builtins, name) and name not in from_row}
     if type(names) is dict:
+        if not entry:  # and the names the text reads only dynamically (eval('f(1)'), globals()['f'])
+            wanted |= {n for n in names if n.isidentifier() and not n.startswith("__") and n not in bound | from_row
+                       and n not in _STDLIB and not hasattr(builtins, n)}
         for name in wanted:
             form = names.get(name)
             if form is None or (type(form) is dict and set(form) == {"m"}):
@@ -336,7 +334,7 @@ def run(source, spec, checks, plan):
     tree = ast.parse(source)
     fault = _bind(namespace, plan, spec, first, _testplan.free_names(tree), _testplan.stdlib_modules(tree),
                   _testplan.bound_names(tree))
-    namespace.update(_testexec.entries(checks.hold))
+    namespace.update(_testexec.entries(checks.hold))  # exec / eval / compile of text
     os._exit = _testexec.exit_  # the test code's own exit ends it as sys.exit does (main keeps the real one)
     if fault:
         return None, fault
