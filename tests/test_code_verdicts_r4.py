@@ -58,6 +58,14 @@ ATTACKS |= {f"{name} (R4 M2), wrong": ({"test_code": code}, WRONG, 0.0) for name
 ATTACKS |= {
     "attribute of a module's module (R4 M1)": (
         {"test_code": FIRST + "import re\nassert re.enum.sys.modules['solution'].add(3, 4) == 7\n"}, HALF, 0.5),
+    "stall, then a case catches the program's absence (R4 code_diff)": (
+        {"test_code": CASE + "    def test_b(self):\n        try:\n            self.assertEqual(add(3, 4), 7)\n"
+                             "        except Exception:\n            pass\n"},
+        "def add(a, b):\n    if a == 2:\n        return 4\n    while True:\n        pass", 0.5),
+    "exit, then the test code catches the program's absence (R4 code_diff)": (
+        {"test_code": FIRST + "for a, b in ((3, 4), (1, 1)):\n    try:\n        assert add(a, b) == a + b\n"
+                              "    except Exception:\n        pass\n"},
+        "import os\ndef add(a, b):\n    if a == 2:\n        return 4\n    os._exit(0)", 0.0),
     "program dunder through a pure module (R4 M1)": (
         {"test_code": FIRST + "import math\nassert math.__dict__ is not None and add(3, 4) == 7\n"}, HALF, 0.5),
 }

@@ -44,7 +44,13 @@ class ProgramError(Exception):
 
 
 class ProgramGone(Exception):
-    """The program timed out, exited or sent something malformed; no further call reaches it."""
+    """The program timed out, exited or sent something malformed; no further call reaches it. Made, it fails
+    the unittest case or the all-or-nothing code that needed the program, even if the test code catches it."""
+
+    def __init__(self, state):
+        super().__init__(state)
+        if CHECKS is not None:
+            CHECKS.gone()
 
 
 class Unsupported(BaseException):
@@ -156,7 +162,7 @@ class Link:
             for arg, form in zip(args, after):
                 if form is not None and type(arg) in (list, dict, set):
                     try:
-                        _refill(arg, _wire.from_wire(form, self.remote))
+                        _wire.refill(arg, _wire.from_wire(form, self.remote))
                     except _wire.WireError:
                         self.fail("protocol")
         return result
@@ -213,23 +219,6 @@ def _exception(name, message, bases=None):
         return ProgramError("%s: %s" % (name, text))
 
 
-def _refill(old, new):
-    """Give ``old`` (a list, dict or set of the test code's) the contents ``new`` came back with."""
-    if type(old) is not type(new):
-        return
-    if type(old) is list and len(old) == len(new):
-        for i, (a, b) in enumerate(zip(old, new)):
-            if type(a) is type(b) and type(a) in (list, dict, set):
-                _refill(a, b)
-            else:
-                old[i] = b
-    elif type(old) is list:
-        old[:] = new
-    else:
-        old.clear()
-        old.update(new)
-
-
 class Checks:
     """The checks of the row (see ``_testplan``): numbered asserts of flat scopes, all-or-nothing
     units, unittest cases. A check that never ran is a failed one."""
@@ -263,6 +252,12 @@ class Checks:
         self.ran += 1
         self.failures += not held
         return held
+
+    def gone(self):
+        if self.in_case is not None:
+            self.in_case()
+        else:
+            self.failures += 1
 
     def begin(self, unit):
         self.opened[unit] = (self.ran, self.failures)
@@ -371,7 +366,7 @@ def run(source, spec, checks, plan):
 
 
 def main():
-    global LINK
+    global LINK, CHECKS
     answers_fd, requests_fd = int(sys.argv[1]), int(sys.argv[2])
     spec = json.loads(sys.stdin.read())
     report_fd = int(os.environ.pop("SANDBOX_CHANNEL_FD"))
@@ -379,7 +374,7 @@ def main():
         source = f.read()
     LINK = Link(answers_fd, requests_fd, float(spec["budget"]))
     plan = _testplan.plan(source, spec.get("entry_point"))
-    checks = Checks(plan)
+    checks = CHECKS = Checks(plan)
     stopped, fault = run(source, spec, checks, plan)
     count, passed = checks.count, checks.passed
     if stopped and plan.classes:  # its cases are unknown: every check fails
@@ -393,7 +388,7 @@ def main():
     _EXIT(0)
 
 
-LINK = None
+LINK = CHECKS = None
 
 if __name__ == "__main__":
     main()
