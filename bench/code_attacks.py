@@ -7,7 +7,7 @@ checkout (an earlier version, root only), to show what the attacks won there.
     python bench/code_attacks.py --verdicts [--tree ...]           # the verdict attacks and controls
 
 Prints one markdown table: attack x row shape -> score (``root / rootless``); with ``--verdicts``
-the attacks and controls of tests/test_code_verdicts.py: row shape, fair share, score per mode.
+the attacks and controls of tests/test_code_verdicts.py and tests/test_code_verdicts_r4.py: row shape, fair share, score per mode.
 """
 
 from __future__ import annotations
@@ -51,10 +51,15 @@ def _shape(row: dict) -> str:
 def verdicts(modes: list[str]) -> None:
     import json
 
-    from test_code_verdicts import ATTACKS, CONTROLS
+    import test_code_verdicts
+    import test_code_verdicts_r4
     from test_code_verdicts import fenced as fence
 
-    rows = [(name, spec, "attack") for name, spec in ATTACKS.items()] + [(n, s, "control") for n, s in CONTROLS.items()]
+    rows, where = [], {}
+    for module in (test_code_verdicts, test_code_verdicts_r4):  # the rounds' attacks and controls
+        rows += [(name, spec, "attack") for name, spec in module.ATTACKS.items()]
+        rows += [(name, spec, "control") for name, spec in module.CONTROLS.items()]
+        where.update(dict.fromkeys([*module.ATTACKS, *module.CONTROLS], f"tests/{module.__name__}.py"))
     got = {}
     for mode in modes:
         use = [r for r in rows if mode == "root" or _carries(json, r[1][0])]
@@ -83,7 +88,7 @@ def verdicts(modes: list[str]) -> None:
     for name, (row, _, fair), kind in rows:
         cells = [_fmt(got[m].get(name, "n/a")) for m in modes]
         print(f"| {kind} | {name} | {_shape(row)} | {fair:.2g} | " + " | ".join(cells)
-              + f" | `tests/test_code_verdicts.py::{test[kind]}[<mode>-{name}]` |")
+              + f" | `{where[name]}::{test[kind]}[<mode>-{name}]` |")
 
 
 def _carries(json, row) -> bool:

@@ -85,6 +85,9 @@ def _sub(r):
 '''
 
 
+INDIRECT = ("__import__('solution').", "sys.modules['solution'].", "importlib.import_module('solution').")  # to the program
+
+
 def program(task: str, mutant: str, stdin: bool = False) -> str:
     fn, body, params, _ = TASKS[task]
     text = HELPERS + f"def _right({', '.join(params)}):\n    {body}\n" + (
@@ -135,6 +138,17 @@ def rows(task: str) -> dict[str, tuple[dict, int]]:
         f"import unittest\nif {first[0]} == {first[1]}:\n    class T(unittest.TestCase):\n" + "".join(
             f"        def test_{i}(self):\n            self.assertEqual({c}, {e})\n" for i, (c, e) in enumerate(calls)),
         len(cases))
+    out["indirect asserts"] = ("import sys, importlib\n" + "".join(  # blind round 4, M1: each is a check of the program
+        f"assert {reach}{c} == {e}\n" for reach, (c, e) in zip(INDIRECT, calls)), len(INDIRECT))
+    out["indirect eval"] = ("".join(f"assert eval({c!r}) == {e}\n" for c, e in calls), len(cases))
+    out["unittest, swallowed assertions"] = (  # blind round 4, M2: a failure caught by the case still fails it
+        "import unittest\nclass T(unittest.TestCase):\n" + "".join(
+            f"    def test_{i}(self):\n        try:\n            self.assertEqual({c}, {e})\n"
+            f"        except {'AssertionError' if i % 2 else 'Exception'}:\n            pass\n"
+            for i, (c, e) in enumerate(calls)), len(cases))
+    out["stop after the last assert"] = (  # round 3, F1: a raise after the asserts is one more check, failed
+        "".join(f"assert {c} == {e}\n" for c, e in calls[:-1]) + f"if {calls[-1][0]} != {calls[-1][1]}:\n"
+        "    raise AssertionError('last')\n", len(cases) - 1)
     out = {shape: ({"test_code": code}, n) for shape, (code, n) in out.items()}
     if number:
         out["abs"] = ({"test_code": "".join(f"assert abs({c} - ({e})) < 1e-9\n" for c, e in calls)}, len(cases))
@@ -227,7 +241,7 @@ def oracle(row: dict, checks: int, code: str, completion: str | None = None, mal
     held = {line.split()[1] for line in out.splitlines() if line.startswith("P ")}
     if "NOCHECK" in out:
         return None
-    return len(held) / checks
+    return len(held) / (checks + ("STOP" in out.splitlines()))
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ prints ``P i`` / ``F i`` for each check ``i`` as it is decided (so a run killed 
 it printed; the checks it never printed failed)."""
 
 ORACLE = r'''
-import ast, math, pickle, subprocess, sys, types, unittest
+import ast, math, pickle, signal, subprocess, sys, time, types, unittest
 sys.set_int_max_str_digits(0)
 import builtins, re
 spec = pickle.load(open(sys.argv[1], "rb"))
@@ -127,15 +127,52 @@ def load():
     except BaseException:
         print("C", flush=True)
         sys.exit(0)
+    PROGRAM.update(name for name, value in ns.items() if callable(value))
     return dict(ns)
 
 
+PROGRAM, LEFT = set(), [wall]  # the program's functions; what is left of its one budget
+
+
+class Gone(BaseException):
+    """The program's budget is spent: every later call of it raises."""
+
+
+def _alarm(*_):
+    raise Gone()
+
+
+signal.signal(signal.SIGALRM, _alarm)
+
+
+def _stub(*args, **kwargs):
+    raise Gone()
+
+
+def timed(piece, env):
+    """One statement of the test code on the program's one budget; once it is spent, the program's
+    functions raise (so a statement after the last assert that calls the program stops the code)."""
+    start = time.monotonic()
+    if LEFT[0] > 0:
+        signal.setitimer(signal.ITIMER_REAL, LEFT[0])
+    try:
+        exec(piece, env)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        LEFT[0] -= time.monotonic() - start
+        if LEFT[0] <= 0:
+            for scope in (env, sys.modules["solution"].__dict__):
+                scope.update({name: _stub for name in PROGRAM | {"candidate"} if name in scope})
+
+
 FIXED = set(dir(builtins)) | set(sys.stdlib_module_names)
+DYNAMIC = {"eval", "exec", "globals", "vars", "locals", "__import__", "getattr", "sys", "importlib"}
 
 
 def counts(stmt):
-    """An assert is a check unless it reads only built-ins and standard-library modules."""
-    return any(isinstance(n, ast.Name) and n.id not in FIXED for n in ast.walk(stmt.test))
+    """An assert is a check unless it reads only built-ins and standard-library modules, none of them
+    a way to names by their text (eval, globals, __import__, sys.modules, importlib...)."""
+    return any(isinstance(n, ast.Name) and (n.id not in FIXED or n.id in DYNAMIC) for n in ast.walk(stmt.test))
 
 
 def asserting(tree):
@@ -166,19 +203,41 @@ def statements(body, env, first=0):
             continue
         if isinstance(stmt, ast.Assert):
             try:
-                exec(piece, env)
+                timed(piece, env)
                 say(i, True)
             except BaseException:
                 say(i, False)
             i += 1
+        elif any(isinstance(st, ast.Assert) and counts(st) for st in body[body.index(stmt):]):
+            timed(piece, env)  # an exception stops here: the asserts left are never printed
         else:
-            exec(piece, env)  # an exception stops here: the asserts left are never printed
+            try:
+                timed(piece, env)
+            except BaseException:
+                print("STOP", flush=True)  # a stop after the last assert: one more check, failed
+                return
+
+
+CURRENT = []  # the result of the case that is running
+
+
+class Caught(AssertionError):
+    """unittest's failureException here: a failure made while a case runs fails it, caught or not."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        if CURRENT:
+            CURRENT[0].bad = True
+
+
+unittest.TestCase.failureException = Caught
 
 
 class Result(unittest.TestResult):
     def startTest(self, test):
         super().startTest(test)
         self.bad = False
+        CURRENT[:] = [self]
 
     def addError(self, test, err):
         super().addError(test, err)
@@ -194,6 +253,7 @@ class Result(unittest.TestResult):
 
     def stopTest(self, test):
         super().stopTest(test)
+        CURRENT.clear()
         if (type(test).__name__, test._testMethodName) in self.asserting:
             say(test.id(), not self.bad)
 

@@ -9,7 +9,8 @@ One job per module:
 - ``extract``: the program of a completion (its last fenced block);
 - ``_checks``: the parent's side of the call-based harness (signed reports read back);
 - ``_harness``: the script that loads a program in the sandbox for call-based tests;
-- ``split``, ``_program``, ``_testside``, ``_testplan``, ``_wire``: assert-style tests, run split;
+- ``split``, ``_program``, ``_testside``, ``_testplan``, ``_testpure``, ``_testcases``, ``_testexec``, ``_wire``:
+  assert-style tests, run split;
 - ``sandbox``: one bounded, isolated run on this machine (``_isolate``: namespaces, new root and
   privileges in the child; ``_bounds``: memory, process and time limits on a whole run);
 - ``sandbox_check``: attacks run against the sandbox (``grpo-ext rewards check-sandbox``);

@@ -25,7 +25,11 @@ import os
 import sys
 import time
 import types
+import typing
 from queue import Empty, SimpleQueue
+
+TYPING = {name: getattr(typing, name) for name in ("List", "Dict", "Tuple", "Set", "FrozenSet", "Optional", "Union", "Any",
+                                                   "Callable", "Iterable", "Iterator", "Sequence", "Generator", "Deque")}
 
 _type, _len, _isinstance, _sorted = type, len, isinstance, sorted
 _NoneType, _bool, _int, _float, _str = type(None), bool, int, float, str
@@ -137,7 +141,9 @@ def _start(work):
     box = SimpleQueue()
 
     def target():
-        box.put(_thread._set_sentinel())  # released by the runtime when this thread ends
+        sentinel = _thread._set_sentinel()  # released by the runtime when this thread ends, if held:
+        sentinel.acquire()  # held here (as threading holds it); unheld, done() read "ended" at once
+        box.put(sentinel)
         work()
 
     _thread.start_new_thread(target, ())
@@ -147,6 +153,7 @@ def _start(work):
 
 def _load(source, name):
     module = types.ModuleType(name)
+    module.__dict__.update(TYPING)  # LeetCode's preloaded annotations (``List[int]``); the program may rebind them
     module.__file__ = "/work/solution.py"
     sys.modules["__main__"] = sys.modules[name] = module
     exec(compile(source, "solution.py", "exec"), module.__dict__)

@@ -21,11 +21,15 @@ import _thread
 import os
 import sys
 import types
+import typing
 from queue import SimpleQueue
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _wire  # noqa: E402
+
+TYPING = {name: getattr(typing, name) for name in ("List", "Dict", "Tuple", "Set", "FrozenSet", "Optional", "Union", "Any",
+                                                   "Callable", "Iterable", "Iterator", "Sequence", "Generator", "Deque")}
 
 MAX_HANDLES, MAX_NAME_BYTES = 1 << 16, 64 << 10
 _IN_PLACE = (list, dict, set)
@@ -96,6 +100,7 @@ def _answer(request, namespace, handles):
 def _serve(requests, fd):
     handles = Handles()
     module = types.ModuleType("solution")  # its `if __name__ == "__main__":` block does not run
+    module.__dict__.update(TYPING)  # LeetCode's preloaded annotations (``List[int]``); the program may rebind them
     module.__file__ = "/work/solution.py"
     sys.modules["__main__"] = sys.modules["solution"] = module
     if os.path.exists("prompt.py"):  # the row's prompt first: the program was written after it

@@ -7,7 +7,8 @@ the test code's that it calls (by name, transitively), holds an ``assert`` state
 ``assert*`` / ``fail*`` method (``_testplan.asserting_methods``, read from the text before anything
 runs, so no program can change which cases count). A case with no assertion at all
 (``def test_a(self): pass``, a case that only calls the program) is no check: every program passes
-it. A counted case passes when it ran and no part of it failed (a failing ``subTest``, ``setUp``,
+it. A counted case passes when it ran and no part of it failed (an assertion method or ``assert`` that
+failed, even one the test code caught itself; a failing ``subTest``, ``setUp``,
 its class's ``setUpClass``; a module or class fixture that failed fails every case); a skipped or an
 ``@expectedFailure`` case failed (a skip condition can read the program's answers). The number
 of cases is the text's (:func:`static_cases`): a case that never loaded is a failed check.
@@ -68,13 +69,18 @@ def _base_name(node):
 class CaseResult(unittest.TestResult):
     """Which cases ran and which failed in any part (a subTest, setUp, a fixture of its class)."""
 
-    def __init__(self):
+    def __init__(self, checks):
         super().__init__()
-        self.started, self.bad, self.fixture_failed = set(), set(), False
+        self.started, self.bad, self.fixture_failed, self.checks = set(), set(), False, checks
 
     def startTest(self, test):
         super().startTest(test)
         self.started.add(id(test))
+        self.checks.in_case = lambda: self.bad.add(id(test))  # a failure as it happens, caught or not
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.checks.in_case = None
 
     def addError(self, test, err):
         super().addError(test, err)
@@ -102,6 +108,20 @@ class CaseResult(unittest.TestResult):
     def addUnexpectedSuccess(self, test):
         super().addUnexpectedSuccess(test)
         self.bad.add(id(test))
+
+
+def _failure(checks):
+    """The exception every assertion method raises (``self.failureException``): made while a case runs,
+    it fails that case, even if the test code catches it (``try: self.assertEqual(...)`` /
+    ``except AssertionError: pass``)."""
+
+    class Failure(AssertionError):
+        def __init__(self, *args):
+            super().__init__(*args)
+            if checks.in_case is not None:
+                checks.in_case()
+
+    return Failure
 
 
 def _flatten(suite):
@@ -142,7 +162,8 @@ def run_cases(namespace, checks, methods, defined=frozenset()):
     checks.cases += len(set(defined) | set(keys))
     if not cases:
         return
-    result = CaseResult()
+    result = CaseResult(checks)
+    unittest.TestCase.failureException = _failure(checks)
     saved = sys.modules.get("__main__")
     sys.modules["__main__"] = module  # unittest finds setUpModule / tearDownModule through it
     try:

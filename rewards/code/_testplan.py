@@ -22,7 +22,12 @@ library may provide).
 
 import ast
 import builtins
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _testpure import counts, fixed_names  # noqa: E402
 
 _COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -33,6 +38,16 @@ if hasattr(ast, "TryStar"):
 
 def free_names(tree):
     """Names read somewhere in ``tree`` and bound nowhere in it (built-ins left out)."""
+    read, bound = _names(tree)
+    return {name for name in read - bound if not hasattr(builtins, name)}
+
+
+def bound_names(tree):
+    """Names ``tree`` binds somewhere (assigned, defined, imported, caught...)."""
+    return _names(tree)[1]
+
+
+def _names(tree):
     bound, read = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
@@ -53,7 +68,7 @@ def free_names(tree):
             bound.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             bound.add(node.rest)
-    return {name for name in read - bound if not hasattr(builtins, name)}
+    return read, bound
 
 
 def stdlib_modules(tree):
@@ -91,40 +106,6 @@ class _Solution(ast.NodeTransformer):
         keep = [ast.Assign([ast.Name(a.asname, ast.Store())], ast.Name(a.name, ast.Load()))
                 for a in node.names if a.name != "*" and a.asname and a.asname != a.name]
         return [ast.copy_location(k, node) for k in keep] or ast.copy_location(ast.Pass(), node)
-
-
-def fixed_names(tree):
-    """Names whose value no program can give: built-ins the test code never binds, standard-library
-    modules it reads without importing, and names bound only by importing from the standard
-    library (``import math``, ``from math import sqrt``)."""
-    imported, other = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                (imported if a.name.split(".")[0] in _STDLIB else other).add((a.asname or a.name).split(".")[0])
-        elif isinstance(node, ast.ImportFrom):
-            stdlib = not node.level and (node.module or "").split(".")[0] in _STDLIB
-            for a in node.names:
-                (imported if stdlib else other).add(a.asname or a.name)
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            other.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            other.add(node.name)
-        elif isinstance(node, ast.arg):
-            other.add(node.arg)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            other.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            other.add(node.name)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            other.add(node.name)
-    return (set(dir(builtins)) | imported | stdlib_modules(tree)) - other
-
-
-def counts(test, fixed=frozenset(dir(builtins))):
-    """Whether an assertion's test can depend on the program: it reads a name that is not ``fixed``
-    (``assert True``, ``assert len('ab') == 2``, ``assert math.sqrt(4) == 2`` cannot)."""
-    return any(isinstance(n, ast.Name) and n.id not in fixed for n in ast.walk(test))
 
 
 def _asserts(node, fixed, into_classes=False):
@@ -200,18 +181,25 @@ def asserting_methods(tree):
     out = {}
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
         methods = out.setdefault(cls.name, {})
-        for fn in _class_functions(cls):
-            methods[fn.name] = methods.get(fn.name, False) or fn.name in asserting or bool(uses[id(fn)] & asserting)
+        for name, fn in _class_functions(cls):
+            used = uses.get(id(fn)) or {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} | {
+                n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute)}
+            methods[name] = (methods.get(name, False) or name in asserting or _asserts_directly(fn)
+                             or bool(used & asserting))
     return out
 
 
 def _class_functions(cls):
-    """The functions a class statement's body defines, also under its ``if``, ``try``... (not nested ones)."""
+    """``(name, function)`` for the functions a class statement's body defines, also under its ``if``,
+    ``try``... (not nested ones), ``def`` or ``test_a = lambda self: ...``."""
     todo = list(cls.body)
     while todo:
         node = todo.pop(0)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield node
+            yield node.name, node
+        elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
+              and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            yield node.targets[0].id, node.value
         elif isinstance(node, _COMPOUND):
             todo += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
             todo += [s for h in getattr(node, "handlers", ()) for s in h.body]
@@ -253,15 +241,17 @@ class _Record(ast.NodeTransformer):
 
 
 class _Count(ast.NodeTransformer):
-    """Outside flat scopes and classes: ``assert T, M`` -> ``assert __grpo_hold__(T), M`` (records that
-    it ran and whether it held, so a failure the test code catches itself still fails its unit).
+    """Outside flat scopes (and in classes, ``into_classes``): ``assert T, M`` -> ``assert __grpo_hold__(T), M``
+    (records that it ran and whether it held, so a failure the test code catches itself still fails its
+    unit, or the unittest case running it).
     An assert that cannot depend on the program stays as it is: it does not count as one that ran."""
 
-    def __init__(self, counting):
+    def __init__(self, counting, into_classes=False):
         self.counting = counting  # ids of the asserts that can depend on the program (_asserts)
+        self.into_classes = into_classes
 
     def visit_ClassDef(self, node):
-        return node
+        return self.generic_visit(node) if self.into_classes else node
 
     def visit_Assert(self, node):
         if id(node) not in self.counting:
@@ -337,7 +327,7 @@ def plan(source, entry_point):
     in_functions = {id(a) for fn in functions.values() for a in _asserts(fn, fixed)}
     module_asserts = [a for a in _asserts(tree, fixed) if id(a) not in in_functions]
     direct = {id(s) for s in tree.body if isinstance(s, ast.Assert)}
-    if loose or not all(id(a) in direct for a in module_asserts):
+    if loose or _runs_text(tree) or not all(id(a) in direct for a in module_asserts):
         units.insert(0, "module")
     else:
         flat.insert(0, tree)
@@ -352,9 +342,24 @@ def plan(source, entry_point):
     classes = any(isinstance(n, ast.ClassDef) for n in ast.walk(tree))
     methods = asserting_methods(tree)
     counting = {id(a) for a in _asserts(tree, fixed)}
+    counting |= {id(a) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for a in ast.walk(c) if isinstance(a, ast.Assert)}
     tree = _Record(ids, blank).visit(tree)
-    tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count(counting).visit(tree))
+    tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count(counting, True).visit(tree))
     return Plan(ast.fix_missing_locations(tree), checks, units, harness_call, classes, methods)
+
+
+def _runs_text(tree):
+    """Whether the test code runs code from text (``exec``, ``compile``): its asserts are not in the text read
+    here, so the module is one check (all or nothing), held when an assert of that text ran and none failed."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("exec", "compile")
+               for n in ast.walk(tree))
+
+
+def held_text(tree):
+    """Code the test code runs from text (``exec('assert f(1) == 2')``): every assert records that it ran and
+    whether it held (``__grpo_hold__``), as the asserts of all-or-nothing code do."""
+    return ast.fix_missing_locations(_Count({id(n) for n in ast.walk(tree) if isinstance(n, ast.Assert)},
+                                            into_classes=True).visit(tree))
 
 
 def _inside_class(tree, node):

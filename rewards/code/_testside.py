@@ -29,12 +29,14 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _testcases  # noqa: E402
+import _testexec  # noqa: E402
 import _testplan  # noqa: E402
 import _wire  # noqa: E402
 
 _RAISABLE = {name: cls for name, cls in vars(builtins).items() if isinstance(cls, type)
              and issubclass(cls, Exception) and cls not in (StopIteration, StopAsyncIteration)}
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+_EXIT = os._exit
 
 
 class ProgramError(Exception):
@@ -42,7 +44,13 @@ class ProgramError(Exception):
 
 
 class ProgramGone(Exception):
-    """The program timed out, exited or sent something malformed; no further call reaches it."""
+    """The program timed out, exited or sent something malformed; no further call reaches it. Made, it fails
+    the unittest case or the all-or-nothing code that needed the program, even if the test code catches it."""
+
+    def __init__(self, state):
+        super().__init__(state)
+        if CHECKS is not None:
+            CHECKS.gone()
 
 
 class Unsupported(BaseException):
@@ -154,7 +162,7 @@ class Link:
             for arg, form in zip(args, after):
                 if form is not None and type(arg) in (list, dict, set):
                     try:
-                        _refill(arg, _wire.from_wire(form, self.remote))
+                        _wire.refill(arg, _wire.from_wire(form, self.remote))
                     except _wire.WireError:
                         self.fail("protocol")
         return result
@@ -211,23 +219,6 @@ def _exception(name, message, bases=None):
         return ProgramError("%s: %s" % (name, text))
 
 
-def _refill(old, new):
-    """Give ``old`` (a list, dict or set of the test code's) the contents ``new`` came back with."""
-    if type(old) is not type(new):
-        return
-    if type(old) is list and len(old) == len(new):
-        for i, (a, b) in enumerate(zip(old, new)):
-            if type(a) is type(b) and type(a) in (list, dict, set):
-                _refill(a, b)
-            else:
-                old[i] = b
-    elif type(old) is list:
-        old[:] = new
-    else:
-        old.clear()
-        old.update(new)
-
-
 class Checks:
     """The checks of the row (see ``_testplan``): numbered asserts of flat scopes, all-or-nothing
     units, unittest cases. A check that never ran is a failed one."""
@@ -238,6 +229,7 @@ class Checks:
         self.units = dict.fromkeys(plan.units, False)
         self.ran, self.failures, self.opened = 0, 0, {}
         self.cases, self.cases_passed, self.failed_lines = 0, 0, []
+        self.in_case = None  # while a unittest case runs: marks it failed
 
     def record(self, number, line, held):
         try:
@@ -249,14 +241,23 @@ class Checks:
             self.failed_lines.append(line)
 
     def hold(self, value):
-        """An assert outside a flat scope ran: whether it held (a failure is kept even if the test code catches it)."""
-        self.ran += 1
+        """An assert outside a flat scope ran: whether it held (a failure is kept even if the test code catches
+        it); while a unittest case runs (``in_case``, set by ``_testcases``), the failure is that case's."""
         try:
             held = bool(value)
         except Exception:  # noqa: BLE001 - no truth value: the assert fails
             held = False
+        if self.in_case is not None:
+            return held or self.in_case() or False
+        self.ran += 1
         self.failures += not held
         return held
+
+    def gone(self):
+        if self.in_case is not None:
+            self.in_case()
+        else:
+            self.failures += 1
 
     def begin(self, unit):
         self.opened[unit] = (self.ran, self.failures)
@@ -274,7 +275,7 @@ class Checks:
         return sum(a is True for a in self.asserts) + sum(self.units.values()) + self.cases_passed
 
 
-def _bind(namespace, plan, spec, first, free, modules):
+def _bind(namespace, plan, spec, first, free, modules, bound=frozenset()):
     """Fill the test code's namespace: the row's prompt, the standard library, then the names the
     program may provide. Returns a row fault (text) or None."""
     prompt, entry = spec.get("prompt"), spec.get("entry_point")
@@ -297,8 +298,11 @@ def _bind(namespace, plan, spec, first, free, modules):
                 "'entry_point' the program provides only %r: give the row its 'prompt'" % (sorted(others), entry))
     wanted |= others
     names = first.get("names") if type(first) is dict else None
-    namespace["__grpo_solution__"] = ProgramModule(names if type(names) is dict else None)
+    namespace["__grpo_solution__"] = sys.modules["solution"] = ProgramModule(names if type(names) is dict else None)
     if type(names) is dict:
+        if not entry:  # and the names the text reads only dynamically (eval('f(1)'), globals()['f'])
+            wanted |= {n for n in names if n.isidentifier() and not n.startswith("__") and n not in bound | from_row
+                       and n not in _STDLIB and not hasattr(builtins, n)}
         for name in wanted:
             form = names.get(name)
             if form is None or (type(form) is dict and set(form) == {"m"}):
@@ -323,7 +327,10 @@ def run(source, spec, checks, plan):
     namespace = {"__name__": "__main__", "__builtins__": builtins, "__grpo_check__": checks.record,
                  "__grpo_hold__": checks.hold, "__grpo_begin__": checks.begin, "__grpo_end__": checks.end}
     tree = ast.parse(source)
-    fault = _bind(namespace, plan, spec, first, _testplan.free_names(tree), _testplan.stdlib_modules(tree))
+    fault = _bind(namespace, plan, spec, first, _testplan.free_names(tree), _testplan.stdlib_modules(tree),
+                  _testplan.bound_names(tree))
+    namespace.update(_testexec.entries(checks.hold))  # exec / eval / compile of text
+    os._exit = _testexec.exit_  # the test code's own exit ends it as sys.exit does (main keeps the real one)
     if fault:
         return None, fault
     unittest.main = lambda *args, **kwargs: None  # the harness runs the cases itself
@@ -359,7 +366,7 @@ def run(source, spec, checks, plan):
 
 
 def main():
-    global LINK
+    global LINK, CHECKS
     answers_fd, requests_fd = int(sys.argv[1]), int(sys.argv[2])
     spec = json.loads(sys.stdin.read())
     report_fd = int(os.environ.pop("SANDBOX_CHANNEL_FD"))
@@ -367,7 +374,7 @@ def main():
         source = f.read()
     LINK = Link(answers_fd, requests_fd, float(spec["budget"]))
     plan = _testplan.plan(source, spec.get("entry_point"))
-    checks = Checks(plan)
+    checks = CHECKS = Checks(plan)
     stopped, fault = run(source, spec, checks, plan)
     count, passed = checks.count, checks.passed
     if stopped and plan.classes:  # its cases are unknown: every check fails
@@ -378,10 +385,10 @@ def main():
               "aborted": stopped, "unsupported": LINK.unsupported, "failed_lines": checks.failed_lines,
               "row_error": fault}
     os.write(report_fd, (json.dumps(report) + "\n").encode())
-    os._exit(0)
+    _EXIT(0)
 
 
-LINK = None
+LINK = CHECKS = None
 
 if __name__ == "__main__":
     main()

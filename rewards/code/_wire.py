@@ -151,3 +151,20 @@ def from_wire(form, handle, depth=0):
     except (TypeError, ValueError, ArithmeticError) as err:  # an unhashable element or key, bad hex, bad decimal
         raise WireError("not a value: %s" % str(err)[:100]) from None
     raise WireError("not a value: tag %r" % str(tag)[:20])
+
+
+def refill(old, new):
+    """Give ``old`` (a list, dict or set of the test code's) the contents ``new`` came back with."""
+    if type(old) is not type(new):
+        return
+    if type(old) is list and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new)):
+            if type(a) is type(b) and type(a) in (list, dict, set):
+                refill(a, b)
+            else:
+                old[i] = b
+    elif type(old) is list:
+        old[:] = new
+    else:
+        old.clear()
+        old.update(new)

@@ -2,8 +2,9 @@
 or an alias, see :mod:`rewards.code.languages`) or untagged.
 
 Fences follow CommonMark's rule: a block opens with a line that starts with three or more backticks
-(up to three spaces of indentation) and a tag, and closes only at a line that starts (same
-indentation allowance) with at least as many backticks and holds nothing else but spaces. A run of
+or three or more tildes (``~~~python``; up to three spaces of indentation) and a tag, and closes only
+at a line that starts (same indentation allowance) with at least as many of the same character and
+holds nothing else but spaces (a ``~~~`` line is text inside a backtick block, and the reverse). A run of
 backticks inside a line (``x = 1  # ```not a fence``` ``) is text of the block, and a fence that does
 not start its line opens nothing. A block never closed is no block (a completion cut off inside
 its program has no program: ``no_code``), unlike CommonMark, which runs it to the end of the text.
@@ -15,8 +16,8 @@ import re
 
 from .languages import Language, fence_tags, get_language
 
-_OPEN = re.compile(r" {0,3}(`{3,})([^`\s]*)[^`]*")  # the opening line: fence, tag, the rest of the info string
-_CLOSE = re.compile(r" {0,3}(`{3,})[ \t]*")
+_OPEN = re.compile(r" {0,3}(?:(`{3,})([^`\s]*)[^`]*|(~{3,})(\S*).*)")  # the opening line: fence, tag, the rest
+_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
 _LINE_END = re.compile(r"\r\n|\r|\n")  # CommonMark's line endings (a chat client may send CRLF)
 
 
@@ -28,11 +29,11 @@ def blocks(text: str) -> list[tuple[str, str]]:
         i += 1
         if opening is None:
             continue
-        fence, tag, body = opening.group(1), opening.group(2), []
+        fence, tag, body = opening.group(1) or opening.group(3), opening.group(2) or opening.group(4) or "", []
         while i < len(lines):
             closing = _CLOSE.fullmatch(lines[i])
             i += 1
-            if closing is not None and len(closing.group(1)) >= len(fence):
+            if closing is not None and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence):
                 out.append((tag, "".join(line + "\n" for line in body)))
                 break
             body.append(lines[i - 1])

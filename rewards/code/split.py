@@ -43,10 +43,13 @@ _HERE = Path(__file__).parent
 PROGRAM_SIDE = (_HERE / "_program.py").read_text()
 TEST_SIDE = (_HERE / "_testside.py").read_text()
 TEST_PLAN = (_HERE / "_testplan.py").read_text()
+TEST_PURE = (_HERE / "_testpure.py").read_text()
 TEST_CASES = (_HERE / "_testcases.py").read_text()
+TEST_EXEC = (_HERE / "_testexec.py").read_text()
 WIRE = (_HERE / "_wire.py").read_text()
 for _name, _text in (("_program.py", PROGRAM_SIDE), ("_testside.py", TEST_SIDE), ("_testplan.py", TEST_PLAN),
-                     ("_testcases.py", TEST_CASES), ("_wire.py", WIRE)):
+                     ("_testpure.py", TEST_PURE), ("_testcases.py", TEST_CASES), ("_testexec.py", TEST_EXEC),
+                     ("_wire.py", WIRE)):
     compile(_text, _name, "exec")  # a broken side fails here, not as a runtime error on every row
 
 
@@ -109,8 +112,8 @@ def run_split(program: str, test_code: str, entry_point: str | None, python: str
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        tests = sandbox.run({"_testside.py": TEST_SIDE, "_testplan.py": TEST_PLAN, "_testcases.py": TEST_CASES, "_wire.py": WIRE,
-                             "tests.py": test_code},
+        tests = sandbox.run({"_testside.py": TEST_SIDE, "_testplan.py": TEST_PLAN, "_testpure.py": TEST_PURE,
+                             "_testcases.py": TEST_CASES, "_testexec.py": TEST_EXEC, "_wire.py": WIRE, "tests.py": test_code},
                             [python, "-I", "_testside.py", str(answers_r), str(requests_w)],
                             stdin=json.dumps({"entry_point": entry_point, "budget": budget, "prompt": prompt}), limits=limits,
                             isolation=isolation, read_only=read_only, channel=True, fds=(answers_r, requests_w))
