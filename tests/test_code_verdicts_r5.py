@@ -84,6 +84,12 @@ CONTROLS |= {
     "direct check(sq) stays flat (R5 F1)": ({"test_code": HELPER + TOP + "check(sq)\n"}, ONE, 1 / 9),
     "direct exec stays all or nothing (R5 F5), right": ({"test_code": TOP + f'exec("{TEXT}")\n'}, RIGHT, 1.0),
     "assertion only in setUp (R5 F6), right": ({"test_code": SETUP_ONLY}, RIGHT, 1.0),
+    "re.compile is no text run (R5 F5)": ({"test_code": "import re\nPAT = re.compile('a+')\n" + HELPER + TOP + "check(sq)\n"},
+                                          ONE, 1 / 9),
+    "a class attribute that is data is no case (R5 F2), right": (
+        {"test_code": CASES + "class T(unittest.TestCase):\n    test_data = [(3, 9), (4, 16)]\n    maxDiff = None\n"
+                      "    def test_all(self):\n        for n, want in self.test_data:\n            self.assertEqual(sq(n), want)\n"},
+        RIGHT, 1.0),
     "an inert case is still no check (R5 F2)": (
         {"test_code": CASES + "class T(unittest.TestCase):\n    def test_p(self):\n        'todo'\n        x = 1\n"
                       + CASE_A + "    def test_b(self):\n        self.assertEqual(sq(4), 16)\n"}, ONE, 0.5),

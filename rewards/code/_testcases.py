@@ -6,7 +6,8 @@ A ``test*`` case is a check unless it provably asserts nothing (:func:`case_meth
 the text before anything runs, so no program can change which cases count): its body holds no call
 at all (``pass``, a docstring, literal assignments), it has no decorator, and no fixture of its class
 (``setUp``...) or of the module does more than that either. Any call, through any name (an alias, a
-``getattr``, ``map``, a ``partial``), makes it a counted case. A counted case passes when it ran and no part of it failed (an assertion method or ``assert`` that
+``getattr``, ``map``, a ``partial``), makes it a counted case. A counted case passes when it ran
+and no part of it failed (an assertion method or ``assert`` that
 failed, even one the test code caught itself; a failing ``subTest``, ``setUp``,
 its class's ``setUpClass``; a module or class fixture that failed fails every case); a skipped or an
 ``@expectedFailure`` case failed (a skip condition can read the program's answers). The number
@@ -106,21 +107,28 @@ def case_methods(tree):
 def _class_functions(cls):
     """``(name, value)`` for the names a class statement's body binds to a value, also under its ``if``,
     ``try``... (not nested ones): ``def`` / ``async def`` (the function), ``name = value`` (the value:
-    ``test_a = lambda self: ...``, ``check = staticmethod(helper)``)."""
+    ``test_a = lambda self: ...``, ``check = staticmethod(helper)``; not data, :func:`_data`)."""
     todo = list(cls.body)
     while todo:
         node = todo.pop(0)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield node.name, node
-        elif isinstance(node, ast.Assign):
+        elif isinstance(node, ast.Assign) and not _data(node.value):
             yield from ((t.id, node.value) for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and not _data(node.value):
             yield node.target.id, node.value
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.Match)) \
                 or type(node).__name__ == "TryStar":
             todo += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
             todo += [s for h in getattr(node, "handlers", ()) for s in h.body]
             todo += [s for c in getattr(node, "cases", ()) for s in c.body]
+
+
+def _data(value):
+    """A class attribute that is data, never a method (``test_data = [1, 2]``, ``maxDiff = None``)."""
+    return value is None or _literal(value) or isinstance(value, (
+        ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+        ast.JoinedStr, ast.BinOp))
 
 
 def static_cases(tree, methods):

@@ -300,6 +300,7 @@ def plan(source, entry_point):
 
 _TEXT = frozenset({"exec", "eval", "compile"})
 _TEXT_WORDS = _TEXT | {"builtins", "__builtins__"}
+_TEXT_ATTRS = _TEXT_WORDS - {"compile"}  # re.compile is a regular expression's
 
 
 def _outside_classes(tree):
@@ -318,7 +319,7 @@ def _reaches_text(tree):
     for node in _outside_classes(tree):
         if isinstance(node, ast.Name) and (node.id == "__builtins__" or (node.id in _TEXT and id(node) not in calls)):
             return True
-        if isinstance(node, ast.Attribute) and node.attr in _TEXT_WORDS:
+        if isinstance(node, ast.Attribute) and node.attr in _TEXT_ATTRS:
             return True
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in _TEXT_WORDS:
             return True

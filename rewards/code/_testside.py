@@ -280,8 +280,7 @@ class Checks:
 
 
 def _bind(namespace, plan, spec, first, free, modules, bound=frozenset()):
-    """Fill the test code's namespace: the row's prompt, the standard library, then the names the
-    program may provide. Returns a row fault (text) or None."""
+    """Fill the test code's namespace (the row's prompt, the standard library, the program's names): a row fault or None."""
     prompt, entry = spec.get("prompt"), spec.get("entry_point")
     if prompt:
         try:
