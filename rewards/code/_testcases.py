@@ -4,8 +4,8 @@ runs them, one check per case (see docs/code.md, "Verdicts").
 
 A ``test*`` case is a check unless it provably asserts nothing (:func:`case_methods`, read from
 the text before anything runs, so no program can change which cases count): its body holds no call
-at all (``pass``, a docstring, literal assignments), it has no decorator, and no fixture of its class
-(``setUp``...) or of the module does more than that either. Any call, through any name (an alias, a
+at all (``pass``, a docstring, literal assignments), it has no decorator, and no fixture its class
+runs for each case (``setUp``, ``tearDown``) does more than that either. Any call, through any name (an alias, a
 ``getattr``, ``map``, a ``partial``), makes it a counted case. A counted case passes when it ran
 and no part of it failed (an assertion method or ``assert`` that
 failed, even one the test code caught itself; a failing ``subTest``, ``setUp``,
@@ -23,7 +23,7 @@ import unittest
 _CASE_BASES = ("TestCase", "IsolatedAsyncioTestCase")
 
 
-_FIXTURES = ("setUp", "tearDown", "asyncSetUp", "asyncTearDown", "setUpClass", "tearDownClass")
+_FIXTURES = ("setUp", "tearDown", "asyncSetUp", "asyncTearDown")  # run by each case (class fixtures fail every case)
 
 
 def _literal(node):
@@ -70,8 +70,8 @@ def inert(fn):
 def case_methods(tree):
     """``{class name: {method name: whether it counts}}`` for the test code's classes: a method counts
     unless it is :func:`inert`; every ``test*`` method a class has (own or inherited from the test
-    code's classes) counts when a fixture of the class (or of its bases) or of the module
-    (``setUpModule`` / ``tearDownModule``) is not inert, since the case runs it."""
+    code's classes) counts when a fixture each case runs (``setUp``, ``tearDown``, their async forms) of
+    the class or of its bases is not inert."""
     classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
     by_name, own = {}, {}
     for cls in classes:
@@ -79,10 +79,6 @@ def case_methods(tree):
         methods = own.setdefault(cls.name, {})
         for name, fn in _class_functions(cls):
             methods[name] = methods.get(name, False) or not inert(fn)
-    module_fixture = any(getattr(s, "name", None) in ("setUpModule", "tearDownModule")
-                         and not inert(s) for s in tree.body)
-    module_fixture |= any(isinstance(s, ast.Assign) and any(getattr(t, "id", None) in ("setUpModule", "tearDownModule")
-                                                           for t in s.targets) for s in tree.body)
 
     def bases(name, seen):
         return [b.id for c in by_name.get(name, ()) for b in c.bases if isinstance(b, ast.Name) and b.id not in seen]
@@ -99,7 +95,7 @@ def case_methods(tree):
 
     out = {name: dict(methods) for name, methods in own.items()}
     for name in own:
-        if module_fixture or fixture(name):
+        if fixture(name):
             out[name].update(dict.fromkeys(tests(name), True))
     return out
 
