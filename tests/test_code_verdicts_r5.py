@@ -72,6 +72,10 @@ ATTACKS |= {
     "only an aliased helper (R5 F1), wrong": ({"test_code": HELPER + "run = check\nrun(sq)\n"}, NONE, 0.0),
     "HumanEval check with an aliased helper (R5 F1)": ({"test_code": HUMANEVAL, "entry_point": "sq"}, ONE, 0.0),
     "assertion only in setUp (R5 F6), wrong": ({"test_code": SETUP_ONLY}, NONE, 0.0),
+    "an idle case beside a busy setUpClass is no check (R5 F6)": (
+        {"test_code": CASES + "class T(unittest.TestCase):\n    @classmethod\n    def setUpClass(cls):\n        cls.n = len('ab')\n"
+                      "    def test_p(self):\n        pass\n" + CASE_A + "    def test_b(self):\n        self.assertEqual(sq(4), 16)\n"},
+        ONE, 0.5),
     "check defined twice and called (R5 F4)": (
         {"test_code": "def check(c):\n    assert c(3) == 9\n" + HELPER + "check(sq)\n"}, ONE, 0.0),
 }
