@@ -7,7 +7,7 @@ checkout (an earlier version, root only), to show what the attacks won there.
     python bench/code_attacks.py --verdicts [--tree ...]           # the verdict attacks and controls
 
 Prints one markdown table: attack x row shape -> score (``root / rootless``); with ``--verdicts``
-the attacks and controls of tests/test_code_verdicts.py and tests/test_code_verdicts_r4.py: row shape, fair share, score per mode.
+the attacks and controls of tests/test_code_verdicts.py, _r4.py and _r5.py: row shape, fair share, score per mode.
 """
 
 from __future__ import annotations
@@ -53,10 +53,17 @@ def verdicts(modes: list[str]) -> None:
 
     import test_code_verdicts
     import test_code_verdicts_r4
-    from test_code_verdicts import fenced as fence
+    import test_code_verdicts_r5
+    from test_code_verdicts import fenced
+
+    def fence(spec):  # round 5's extraction rows carry their whole completion in the row
+        return spec[0]["completion"] if spec[1] is None else fenced(spec[1])
+
+    def info(spec):
+        return {k: v for k, v in spec[0].items() if k != "completion"}
 
     rows, where = [], {}
-    for module in (test_code_verdicts, test_code_verdicts_r4):  # the rounds' attacks and controls
+    for module in (test_code_verdicts, test_code_verdicts_r4, test_code_verdicts_r5):  # the rounds' attacks and controls
         rows += [(name, spec, "attack") for name, spec in module.ATTACKS.items()]
         rows += [(name, spec, "control") for name, spec in module.CONTROLS.items()]
         where.update(dict.fromkeys([*module.ATTACKS, *module.CONTROLS], f"tests/{module.__name__}.py"))
@@ -67,17 +74,17 @@ def verdicts(modes: list[str]) -> None:
             if mode == "root":
                 from grpo_ext.rewards.code import CodeExecution
 
-                out = CodeExecution(wall_seconds=2)(completions=[fence(r[1][1]) for r in use],
-                                                   verification_info=[r[1][0] for r in use])
+                out = CodeExecution(wall_seconds=2)(completions=[fence(r[1]) for r in use],
+                                                   verification_info=[info(r[1]) for r in use])
             else:
-                out = Runner(mode).score([fence(r[1][1]) for r in use], [r[1][0] for r in use], wall_seconds=2)
+                out = Runner(mode).score([fence(r[1]) for r in use], [info(r[1]) for r in use], wall_seconds=2)
         except Exception as err:  # noqa: BLE001 - an earlier version may raise on a row; score them one by one
             print(f"{mode}: the batch raised {type(err).__name__}: {str(err)[:100]}; scoring one row at a time")
             out = []
             for r in use:
                 try:
-                    out.append(CodeExecution(wall_seconds=2)(completions=[fence(r[1][1])],
-                                                             verification_info=[r[1][0]])[0])
+                    out.append(CodeExecution(wall_seconds=2)(completions=[fence(r[1])],
+                                                             verification_info=[info(r[1])])[0])
                 except Exception as one:  # noqa: BLE001
                     out.append(f"raises {type(one).__name__}")
         got[mode] = dict(zip([r[0] for r in use], out))

@@ -133,7 +133,8 @@ def rows(task: str) -> dict[str, tuple[dict, int]]:
     out["unittest, a case without assertion"] = (
         "import unittest\nclass T(unittest.TestCase):\n    def test_runs(self):\n        " + first[0] + "\n"
         "    def test_nothing(self):\n        pass\n" + "".join(
-            f"    def test_{i}(self):\n        self.assertEqual({c}, {e})\n" for i, (c, e) in enumerate(calls)), len(cases))
+            f"    def test_{i}(self):\n        self.assertEqual({c}, {e})\n" for i, (c, e) in enumerate(calls)),
+        len(cases) + 1)  # blind round 5: a case with a call counts (it passes when the call does not raise)
     out["unittest, class under an if"] = (
         f"import unittest\nif {first[0]} == {first[1]}:\n    class T(unittest.TestCase):\n" + "".join(
             f"        def test_{i}(self):\n            self.assertEqual({c}, {e})\n" for i, (c, e) in enumerate(calls)),
@@ -149,6 +150,18 @@ def rows(task: str) -> dict[str, tuple[dict, int]]:
     out["stop after the last assert"] = (  # round 3, F1: a raise after the asserts is one more check, failed
         "".join(f"assert {c} == {e}\n" for c, e in calls[:-1]) + f"if {calls[-1][0]} != {calls[-1][1]}:\n"
         "    raise AssertionError('last')\n", len(cases) - 1)
+    out["helper through an alias"] = (  # blind round 5, F1: one check
+        f"def _h(c):\n" + "".join(f"    assert c({', '.join(map(repr, a))}) == {e}\n" for a, _, e in cases)
+        + f"assert {first[0]} == {first[1]}\nrun = _h\nrun({fn})\n", 1)
+    text = "".join(f"assert {c} == {e}\n" for c, e in calls)
+    out["exec through an alias"] = (f"run = exec\nrun({text!r})\n", 1)  # blind round 5, F5: one check
+    out["unittest, assertion through an alias"] = (  # blind round 5, F3: each case a check
+        "import unittest\nclass T(unittest.TestCase):\n" + "".join(
+            f"    def test_{i}(self):\n        eq = self.assertEqual\n        eq({c}, {e})\n" for i, (c, e) in enumerate(calls)),
+        len(cases))
+    out["unittest, assertion in setUp only"] = (  # blind round 5, F6: the case is a check
+        f"import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n        self.assertEqual({first[0]}, {first[1]})\n"
+        "    def test_x(self):\n        pass\n", 1)
     out = {shape: ({"test_code": code}, n) for shape, (code, n) in out.items()}
     if number:
         out["abs"] = ({"test_code": "".join(f"assert abs({c} - ({e})) < 1e-9\n" for c, e in calls)}, len(cases))

@@ -13,22 +13,23 @@ WS = " \t\n\r\x0b\x0c"  # the only whitespace the specification knows
 
 
 def extract(text):
-    """The last block fenced at line starts (``` or longer, a python tag or none), closed by a fence as long."""
-    found, open_, body = None, None, []
+    """The last block fenced at line starts (``` or longer) tagged python, else the last untagged one (blind
+    round 5, F7), closed by a fence as long."""
+    found, open_, body, tagged = {}, None, [], False
     for line in text.split("\n"):
         if open_ is None:
             m = re.match(r" {0,3}(`{3,})\s*([A-Za-z0-9_+-]*)\s*$", line)
             if m and m.group(2).lower() in ("", "python", "py", "python3"):
-                open_, body = m.group(1), []
+                open_, body, tagged = m.group(1), [], m.group(2) != ""
             elif m:
                 open_, body = "skip" + m.group(1), []
         elif re.match(r" {0,3}`{%d,}[ \t]*$" % len(open_.replace("skip", "")), line):
             if not open_.startswith("skip"):
-                found = "\n".join(body) + "\n"
+                found[tagged] = "\n".join(body) + "\n"
             open_ = None
         else:
             body.append(line)
-    return found
+    return found.get(True, found.get(False))
 
 
 if spec.get("completion") is not None:
@@ -175,15 +176,29 @@ def counts(stmt):
     return any(isinstance(n, ast.Name) and (n.id not in FIXED or n.id in DYNAMIC) for n in ast.walk(stmt.test))
 
 
+def idle(fn):
+    """A method that does nothing a program could fail: only pass, a docstring, constants bound to names."""
+    return not fn.decorator_list and all(
+        isinstance(st, ast.Pass) or (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant))
+        or (isinstance(st, ast.Assign) and isinstance(st.value, ast.Constant)) for st in fn.body)
+
+
 def asserting(tree):
-    """Class.method of the test methods whose own body asserts (assert, self.assert*, self.fail*)."""
+    """Class.method of the test methods that are checks (blind round 5): every test method but an idle
+    one, and every one of a class whose setUp / tearDown is not idle."""
     out = set()
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
-        for fn in (n for n in ast.walk(cls) if isinstance(n, ast.FunctionDef)):
-            if any(isinstance(n, ast.Assert) or (isinstance(n, ast.Attribute) and n.attr.startswith(("assert", "fail")))
-                   for n in ast.walk(fn)):
-                out.add((cls.name, fn.name))
+        fns = [n for n in cls.body if isinstance(n, ast.FunctionDef)]
+        busy_fixture = any(fn.name in ("setUp", "tearDown") and not idle(fn) for fn in fns)
+        out |= {(cls.name, fn.name) for fn in fns if fn.name.startswith("test") and (busy_fixture or not idle(fn))}
     return out
+
+
+def reaches_text(tree):
+    """exec / eval / compile used other than by a direct call, or the builtins module: the row is one check."""
+    callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return any((isinstance(n, ast.Name) and n.id in ("exec", "eval", "compile") and id(n) not in callees)
+               or (isinstance(n, ast.Import) and any(a.name == "builtins" for a in n.names)) for n in ast.walk(tree))
 
 
 def call_rows():
@@ -285,6 +300,7 @@ def assert_rows():
         suite.run(result)
         return
     flat = all(isinstance(s, ast.Assert) or not any(isinstance(n, ast.Assert) for n in ast.walk(s)) for s in tree.body)
+    flat = flat and not reaches_text(tree)
     if flat and not any(isinstance(st, ast.Assert) and counts(st) for st in tree.body):
         print("NOCHECK", flush=True)  # no assert any program could fail: the row's fault
     elif flat:

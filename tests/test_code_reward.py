@@ -228,7 +228,8 @@ def test_malformed_rows_name_the_row(info, message, caplog, clean_host):  # noqa
 
 def test_extract_code_takes_the_last_python_block():
     text = "```python\nfirst\n```\n```bash\nls\n```\n```py\nsecond\n```\n```\nthird\n```"
-    assert extract_code(text) == "third\n"
+    assert extract_code(text) == "second\n"  # blind round 5, F7: a tagged block beats a later untagged one
+    assert extract_code("```\nfirst\n```\n```bash\nls\n```\n```\nthird\n```") == "third\n"
     assert extract_code("```bash\nls\n```") is None
 
 

@@ -134,9 +134,10 @@ ATTACKS = {
     "unittest case with no assertion (R2 F6)": (
         {"test_code": "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        pass\n"
                       "    def test_b(self):\n        self.assertEqual(f(1), 2)\n"}, "def f(x):\n    return 0", 0.0),
-    "unittest case that only calls the program (R2 F6)": (
+    # R2 F6 dropped it; since round 5 a case with any call counts (docs/code.md, known limit): it passes here
+    "unittest case that only calls the program (R2 F6, R5 known limit)": (
         {"test_code": "import unittest\nclass T(unittest.TestCase):\n    def test_runs(self):\n        f(1)\n"
-                      "    def test_b(self):\n        self.assertEqual(f(1), 2)\n"}, "def f(x):\n    return 0", 0.0),
+                      "    def test_b(self):\n        self.assertEqual(f(1), 2)\n"}, "def f(x):\n    return 0", 0.5),
     "no-break space between tokens (R2 F8)": (
         {"test_cases": [{"input": "", "output": "1 2\n"}], "compare": "tokens"}, "print('1\\u00a02')", 0.0),
     "ideographic space between tokens (R2 F8)": (
@@ -253,11 +254,11 @@ CONTROLS = {  # right (or partial) programs: exactly their share
     "a 5 MiB return value fails its check (call-based, R2 F4)": (
         {"fn_name": "f", "inputs": [[1], [2]], "outputs": ["a" * (5 << 20), "b"]},
         "def f(k):\n    return 'a' * (5 << 20) if k == 1 else 'b'", 1 / 2),
-    "cases without assertions are no checks (R2 F6)": (
+    "a case that only calls the program counts (R2 F6, R5 known limit)": (
         {"test_code": "import unittest\nclass T(unittest.TestCase):\n    def same(self, x, y):\n        self.assertEqual(f(x), y)\n"
                       "    def test_a(self):\n        self.same(1, 2)\n    def test_b(self):\n        self.same(2, 4)\n"
                       "    def test_smoke(self):\n        f(3)\n"},
-        "def f(x):\n    return 2 if x == 1 else 0", 1 / 2),
+        "def f(x):\n    return 2 if x == 1 else 0", 2 / 3),
     "a case whose assertion need not run (R2 F6)": (
         {"test_code": "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        if f(1) != 2:\n"
                       "            self.fail('f(1)')\n"}, "def f(x):\n    return 2 * x", 1.0),

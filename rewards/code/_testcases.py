@@ -2,12 +2,12 @@
 with ``_testside.py``; standard library only): loaded as unittest loads a module, run as unittest
 runs them, one check per case (see docs/code.md, "Verdicts").
 
-A case is a check only when its method asserts something: the method, or a function or method of
-the test code's that it calls (by name, transitively), holds an ``assert`` statement or calls an
-``assert*`` / ``fail*`` method (``_testplan.asserting_methods``, read from the text before anything
-runs, so no program can change which cases count). A case with no assertion at all
-(``def test_a(self): pass``, a case that only calls the program) is no check: every program passes
-it. A counted case passes when it ran and no part of it failed (an assertion method or ``assert`` that
+A ``test*`` case is a check unless it provably asserts nothing (:func:`case_methods`, read from
+the text before anything runs, so no program can change which cases count): its body holds no call
+at all (``pass``, a docstring, literal assignments), it has no decorator, and no fixture its class
+runs for each case (``setUp``, ``tearDown``) does more than that either. Any call, through any name (an alias, a
+``getattr``, ``map``, a ``partial``), makes it a counted case. A counted case passes when it ran
+and no part of it failed (an assertion method or ``assert`` that
 failed, even one the test code caught itself; a failing ``subTest``, ``setUp``,
 its class's ``setUpClass``; a module or class fixture that failed fails every case); a skipped or an
 ``@expectedFailure`` case failed (a skip condition can read the program's answers). The number
@@ -23,9 +23,113 @@ import unittest
 _CASE_BASES = ("TestCase", "IsolatedAsyncioTestCase")
 
 
+_FIXTURES = ("setUp", "tearDown", "asyncSetUp", "asyncTearDown")  # run by each case (class fixtures fail every case)
+
+
+def _literal(node):
+    """A literal whose evaluation runs no code: a constant, a tuple / list of literals, a set or dict of
+    constants, a signed number."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_literal(e) for e in node.elts)
+    if isinstance(node, ast.Set):
+        return all(isinstance(e, ast.Constant) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(isinstance(k, ast.Constant) for k in node.keys) and all(_literal(v) for v in node.values)
+    return (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant) and type(node.operand.value) in (int, float, complex))
+
+
+def inert(fn):
+    """Whether a method provably asserts nothing: a ``def`` / ``lambda`` without decorators whose
+    defaults are literals and whose body is only ``pass``, constant expressions (a docstring),
+    ``return`` of a literal and literal assignments to plain names. Anything else (a class attribute
+    bound to another value, any call) may assert."""
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return False
+    args = fn.args
+    if not all(_literal(d) for d in args.defaults + [d for d in args.kw_defaults if d is not None]):
+        return False
+    if isinstance(fn, ast.Lambda):
+        return _literal(fn.body)
+    if fn.decorator_list:
+        return False
+    for stmt in fn.body:
+        if isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+            continue
+        if isinstance(stmt, ast.Return) and (stmt.value is None or _literal(stmt.value)):
+            continue
+        if (isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets)
+                and _literal(stmt.value)):
+            continue
+        return False
+    return True
+
+
+def case_methods(tree):
+    """``{class name: {method name: whether it counts}}`` for the test code's classes: a method counts
+    unless it is :func:`inert`; every ``test*`` method a class has (own or inherited from the test
+    code's classes) counts when a fixture each case runs (``setUp``, ``tearDown``, their async forms) of
+    the class or of its bases is not inert."""
+    classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    by_name, own = {}, {}
+    for cls in classes:
+        by_name.setdefault(cls.name, []).append(cls)
+        methods = own.setdefault(cls.name, {})
+        for name, fn in _class_functions(cls):
+            methods[name] = methods.get(name, False) or not inert(fn)
+
+    def bases(name, seen):
+        return [b.id for c in by_name.get(name, ()) for b in c.bases if isinstance(b, ast.Name) and b.id not in seen]
+
+    def fixture(name, seen=()):
+        return (any(own.get(name, {}).get(f, False) for f in _FIXTURES)
+                or any(fixture(b, seen + (name,)) for b in bases(name, seen + (name,))))
+
+    def tests(name, seen=()):
+        found = {m for m in own.get(name, {}) if m.startswith("test")}
+        for b in bases(name, seen + (name,)):
+            found |= tests(b, seen + (name,))
+        return found
+
+    out = {name: dict(methods) for name, methods in own.items()}
+    for name in own:
+        if fixture(name):
+            out[name].update(dict.fromkeys(tests(name), True))
+    return out
+
+
+def _class_functions(cls):
+    """``(name, value)`` for the names a class statement's body binds to a value, also under its ``if``,
+    ``try``... (not nested ones): ``def`` / ``async def`` (the function), ``name = value`` (the value:
+    ``test_a = lambda self: ...``, ``check = staticmethod(helper)``; not data, :func:`_data`)."""
+    todo = list(cls.body)
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.name, node
+        elif isinstance(node, ast.Assign) and not _data(node.value):
+            yield from ((t.id, node.value) for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and not _data(node.value):
+            yield node.target.id, node.value
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.Match)) \
+                or type(node).__name__ == "TryStar":
+            todo += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
+            todo += [s for h in getattr(node, "handlers", ()) for s in h.body]
+            todo += [s for c in getattr(node, "cases", ()) for s in c.body]
+
+
+def _data(value):
+    """A class attribute that is data, never a method (``test_data = [1, 2]``, ``maxDiff = None``)."""
+    return value is None or _literal(value) or isinstance(value, (
+        ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+        ast.JoinedStr, ast.BinOp))
+
+
 def static_cases(tree, methods):
     """The unittest cases the test code's text defines, as ``"Class.method"``: every ``test*`` method
-    that asserts (``methods``, :func:`_testplan.asserting_methods`), own or inherited from the test code's
+    that counts (``methods``, :func:`case_methods`), own or inherited from the test code's
     classes, of every class statement (wherever it stands: under an ``if``, in a loop) that derives
     from ``unittest.TestCase``, read from the text (``unittest.TestCase``, ``TestCase``, an alias
     ``from unittest import TestCase as Case`` or ``Base = unittest.TestCase``, through classes of the
@@ -134,7 +238,7 @@ def _flatten(suite):
 
 def counted(case, methods):
     """Whether a loaded case is a check: its method, looked up along its class's MRO among the test
-    code's classes (``methods``: class name -> {method name: asserts}), asserts something. A case
+    code's classes (``methods``: class name -> {method name: counts}, :func:`case_methods`), counts. A case
     whose method the test code does not define (``load_tests`` building its own) counts."""
     name = getattr(case, "_testMethodName", None)
     for cls in type(case).__mro__:

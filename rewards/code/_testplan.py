@@ -27,6 +27,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from _testcases import case_methods, static_cases  # noqa: E402
 from _testpure import counts, fixed_names  # noqa: E402
 
 _COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.Match)
@@ -149,63 +150,6 @@ def _is_flat(body_owner, fixed):
     return all(id(a) in direct for a in _asserts(body_owner, fixed))
 
 
-def _asserts_directly(fn):
-    """Whether a function's own text asserts: an ``assert`` or ``raise`` statement (``raise
-    AssertionError`` fails a case as well as ``assert`` does), or a call of an ``assert*`` / ``fail*``
-    method or function (``self.assertEqual``, ``self.fail``, ``np.testing.assert_equal``)."""
-    for node in ast.walk(fn):
-        if isinstance(node, (ast.Assert, ast.Raise)):
-            return True
-        if isinstance(node, ast.Call):
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            if name.startswith(("assert", "fail")):
-                return True
-    return False
-
-
-def asserting_methods(tree):
-    """``{class name: {method name: whether it asserts}}`` for the test code's classes: a method
-    asserts when its text does, or it names (calls, passes) a function or method of the test code
-    that asserts, transitively. unittest cases whose method does not assert are no checks."""
-    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    asserting = {fn.name for fn in functions if _asserts_directly(fn)}
-    uses = {id(fn): {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}
-            | {n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute)} for fn in functions}
-    grew = True
-    while grew:
-        grew = False
-        for fn in functions:
-            if fn.name not in asserting and uses[id(fn)] & asserting:
-                asserting.add(fn.name)
-                grew = True
-    out = {}
-    for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
-        methods = out.setdefault(cls.name, {})
-        for name, fn in _class_functions(cls):
-            used = uses.get(id(fn)) or {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} | {
-                n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute)}
-            methods[name] = (methods.get(name, False) or name in asserting or _asserts_directly(fn)
-                             or bool(used & asserting))
-    return out
-
-
-def _class_functions(cls):
-    """``(name, function)`` for the functions a class statement's body defines, also under its ``if``,
-    ``try``... (not nested ones), ``def`` or ``test_a = lambda self: ...``."""
-    todo = list(cls.body)
-    while todo:
-        node = todo.pop(0)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield node.name, node
-        elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
-              and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            yield node.targets[0].id, node.value
-        elif isinstance(node, _COMPOUND):
-            todo += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
-            todo += [s for h in getattr(node, "handlers", ()) for s in h.body]
-            todo += [s for c in getattr(node, "cases", ()) for s in c.body]
-
-
 def _top_calls(tree):
     """Top-level statements ``name(...)`` by the name they call."""
     calls = {}
@@ -291,11 +235,13 @@ class Plan:
     """The rewritten test code and its static checks: ``checks`` (the line of each numbered assert
     of a flat scope), ``units`` (all-or-nothing scopes: ``"module"`` or a function's name),
     ``harness_call`` (the function the harness calls with the entry point, or None), ``classes``
-    (whether the test code defines a class: its unittest cases are known only once it ran)."""
+    (whether the test code defines a class: its unittest cases are known only once it ran), ``whole``
+    (the row is one check, :func:`_reached_indirectly`)."""
 
-    def __init__(self, tree, checks, units, harness_call, classes, case_methods=None):
+    def __init__(self, tree, checks, units, harness_call, classes, case_methods=None, whole=False):
         self.tree, self.checks, self.units, self.harness_call, self.classes = tree, checks, units, harness_call, classes
-        self.case_methods = case_methods or {}  # class name -> {method: asserts}: which unittest cases are checks
+        self.case_methods = case_methods or {}  # class name -> {method: counts}: which unittest cases are checks
+        self.whole = whole  # the module unit ends after the harness's call of check, not before it
 
     @property
     def static(self):
@@ -324,10 +270,15 @@ def plan(source, entry_point):
             (flat if _is_flat(fn, fixed) else units).append(fn if _is_flat(fn, fixed) else name)
         elif calls[name] and not all(_inside_class(tree, c) for c in calls[name]):
             loose = True  # a helper with asserts called from the test code's own flow
-    in_functions = {id(a) for fn in functions.values() for a in _asserts(fn, fixed)}
+    defs = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    in_functions = {id(a) for fn in defs for a in _asserts(fn, fixed)}  # every definition's (the last is in force)
     module_asserts = [a for a in _asserts(tree, fixed) if id(a) not in in_functions]
     direct = {id(s) for s in tree.body if isinstance(s, ast.Assert)}
-    if loose or _runs_text(tree) or not all(id(a) in direct for a in module_asserts):
+    methods = case_methods(tree)
+    whole = not static_cases(tree, methods) and _reached_indirectly(tree, defs, functions, calls, fixed)
+    if whole:  # one check for the whole run, the harness's call of check included
+        flat, units = [], ["module"]
+    elif loose or _runs_text(tree) or not all(id(a) in direct for a in module_asserts):
         units.insert(0, "module")
     else:
         flat.insert(0, tree)
@@ -340,12 +291,74 @@ def plan(source, entry_point):
             elif isinstance(stmt, ast.Assert):
                 blank.add(id(stmt))
     classes = any(isinstance(n, ast.ClassDef) for n in ast.walk(tree))
-    methods = asserting_methods(tree)
     counting = {id(a) for a in _asserts(tree, fixed)}
     counting |= {id(a) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for a in ast.walk(c) if isinstance(a, ast.Assert)}
     tree = _Record(ids, blank).visit(tree)
     tree = _Units({u for u in units if u != "module" and u != harness_call}).visit(_Count(counting, True).visit(tree))
-    return Plan(ast.fix_missing_locations(tree), checks, units, harness_call, classes, methods)
+    return Plan(ast.fix_missing_locations(tree), checks, units, harness_call, classes, methods, whole)
+
+
+_TEXT = frozenset({"exec", "eval", "compile"})
+_TEXT_WORDS = _TEXT | {"builtins", "__builtins__"}
+_TEXT_ATTRS = _TEXT_WORDS - {"compile"}  # re.compile is a regular expression's
+
+
+def _outside_classes(tree):
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo += [c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.ClassDef)]
+
+
+def _reaches_text(tree):
+    """Whether code outside classes may run text other than by a direct call of ``exec`` / ``eval`` /
+    ``compile``: those names used otherwise (``run = exec``), as attributes (``builtins.exec``), as
+    strings (``getattr(m, 'exec')``), or the ``builtins`` module (``import builtins``, ``__builtins__``)."""
+    calls = {id(n.func) for n in _outside_classes(tree) if isinstance(n, ast.Call)}
+    for node in _outside_classes(tree):
+        if isinstance(node, ast.Name) and (node.id == "__builtins__" or (node.id in _TEXT and id(node) not in calls)):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in _TEXT_ATTRS:
+            return True
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in _TEXT_WORDS:
+            return True
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "builtins" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "builtins":
+            return True
+    return False
+
+
+def _reached_indirectly(tree, defs, functions, calls, fixed):
+    """Whether the checks of the test code (outside classes) may run other than through calls read here:
+    text run other than by ``exec(...)`` (:func:`_reaches_text`), a function of the test code's that
+    asserts or runs text (or names one that does, transitively) used other than by a direct call of its
+    own name (bound to another name, passed, decorated or a decorator, in a container, ``.__call__``),
+    or defined twice and called by the test code. Such test code is one check (all or nothing)."""
+    if _reaches_text(tree):
+        return True
+    reaching = {fn.name for fn in defs if _asserts(fn, fixed) or _runs_text(fn)}
+    reads = {fn.name: {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} for fn in defs}
+    grew = True
+    while grew:
+        grew = {name for name, names in reads.items() if name not in reaching and names & reaching}
+        reaching |= grew
+    called = {id(n.func) for n in _outside_classes(tree) if isinstance(n, ast.Call)}
+    if any(isinstance(n, ast.Name) and n.id in reaching and id(n) not in called for n in _outside_classes(tree)):
+        return True
+    if any(fn.decorator_list for fn in defs if fn.name in reaching):
+        return True
+    twice = {fn.name for fn in defs if sum(d.name == fn.name for d in defs) > 1}
+    return any(calls.get(name) for name in twice & reaching) or bool(reaching & _rebound(tree, functions))
+
+
+def _rebound(tree, functions):
+    """Names of the test code's functions that its statements also bind otherwise (``check = other``)."""
+    stores = {n.id for n in _outside_classes(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    stores |= {(a.asname or a.name).split(".")[0] for n in _outside_classes(tree)
+               if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    return stores & set(functions)
 
 
 def _runs_text(tree):

@@ -1,7 +1,6 @@
 """The test code's side of a split run (see ``rewards.code.split``): a sandboxed interpreter of its own
 that runs the row's test code, calls the program's functions across the pipe to the program's
 interpreter, evaluates every assertion here and reports the count of checks that ran and held.
-
     python -I _testside.py ANSWERS_FD REQUESTS_FD < spec.json     (files: _testside.py, _wire.py, tests.py)
 
 The spec is ``{"entry_point": name or null, "budget": seconds}``; the report, one line of JSON on
@@ -276,8 +275,7 @@ class Checks:
 
 
 def _bind(namespace, plan, spec, first, free, modules, bound=frozenset()):
-    """Fill the test code's namespace: the row's prompt, the standard library, then the names the
-    program may provide. Returns a row fault (text) or None."""
+    """Fill the test code's namespace (the row's prompt, the standard library, the program's names): a row fault or None."""
     prompt, entry = spec.get("prompt"), spec.get("entry_point")
     if prompt:
         try:
@@ -344,7 +342,7 @@ def run(source, spec, checks, plan):
         stopped = type(err).__name__
     if stopped:
         return stopped, None
-    if "module" in checks.units:
+    if "module" in checks.units and not plan.whole:  # a whole row's one check ends after check() below
         checks.end("module")
     entry = spec.get("entry_point")
     if plan.harness_call and type(namespace.get("check")) is types.FunctionType:
@@ -356,6 +354,8 @@ def run(source, spec, checks, plan):
                 checks.end("check")
         except BaseException as err:  # noqa: BLE001 - check() stopped: its checks left fail
             stopped = type(err).__name__
+    if plan.whole and not stopped:
+        checks.end("module")
     try:
         _testcases.run_cases(namespace, checks, plan.case_methods,
                               _testcases.static_cases(plan.tree, plan.case_methods))

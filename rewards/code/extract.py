@@ -1,5 +1,6 @@
 """The program of a completion: the last fenced code block tagged for the row's language (its name
-or an alias, see :mod:`rewards.code.languages`) or untagged.
+or an alias, see :mod:`rewards.code.languages`); when no block is tagged for it, the last untagged
+block (an untagged "example output" block after a tagged program is not the program).
 
 Fences follow CommonMark's rule: a block opens with a line that starts with three or more backticks
 or three or more tildes (``~~~python``; up to three spaces of indentation) and a tag, and closes only
@@ -41,10 +42,12 @@ def blocks(text: str) -> list[tuple[str, str]]:
 
 
 def extract_code(text: str, language: str | Language = "python") -> str | None:
-    """The last fenced block tagged for ``language`` (a name, an alias, or untagged), or None."""
+    """The last fenced block tagged for ``language`` (a name or an alias), else the last untagged one, or None."""
     tags = fence_tags(language if isinstance(language, Language) else get_language(language))
-    found = [body for tag, body in blocks(text) if tag.lower() in tags or tag == ""]
-    return found[-1] if found else None
+    found = blocks(text)
+    tagged = [body for tag, body in found if tag and tag.lower() in tags]
+    untagged = [body for tag, body in found if tag == ""]
+    return (tagged or untagged or [None])[-1]
 
 
 def encodable(code: str) -> bool:
